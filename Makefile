@@ -60,7 +60,7 @@ unit: setup
 nbval: setup
 	@for py in $(NOTEBOOKS); do nb=$${py%.py}.ipynb; start=$$(date +%s); \
 	  $(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-cell-timeout $(NB_TIMEOUT) \
-	    --sanitize-with tests/nbval_sanitize.cfg "$$nb"; \
+	    --nbval-sanitize-with tests/nbval_sanitize.cfg "$$nb"; \
 	  echo "[nbval] $$nb re-executed and checked in $$(( $$(date +%s) - start )) s"; done
 
 smoke: setup

@@ -1,0 +1,92 @@
+"""Checks of the chapter notebooks as files: pairing, conventions, and that nbval really checks outputs."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
+
+
+def cells(nb):
+    """(type, source, tags) of each cell, leaving out what papermill adds."""
+    out = []
+    for c in nb.cells:
+        tags = [t for t in c.metadata.get("tags", []) if t not in PAPERMILL_TAGS]
+        if "injected-parameters" in c.metadata.get("tags", []):
+            continue
+        out.append((c.cell_type, c.source.strip(), tuple(tags)))
+    return out
+
+
+def test_there_are_chapters():
+    assert NOTEBOOKS, "no notebooks/NN_name.py found"
+
+
+@pytest.mark.parametrize("py", NOTEBOOKS, ids=lambda p: p.stem)
+def test_pair_is_in_sync(py):
+    ipynb = py.with_suffix(".ipynb")
+    assert ipynb.exists(), f"{ipynb.name} is missing: run `jupytext --sync {py}` and execute it"
+    from_py, from_ipynb = cells(jupytext.read(py)), cells(jupytext.read(ipynb))
+    for i, (a, b) in enumerate(zip(from_py, from_ipynb)):
+        assert a == b, f"cell {i} differs between {py.name} and {ipynb.name}: run `make sync` then re-execute"
+    assert len(from_py) == len(from_ipynb), f"{py.name} and {ipynb.name} have different cell counts"
+
+
+@pytest.mark.parametrize("py", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_conventions(py):
+    nb = nbformat.read(py.with_suffix(".ipynb"), as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    tagged = [i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", [])]
+    assert tagged == [0], "the first code cell, and only it, must be tagged 'parameters'"
+    for name in ("device", "interactive", "smoke", "seed"):
+        assert f"\n{name} = " in "\n" + code[0].source, f"the parameters cell must define {name!r}"
+    nxt = [c for c in code[1:] if "injected-parameters" not in c.metadata.get("tags", [])][0]
+    assert "params.check(globals()" in nxt.source, "the cell after the parameters must call params.check"
+    trailing = [c.source for c in code if re.search(r"\S.*#\s*NBVAL_CHECK_OUTPUT", c.source)]
+    assert not trailing, f"nbval only reads '# NBVAL_CHECK_OUTPUT' on a line of its own: {trailing[0][:80]!r}"
+    checked = [c for c in code if re.search(r"^\s*#\s*NBVAL_CHECK_OUTPUT\s*$", c.source, re.M)]
+    assert checked, "no cell carries # NBVAL_CHECK_OUTPUT"
+    assert all(c.outputs for c in checked), "a checked cell has no stored output: execute the notebook"
+    text = str([c.outputs for c in code])
+    assert "Traceback" not in text and "DeprecationWarning" not in text
+
+
+def run_nbval(path):
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+                           str(path)], capture_output=True, text=True, timeout=300, cwd=path.parent)
+
+
+def test_nbval_lax_fails_when_a_checked_output_changes(tmp_path):
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    checked = nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(6 * 7)")
+    unchecked = nbformat.v4.new_code_cell("print('free text')")
+    checked.execution_count, unchecked.execution_count = 1, 2
+    checked.outputs = [nbformat.v4.new_output("stream", name="stdout", text="42\n")]
+    unchecked.outputs = [nbformat.v4.new_output("stream", name="stdout", text="anything\n")]
+    nb.cells = [checked, unchecked]
+    good = tmp_path / "good.ipynb"
+    nbformat.write(nb, good)
+    result = run_nbval(good)
+    assert result.returncode == 0, result.stdout + result.stderr
+    checked.outputs[0]["text"] = "43\n"
+    bad = tmp_path / "bad.ipynb"
+    nbformat.write(nb, bad)
+    result = run_nbval(bad)
+    assert result.returncode != 0 and "43" in result.stdout
+
+
+def test_misspelled_papermill_parameter_stops_the_chapter(tmp_path):
+    nb = ROOT / "notebooks" / "00_local_methods.ipynb"
+    result = subprocess.run(
+        [sys.executable, "-m", "papermill", str(nb), str(tmp_path / "out.ipynb"), "-k", "python3",
+         "--cwd", str(nb.parent), "-p", "smoke", "True", "-p", "interactive", "False", "-p", "dimz", "3"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "unknown parameter 'dimz' (did you mean 'dims'?)" in result.stdout + result.stderr
