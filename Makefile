@@ -39,6 +39,7 @@ execute: sync
 	  echo "[book] executed $$nb in $$(( $$(date +%s) - start )) s"; done
 
 html: setup
+	bash tools/fetch_mathjax.sh
 	$(BIN)/jupyter-book build -W -n --keep-going .
 
 book: execute html

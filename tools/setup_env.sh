@@ -37,7 +37,9 @@ else
 fi
 
 echo "[setup] installing localbook and its pinned dependencies"
-"${PIP[@]}" install -q -e ".[book,test]" 2>&1 | grep -v "is ignored" || true
+# The build backend's own chatter goes to a log, shown only if the install fails.
+log="$VENV/pip-install.log"
+"${PIP[@]}" install -e ".[book,test]" >"$log" 2>&1 || { cat "$log"; echo "[setup] pip install failed (log: $log)"; exit 1; }
 "$VENV/bin/python" -c "import localbook, torch; print('[setup] localbook', localbook.__version__, '| torch', torch.__version__)"
 
 # System data packages (Debian): EAM/Tersoff potentials and Fashion-MNIST. Installed when we are root
