@@ -76,6 +76,9 @@ def integrals(u: torch.Tensor, u2: torch.Tensor | None, qs, dv: float) -> torch.
     """``int u^q = dV * sum_grid u^q`` for each power ``q``: ``(..., Nx, Ny, Nz) -> (..., len(qs))``.
 
     Uses ``u2`` (``u^2``, already computed by :func:`filtered_modulus`) for ``q = 2`` and ``q = 3``.
+    Fractional powers see ``max(u, 0)``: a band-limited density rings below zero at the level of its
+    spectrum at the Nyquist frequency (the aliasing precision), and integer powers keep that ringing so
+    that ``int rho = sum c_i`` holds to rounding.
     """
     out = []
     for q in qs:
@@ -86,8 +89,10 @@ def integrals(u: torch.Tensor, u2: torch.Tensor | None, qs, dv: float) -> torch.
         elif q == 3 and u2 is not None:
             v = u2 * u
         elif q == 0.5:
-            v = u.sqrt()
+            v = u.clamp_min(0).sqrt()
+        elif q == int(q):
+            v = u.pow(int(q))
         else:
-            v = u.pow(q)
+            v = u.clamp_min(0).pow(q)
         out.append(v.sum(_DIMS))
     return torch.stack(out, -1) * dv

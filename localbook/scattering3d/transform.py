@@ -202,7 +202,6 @@ class GridScattering:
         f = self.filters
         order0, order1, order2 = [], [], {}
         if self.include_order0:
-            x = x.clamp_min(0)  # the band-limited Gaussian sum rings below zero at the 1e-7 level
             order0.append(backend.integrals(x, x.square(), self.qs, self.dv))
         if self.max_order >= 1:
             for l1 in self.ls:
@@ -221,5 +220,5 @@ class GridScattering:
                             v, v2 = backend.filtered_modulus(u_hat, f.radial[j2], f.angular[l2],
                                                              self._phase(l2, j2), self.shape)
                             order2[(l1, j1, l2, j2)] = backend.integrals(v, v2, self.qs, self.dv)
-        parts = order0 + order1 + [order2[p] for p in self._pairs()]
+        parts = order0 + order1 + ([order2[p] for p in self._pairs()] if self.max_order >= 2 else [])
         return torch.cat(parts, -1)
