@@ -16,7 +16,7 @@ from localbook.scattering3d.transform import GridScattering
 
 __all__ = ["gaussians_first_order", "radial_envelope", "line_spectrum", "fit_loglog_slope",
            "cube_shell_envelope", "nyquist_grid_size", "TwoGaussianView", "two_gaussian_view",
-           "plot_two_gaussian_view", "invariance_errors"]
+           "plot_two_gaussian_view", "invariance_errors", "density_slice", "nyquist_face_modulus"]
 
 
 def gaussians_first_order(centres, l: int, j: float, sigma: float, sigma_w: float, n: int, box: float,
@@ -164,3 +164,34 @@ def invariance_errors(transformer, atoms, rng: np.random.Generator, n_trials: in
     err = np.abs(out - ref).max(1) / scale
     return {"translation": float(err[:n_trials].max()), "rotation": float(err[n_trials:2 * n_trials].max()),
             "permutation": float(err[-1])}
+
+
+def density_slice(atoms, sigma: float, spacing: float, margin: float = 2.0, channel: str = "Z"):
+    """The density ``rho`` of eq. 2.1 on the plane through the centroid spanned by the two principal axes
+    of the atomic positions (the molecule's plane for a planar molecule), like the thesis' figure 2.1.
+
+    Computed in Fourier space on a cubic box (side: twice the largest atom distance from the centroid plus
+    ``margin``, Å) with step ``<= spacing`` Å. Returns ``(slice (N, N) in electrons/Å^3, extent in Å)``."""
+    from localbook.scattering3d.frontend import atom_channels
+    p = atoms.get_positions()
+    p = p - p.mean(0)
+    _, _, vt = np.linalg.svd(p, full_matrices=True)
+    p = p @ vt.T  # principal axes on x, y (z: the smallest spread)
+    side = 2 * (np.linalg.norm(p, axis=1).max() + margin)
+    n = core.smooth_size(side / spacing)
+    side = n * spacing
+    pos = torch.as_tensor(p + side / 2, dtype=torch.float64)[None]
+    w = torch.as_tensor(atom_channels(atoms, (channel,)), dtype=torch.float64)[None]
+    rho = backend.to_space(backend.density_hat(pos, w, (n,) * 3, (side,) * 3, sigma, dtype=torch.float64),
+                           (n,) * 3)[0, 0]
+    h = side / 2
+    return rho[:, :, n // 2].numpy().T, (-h, h - spacing, -h, h - spacing)
+
+
+def nyquist_face_modulus(w: np.ndarray, envelope: np.ndarray, side: float, n_points: int) -> float | None:
+    """Modulus on the Nyquist faces of a grid of ``n_points`` on a box ``side`` (same length unit as the box
+    that gave ``w``): ``envelope`` (from :func:`cube_shell_envelope`) at the first frequency ``>= pi n / side``;
+    ``None`` beyond the reference grid's own Nyquist frequency."""
+    w_nyq = math.pi * n_points / side
+    k = int(np.searchsorted(w, w_nyq - 1e-12))
+    return float(envelope[k]) if k < len(w) else None
