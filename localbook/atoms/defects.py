@@ -118,22 +118,30 @@ def make_defect(kind: str, a0: float, n: int, rng: np.random.Generator, strain: 
     return at
 
 
-def make_frenkel_pairs(atoms, n_pairs: int, rng: np.random.Generator, min_dist: float = 1.9):
-    """Move ``n_pairs`` random atoms to random positions at least ``min_dist`` A from every atom (Frenkel
-    pairs, before relaxation; many recombine). Returns a new ``ase.Atoms``."""
+def make_frenkel_pairs(atoms, n_pairs: int, rng: np.random.Generator, a0: float, separation: float = 1.6):
+    """Add ``n_pairs`` Frenkel pairs to a cubic bcc cell (before relaxation): remove ``n_pairs`` random atoms
+    (vacancies) and turn ``n_pairs`` random atoms at least ``separation * a0`` from every vacancy into
+    dumbbells of random orientation (interstitials), so that not all pairs recombine on relaxation.
+    Returns a new ``ase.Atoms``; raises if the cell is too small to hold the pairs apart."""
+    from ase import Atoms
     at = atoms.copy()
-    length = at.cell[0, 0]
-    movers = rng.choice(len(at), size=n_pairs, replace=False)
-    for m in movers:  # one short loop per Frenkel pair (each placement depends on the previous ones)
-        for _ in range(1000):
-            p = rng.uniform(0, length, size=3)
-            d = at.positions - p
-            d -= length * np.round(d / length)
-            dist = np.sqrt((d ** 2).sum(1))
-            dist[m] = np.inf
-            if dist.min() > min_dist:
-                at.positions[m] = p
-                break
+    length = float(at.cell[0, 0])
+    vac = rng.choice(len(at), size=n_pairs, replace=False)
+    d = at.positions[:, None, :] - at.positions[vac][None, :, :]
+    d -= length * np.round(d / length)
+    far = np.flatnonzero(np.sqrt((d ** 2).sum(-1)).min(1) > separation * a0)
+    if len(far) < n_pairs:
+        raise ValueError(f"cell of {length:.1f} A too small for {n_pairs} Frenkel pairs {separation} a0 apart: "
+                         "use a larger cell or fewer pairs")
+    sites = rng.choice(far, size=n_pairs, replace=False)
+    dirs = _DUMBBELL_DIRS[rng.integers(3, size=n_pairs)] * rng.choice([-1.0, 1.0], size=(n_pairs, 3))
+    half = 0.35 * a0 * dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
+    centre = at.positions[sites].copy()
+    at.positions[sites] = centre - half
+    at += Atoms("Fe" * n_pairs, positions=centre + half)
+    del at[list(vac)]
+    at.positions += rng.normal(0.0, 0.02, at.positions.shape)
+    at.wrap()
     return at
 
 
@@ -204,13 +212,16 @@ def _record(atoms, kind, n, strain, energy, potential, bulk, a0, source):
                 moments=defect_moments(atoms, a0, n, strain))
 
 
-def _relaxed_record(at, kind, n, strain, pot, bulk, a0, source, fmax, rng, retries=2):
-    """Relax and evaluate; a saddle point (negative modes) is shaken by 0.05 A and relaxed again."""
+def _relaxed_record(at, kind, n, strain, pot, bulk, a0, source, fmax, rng, retries=2, counts=None):
+    """Relax and evaluate; a saddle point (negative modes) is shaken by 0.05 A and relaxed again
+    (``counts["saddle"]`` counts these non-minima)."""
     for attempt in range(retries + 1):
         at, ok, e = relax(at, pot, fmax)
         if not ok:
             return None
         rec = _record(at, kind, n, strain, e, pot, bulk, a0, source)
+        if not rec["is_minimum"] and counts is not None:
+            counts["saddle"] = counts.get("saddle", 0) + 1
         if rec["is_minimum"] or attempt == retries:
             return rec
         at = at.copy()
@@ -219,7 +230,7 @@ def _relaxed_record(at, kind, n, strain, pot, bulk, a0, source, fmax, rng, retri
 
 def build_database(potential: str = "AM04", cells=(4,), tries: int = 6, kinds=KINDS,
                    strains=(-0.01, 0.0, 0.01, 0.02, 0.03), strain_cells=(4,), random_cells=(5,),
-                   n_random: int = 6, frenkel=(2, 6), seed: int = 0, fmax: float = 1e-4,
+                   n_random: int = 6, frenkel=(3, 8), seed: int = 0, fmax: float = 1e-4,
                    device="cpu", progress: bool = True) -> dict:
     """Generate, relax, deduplicate and evaluate defect configurations; returns :func:`save_database` input.
 
@@ -237,7 +248,7 @@ def build_database(potential: str = "AM04", cells=(4,), tries: int = 6, kinds=KI
     records, rejected = [], dict(unconverged=0, duplicate=0)
     jobs = [(k, n) for n in cells for k in kinds for _ in range(tries)]
     for kind, n in tqdm(jobs, desc="defects", disable=not progress):
-        rec = _relaxed_record(make_defect(kind, a0, n, rng), kind, n, 0.0, pot, bulk, a0, "crystal", fmax, rng)
+        rec = _relaxed_record(make_defect(kind, a0, n, rng), kind, n, 0.0, pot, bulk, a0, "crystal", fmax, rng, counts=rejected)
         if rec is None:
             rejected["unconverged"] += 1
             continue
@@ -255,7 +266,7 @@ def build_database(potential: str = "AM04", cells=(4,), tries: int = 6, kinds=KI
     for r, eps in tqdm(todo, desc="strained copies", disable=not progress):
         at = r["atoms"].copy()
         at.set_cell(at.cell[:] * (1 + eps), scale_atoms=True)
-        rec = _relaxed_record(at, r["kind"], r["n_cells"], eps, pot, bulk, a0, "crystal", fmax, rng)
+        rec = _relaxed_record(at, r["kind"], r["n_cells"], eps, pot, bulk, a0, "crystal", fmax, rng, counts=rejected)
         if rec is None:
             rejected["unconverged"] += 1
             continue
@@ -264,8 +275,8 @@ def build_database(potential: str = "AM04", cells=(4,), tries: int = 6, kinds=KI
     for t in tqdm(range(n_random * len(random_cells)), desc="random", disable=not progress):
         n = random_cells[t % len(random_cells)]
         start = make_defect(str(rng.choice(["V", "I"])) + str(int(rng.integers(1, 5))), a0, n, rng)
-        at = make_frenkel_pairs(start, int(rng.integers(frenkel[0], frenkel[1] + 1)), rng)
-        rec = _relaxed_record(at, "random", n, 0.0, pot, bulk, a0, "random", fmax, rng)
+        at = make_frenkel_pairs(start, int(rng.integers(frenkel[0], frenkel[1] + 1)), rng, a0)
+        rec = _relaxed_record(at, "random", n, 0.0, pot, bulk, a0, "random", fmax, rng, counts=rejected)
         if rec is None:
             rejected["unconverged"] += 1
             continue
@@ -325,6 +336,7 @@ def _main(argv=None):
     b.add_argument("--strain-cells", type=int, nargs="*", default=[4])
     b.add_argument("--random-cells", type=int, nargs="*", default=[5])
     b.add_argument("--n-random", type=int, default=6)
+    b.add_argument("--frenkel", type=int, nargs=2, default=[3, 8], help="range of Frenkel pairs per random cell")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--fmax", type=float, default=1e-4)
     b.add_argument("--device", default="cpu")
@@ -332,7 +344,7 @@ def _main(argv=None):
     a = ap.parse_args(argv)
     t0 = time.time()
     db = build_database(a.potential, tuple(a.cells), a.tries, KINDS, tuple(a.strains), tuple(a.strain_cells),
-                        tuple(a.random_cells), a.n_random, seed=a.seed, fmax=a.fmax, device=a.device,
+                        tuple(a.random_cells), a.n_random, tuple(a.frenkel), seed=a.seed, fmax=a.fmax, device=a.device,
                         progress=not a.no_progress)
     sha = save_database(db, Path(a.out))
     ok = sum(r["is_minimum"] for r in db["records"])
