@@ -10,8 +10,8 @@ from pathlib import Path
 __all__ = ["SHA256", "BUILD_COMMANDS", "shipped_path", "load_fe_defects"]
 
 SHA256 = {
-    "AM04": "8039477dbc3aae959054245dde6e475b245b55961cdbda6922e6ebde23e4cd38",
-    "M03": "b298881be15c367980bb653e561f10b871c0feaa5747db688206fe07ffddee1f",
+    "AM04": "0e6f1472fe52ef7f1146db7e9eeb5e39713911da07b979eb09fb14854598e29e",
+    "M03": "a40416d75cba3f2bed90226d4a259dc634227a33bed57c5968d472eb89015f58",
 }
 
 BUILD_COMMANDS = {
