@@ -44,7 +44,8 @@ POTENTIALS = {
                 a0=2.8553, e_vac=1.71),
 }
 # a0 is also written in each file's header (2.855312 and 2.855324 A); e_vac is the relaxed vacancy formation
-# energy published for each potential (Ackland et al. 2004, table 1; Mendelev et al. 2003, "potential 2").
+# energy published for each potential (Ackland et al. 2004; Mendelev et al. 2003, "potential 2"), quoted from
+# secondary literature without access to the papers here: to be checked against the original tables.
 
 
 def potential_path(name: str) -> Path:
