@@ -1,0 +1,82 @@
+"""Cost of the exact harmonic entropy (Hessian + eigenvalues, O(N^3)) versus the AFS linear surrogate (O(N)).
+
+Peer: the exact route of this book (analytic EAM Hessian, ``torch.linalg.eigvalsh``), i.e. what the surrogate
+replaces. For each cell size N (atoms) the script times both on a relaxed monovacancy cell; the exact route is
+measured up to ``--exact-max`` atoms and extrapolated beyond with a fitted c N^3. It prints both times, their
+ratio at N = 10,000 and the surrogate's error on the vacancy at the largest exactly computed N.
+
+    python benchmarks/bench_entropy.py [--exact-max 2000] [--sizes 4 5 6 8 10 16 20]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import localbook  # noqa: F401
+from localbook.atoms import defects as D
+from localbook.atoms import surrogate as sg
+from localbook.atoms.afs import AFSDescriptor
+from localbook.atoms.eam import load_potential
+from localbook.atoms.entropy import formation_entropy, hessian_eigenvalues
+from localbook.data.fe_defects import load_fe_defects
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--potential", default="AM04")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[4, 5, 6, 8, 10, 16, 20],
+                    help="cubic cells n (2 n^3 atoms); 20 -> 16,000 atoms")
+    ap.add_argument("--exact-max", type=int, default=2000, help="largest N for the exact route")
+    ap.add_argument("--device", default="cpu")
+    a = ap.parse_args(argv)
+    pot = load_potential(a.potential, device=a.device)
+    db = load_fe_defects(a.potential)
+    ok = db["is_minimum"] & (db["source"] == "crystal")
+    structures = [s for s, k in zip(D.database_atoms(db), ok) if k]
+    desc = AFSDescriptor(device=a.device)
+    a0 = db["meta"]["a0"]
+    phi_bulk = {e: sg.bulk_descriptor(a0, e) for e in sorted(set(db["strain"][ok].tolist()))}
+    x = sg.formation_descriptor(desc.transform(structures), db["n_atoms"][ok],
+                                np.stack([phi_bulk[e] for e in db["strain"][ok]]))
+    model = sg.linear_model("bayes").fit(x, db["entropy"][ok])
+    rows, exact_n, exact_t, last = [], [], [], None
+    for n in a.sizes:
+        bulk = D.bcc_supercell(a0, n)
+        vac = bulk.copy()
+        del vac[0]
+        vac, _, _ = D.relax(vac, pot, fmax=1e-3 if len(bulk) > a.exact_max else 1e-4)
+        t = time.perf_counter()
+        s_pred = float(model.predict(sg.formation_descriptor(desc.transform([vac]), [len(vac)], phi_bulk[0.0]))[0])
+        t_sur = time.perf_counter() - t
+        t_ex, s_ex = float("nan"), float("nan")
+        if len(bulk) <= a.exact_max:
+            t = time.perf_counter()
+            ev_d = hessian_eigenvalues(vac, pot)
+            t_ex = time.perf_counter() - t
+            ev_b = hessian_eigenvalues(bulk, pot)
+            s_ex = formation_entropy(ev_d, len(vac), ev_b, len(bulk), pot.mass)
+            exact_n.append(len(vac))
+            exact_t.append(t_ex)
+            last = (len(vac), s_ex, s_pred)
+        rows.append((len(vac), t_ex, t_sur, s_ex, s_pred))
+        print(f"N={len(vac):6d}  exact {t_ex:8.2f} s  surrogate {t_sur:7.3f} s  S_f exact {s_ex:6.2f}  "
+              f"predicted {s_pred:6.2f} k_B", flush=True)
+    big = np.array(exact_n[-2:], float)
+    c = float(np.mean(np.array(exact_t[-2:]) / big ** 3))
+    n_sur = np.array([r[0] for r in rows], float)
+    t_sur = np.array([r[2] for r in rows], float)
+    slope, icpt = np.polyfit(np.log(n_sur), np.log(t_sur), 1)
+    t_sur_10k = float(np.exp(icpt) * 10_000 ** slope)
+    t_ex_10k = c * 10_000 ** 3
+    print(f"exact route fitted as {c:.3g} N^3 s; surrogate time ~ N^{slope:.2f}")
+    print(f"N = 10,000: exact {t_ex_10k:.3g} s (extrapolated), surrogate {t_sur_10k:.3g} s, "
+          f"ratio exact/surrogate {t_ex_10k / t_sur_10k:.3g}")
+    if last:
+        print(f"surrogate error on the vacancy at N = {last[0]}: {last[2] - last[1]:+.3f} k_B "
+              f"(exact {last[1]:.3f}, predicted {last[2]:.3f})")
+
+
+if __name__ == "__main__":
+    main()

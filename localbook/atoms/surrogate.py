@@ -1,0 +1,154 @@
+"""A linear surrogate of the formation entropy on summed atomic descriptors (thesis section 3.4).
+
+``S_f ~ <w, Phi> + b`` with ``Phi = sum_i phi(N_i)``: scikit-learn's Bayesian ridge (the thesis' choice) or
+ridge with a cross-validated penalty, after standardising the features. The descriptor is any
+scikit-learn transformer mapping a list of ``ase.Atoms`` to ``(M, d)`` arrays: the AFS descriptor
+(:class:`localbook.atoms.afs.AFSDescriptor`) is registered here; a second one (the solid-harmonic
+scattering of chapter 01) plugs in with :func:`register_descriptor` and needs nothing else. A descriptor
+with a ``per_atom(atoms)`` method also gives local contributions (thesis eq. 3.4).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from sklearn.linear_model import BayesianRidge, RidgeCV
+from sklearn.model_selection import KFold, cross_val_predict
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+__all__ = ["DESCRIPTORS", "register_descriptor", "make_descriptor", "linear_model", "errors",
+           "cv_predict", "effective_weights", "local_contributions", "descriptor_matrix", "parity_plot", "bulk_descriptor", "formation_descriptor",
+           "count_table"]
+
+DESCRIPTORS: dict[str, Callable] = {}
+
+
+def register_descriptor(name: str, factory: Callable) -> None:
+    """Make ``make_descriptor(name, **kw)`` call ``factory(**kw)`` (an sklearn transformer of structures)."""
+    DESCRIPTORS[name] = factory
+
+
+def _afs(**kw):
+    from localbook.atoms.afs import AFSDescriptor
+    return AFSDescriptor(**kw)
+
+
+register_descriptor("afs", _afs)
+
+
+def make_descriptor(name: str, **kw):
+    """A registered descriptor transformer (``"afs"``; others once registered)."""
+    if name not in DESCRIPTORS:
+        raise ValueError(f"descriptor {name!r} is not registered: available {sorted(DESCRIPTORS)}; "
+                         "add one with localbook.atoms.surrogate.register_descriptor(name, factory)")
+    return DESCRIPTORS[name](**kw)
+
+
+def descriptor_matrix(structures, name: str = "afs", cache=None, key_inputs=None, **kw) -> np.ndarray:
+    """``(M, d)`` summed descriptors of ``structures``, cached on disk when ``cache`` (an ArrayCache) is given.
+
+    ``key_inputs``: what identifies the structures in the cache key (e.g. the database checksum).
+    """
+    desc = make_descriptor(name, **kw)
+    if cache is None:
+        return desc.transform(structures)
+    params = {k: (str(v) if k in ("device", "progress") else v) for k, v in kw.items()}
+    params = {k: v for k, v in params.items() if k not in ("device", "progress")}
+    out = cache.get_or_compute(f"descriptor-{name}", lambda: {"x": desc.transform(structures)},
+                               inputs=key_inputs, params=params)
+    return out["x"]
+
+
+def linear_model(kind: str = "bayes") -> Pipeline:
+    """``StandardScaler`` + ``BayesianRidge()`` (``"bayes"``, default priors as in the thesis) or
+    ``RidgeCV`` over 13 penalties from 1e-6 to 1e6 (``"ridge"``)."""
+    if kind == "bayes":
+        return make_pipeline(StandardScaler(), BayesianRidge())
+    if kind == "ridge":
+        return make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-6, 6, 13)))
+    raise ValueError(f"model kind {kind!r}: use 'bayes' or 'ridge'")
+
+
+def errors(y_true, y_pred) -> dict:
+    """Root-mean-square and mean absolute errors (units of ``y``, here k_B)."""
+    d = np.asarray(y_pred, dtype=float) - np.asarray(y_true, dtype=float)
+    return dict(rmse=float(np.sqrt(np.mean(d ** 2))), mae=float(np.mean(np.abs(d))))
+
+
+def cv_predict(x, y, kind: str = "bayes", n_splits: int = 5, seed: int = 0) -> np.ndarray:
+    """Out-of-fold predictions of a :func:`linear_model` by shuffled ``n_splits``-fold cross-validation."""
+    return cross_val_predict(linear_model(kind), x, y, cv=KFold(n_splits, shuffle=True, random_state=seed))
+
+
+def effective_weights(model: Pipeline) -> tuple[np.ndarray, float]:
+    """``(w, b)`` with ``prediction = Phi @ w + b`` in raw descriptor units (the scaler folded in)."""
+    scaler, lin = model[0], model[-1]
+    w = lin.coef_ / scaler.scale_
+    return w, float(lin.intercept_ - scaler.mean_ @ w)
+
+
+def local_contributions(model: Pipeline, phi_atoms, phi_reference=None) -> np.ndarray:
+    """Local contributions ``S_i = <w, phi_i - phi_ref>`` (k_B), ``(N,)`` (thesis eq. 3.4).
+
+    ``phi_atoms``: ``(N, d)`` atomic descriptors; ``phi_reference``: ``(d,)`` descriptor of a bulk atom at
+    the same volume, so that bulk atoms contribute zero and the map shows the excess entropy of the defect.
+    """
+    w, _ = effective_weights(model)
+    phi = np.asarray(phi_atoms, dtype=float)
+    if phi_reference is not None:
+        phi = phi - np.asarray(phi_reference, dtype=float)
+    return phi @ w
+
+
+def parity_plot(ax, y_true, y_pred, groups=None, title: str = "", unit: str = "k_B"):
+    """Predicted vs exact values on ``ax``, one colour per value of ``groups``, with RMSE/MAE in the title.
+
+    Returns the :func:`errors` dict.
+    """
+    y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
+    groups = np.zeros(len(y_true), dtype=int) if groups is None else np.asarray(groups)
+    for g in sorted(set(groups.tolist())):
+        m = groups == g
+        ax.scatter(y_true[m], y_pred[m], s=10, alpha=0.75, label=str(g))
+    lo, hi = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
+    ax.plot([lo, hi], [lo, hi], color="k", lw=0.8)
+    err = errors(y_true, y_pred)
+    ax.set_title(f"{title}\nRMSE {err['rmse']:.2f}, MAE {err['mae']:.2f} ${unit}$")
+    ax.set_xlabel(f"exact $S_f$ (${unit}$)")
+    ax.set_ylabel(f"predicted $S_f$ (${unit}$)")
+    if len(set(groups.tolist())) > 1:
+        ax.legend(fontsize=7, markerscale=1.5)
+    return err
+
+
+def count_table(db: dict, rows: str = "kind", cols: str = "strain") -> tuple[list, list]:
+    """Counts of configurations by two database fields: ``(header, rows)`` for :func:`text_table`."""
+    r_vals = sorted(set(db[rows].tolist()), key=str)
+    c_vals = sorted(set(db[cols].tolist()))
+    header = [rows] + [f"{cols}={c:g}" if isinstance(c, float) else f"{cols}={c}" for c in c_vals] + ["total"]
+    out = []
+    for r in r_vals:
+        counts = [int(((db[rows] == r) & (db[cols] == c)).sum()) for c in c_vals]
+        out.append([r] + counts + [sum(counts)])
+    return header, out
+
+
+def bulk_descriptor(a0: float, strain: float, name: str = "afs", **kw) -> np.ndarray:
+    """Descriptor of one atom of the perfect bcc crystal of lattice parameter ``a0 (1 + strain)`` (A), ``(d,)``.
+
+    Computed on the 2-atom cubic cell (periodic images supply the neighbours) as half its summed descriptor.
+    """
+    from localbook.atoms.defects import bcc_supercell
+    return make_descriptor(name, **kw).transform([bcc_supercell(a0, 1, strain)])[0] / 2
+
+
+def formation_descriptor(x, n_atoms, phi_bulk) -> np.ndarray:
+    """``Phi_d - N_d phi_bulk``: the summed descriptor minus that of as many bulk atoms at the same volume.
+
+    If every structure's entropy is ``sum_i <w, phi_i>`` (thesis eq. 3.4), eq. 3.2 gives exactly
+    ``S_f = S_d - (N_d / N_b) S_b = <w, Phi_d - N_d phi_bulk>``: a linear model on this difference carries
+    over between cell sizes, where one on ``Phi_d`` alone must learn ``<w, phi_bulk> = 0`` from the data.
+    ``x`` (M, d), ``n_atoms`` (M,), ``phi_bulk`` (M, d) or (d,).
+    """
+    return np.asarray(x, float) - np.asarray(n_atoms, float)[:, None] * np.asarray(phi_bulk, float)

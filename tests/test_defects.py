@@ -1,0 +1,99 @@
+"""Defect generation, Wigner-Seitz analysis, duplicates, database round trip and the shipped databases."""
+import numpy as np
+import pytest
+
+import localbook  # noqa: F401
+from localbook.atoms import defects as D
+from localbook.atoms.surrogate import errors, linear_model, local_contributions, make_descriptor
+
+A0 = 2.8553
+
+
+def test_make_defect_and_wigner_seitz():
+    rng = np.random.default_rng(0)
+    for kind in ("V1", "V3", "I2", "I4"):
+        at = D.make_defect(kind, A0, 3, rng)
+        k = int(kind[1])
+        vac, inter = D.wigner_seitz(at, A0, 3)
+        if kind[0] == "V":
+            assert len(at) == 54 - k and len(vac) == k and len(inter) == 0
+        else:
+            assert len(at) == 54 + k and len(vac) == 0 and len(inter) == 2 * k   # k dumbbells
+    with pytest.raises(ValueError, match="defect kind"):
+        D.make_defect("X2", A0, 3, rng)
+
+
+def test_moments_and_duplicates():
+    rng = np.random.default_rng(1)
+    at = D.make_defect("V2", A0, 3, rng)
+    m = D.defect_moments(at, A0, 3)
+    shifted = at.copy()
+    shifted.translate((A0, 0, 0))
+    shifted.wrap()
+    assert np.allclose(D.defect_moments(shifted, A0, 3), m, atol=1e-3)
+    dup = D.duplicates([1.0, 1.005, 1.5, 1.0], [[0, 1, 1], [0, 1, 1], [0, 1, 1], [0, 2, 2]])
+    assert dup.tolist() == [False, True, False, False]
+
+
+def test_build_save_load_roundtrip(tmp_path):
+    db = D.build_database("M03", cells=(2,), tries=1, kinds=("V1",), strains=(0.0, 0.01), strain_cells=(2,),
+                          random_cells=(), n_random=0, progress=False)
+    assert [r["strain"] for r in db["records"]] == [0.0, 0.01]
+    assert all(r["is_minimum"] for r in db["records"]) and all(r["entropy"] > 0 for r in db["records"])
+    sha = D.save_database(db, tmp_path / "db.npz")
+    assert len(sha) == 64
+    back = D.load_database(tmp_path / "db.npz")
+    assert back["meta"]["potential"] == "M03" and np.allclose(back["entropy"], [r["entropy"] for r in db["records"]])
+    atoms = D.database_atoms(back)
+    assert np.allclose(atoms[1].positions, db["records"][1]["atoms"].positions, atol=1e-5)
+
+
+@pytest.mark.parametrize("potential", ["AM04", "M03"])
+def test_shipped_database(potential):
+    from localbook.data.fe_defects import load_fe_defects
+    db = load_fe_defects(potential)
+    n = len(db["entropy"])
+    assert n > 20 and db["positions"].shape == (db["n_atoms"].sum(), 3)
+    ok = db["is_minimum"]
+    assert np.isfinite(db["entropy"][ok]).all() and np.isnan(db["entropy"][~ok]).all()
+    assert (db["n_zero"][ok] == 3).all() and (db["n_negative"][ok] == 0).all()
+
+
+def test_surrogate_helpers():
+    x = np.random.default_rng(0).normal(size=(40, 5))
+    y = x @ np.arange(5.0) + 2.0
+    model = linear_model("ridge").fit(x, y)
+    assert errors(y, model.predict(x))["rmse"] < 1e-2
+    s_i = local_contributions(model, x[:3])
+    w_pred = model.predict(x[:3]) - model.predict(np.zeros((1, 5)))
+    assert np.allclose(s_i, w_pred, atol=1e-8)
+    with pytest.raises(ValueError, match="not registered"):
+        make_descriptor("scattering")
+    with pytest.raises(ValueError, match="model kind"):
+        linear_model("lasso")
+
+
+def test_parity_plot_and_count_table():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from localbook.atoms.surrogate import count_table, parity_plot
+    fig, ax = plt.subplots()
+    err = parity_plot(ax, [1.0, 2.0, 3.0], [1.0, 2.0, 4.0], ["a", "b", "a"], "t")
+    assert err["rmse"] == pytest.approx(np.sqrt(1 / 3)) and err["mae"] == pytest.approx(1 / 3)
+    assert "RMSE 0.58" in ax.get_title()
+    plt.close(fig)
+    header, rows = count_table({"kind": np.array(["V1", "I2", "V1"]), "strain": np.array([0.0, 0.0, 0.01])})
+    assert header == ["kind", "strain=0", "strain=0.01", "total"]
+    assert rows == [["I2", 1, 0, 1], ["V1", 1, 1, 2]]
+
+
+def test_formation_descriptor_vanishes_on_bulk():
+    from localbook.atoms.surrogate import bulk_descriptor, formation_descriptor
+    kw = dict(n_max=5, l_max=4)
+    for eps in (0.0, 0.02):
+        cell = D.bcc_supercell(A0, 3, eps)
+        x = make_descriptor("afs", **kw).transform([cell])
+        phi = bulk_descriptor(A0, eps, **kw)
+        assert np.abs(formation_descriptor(x, [len(cell)], phi)).max() < 1e-9 * np.abs(x).max()
+        assert np.abs(phi - bulk_descriptor(A0, 0.01, **kw)).max() > 1e-6   # strain changes the descriptor
