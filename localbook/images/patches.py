@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 
 __all__ = ["extract_patches", "sample_patches", "gaussian_noise_dictionary", "PatchWhitening", "KNNPatchEncoder",
            "bruteforce_knn_encoding", "encode_dataset", "PatchClassifier", "train_classifier", "accuracy",
-           "knn_predict", "PatchKNNConfig", "PatchKNNResult", "run_patch_knn", "tile_patches"]
+           "knn_predict", "PatchKNNConfig", "PatchKNNResult", "classify_features", "run_patch_knn", "tile_patches"]
 
 
 def _device(device) -> torch.device | None:
@@ -539,7 +539,8 @@ class PatchKNNConfig:
 
 @dataclass
 class PatchKNNResult:
-    """What :func:`run_patch_knn` returns: accuracies in [0, 1], the training history and the fitted parts."""
+    """What :func:`run_patch_knn` returns: accuracies in [0, 1], the training history and the fitted parts;
+    the encoded features ``features_train`` / ``features_test`` when asked to keep them."""
 
     config: PatchKNNConfig
     train_accuracy: float
@@ -549,14 +550,29 @@ class PatchKNNResult:
     dictionary: torch.Tensor = field(repr=False)
     encoder: KNNPatchEncoder = field(repr=False)
     classifier: PatchClassifier = field(repr=False)
+    features_train: torch.Tensor | None = field(default=None, repr=False)
+    features_test: torch.Tensor | None = field(default=None, repr=False)
+
+
+def classify_features(f_train: torch.Tensor, y_train: torch.Tensor, f_test: torch.Tensor, y_test: torch.Tensor,
+                      config: PatchKNNConfig, seed: int = 0, device=None, progress: bool = False):
+    """Train a :class:`PatchClassifier` (``config``'s bottleneck, k2, k3, hidden, epochs, lr, batch size) on
+    encoded features; return ``(model, history, train_accuracy, test_accuracy)``. Seeded by ``seed``."""
+    dev = _device(device) or f_train.device
+    torch.manual_seed(seed)
+    n_classes = int(max(y_train.max(), y_test.max())) + 1
+    model = PatchClassifier(f_train.shape[1], n_classes, config.bottleneck, config.k2, config.k3, config.hidden)
+    history = train_classifier(model, f_train, y_train, config.epochs, config.lr, config.batch_size, seed=seed,
+                               device=dev, progress=progress)
+    return model, history, accuracy(model, f_train, y_train, device=dev), accuracy(model, f_test, y_test, device=dev)
 
 
 def run_patch_knn(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor, y_test: torch.Tensor,
                   config: PatchKNNConfig = PatchKNNConfig(), seed: int = 0, device=None, progress: bool = False,
-                  whitening: PatchWhitening | None = None) -> PatchKNNResult:
+                  whitening: PatchWhitening | None = None, keep_features: bool = False) -> PatchKNNResult:
     """The whole pipeline of thesis fig. 5.1 on images (N, C, H, W) in [0, 1]: fit the whitening on every
-    training patch (or reuse ``whitening`` if given, fitted for the same P, method and reg), sample the
-    dictionary (or noise), encode train and test images, train the classifier, measure accuracies.
+    training patch (or reuse ``whitening``, fitted for the same P, method and reg), sample the dictionary
+    (or noise), encode train and test images, train the classifier, measure accuracies.
 
     No data augmentation: the features are computed once and kept (the thesis re-encodes randomly cropped
     and flipped images at every epoch). Seeded by ``seed``.
@@ -564,6 +580,9 @@ def run_patch_knn(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Te
     dev = _device(device) or x_train.device
     if whitening is None:
         whitening = PatchWhitening(config.reg, config.whitening).fit_images(x_train, config.patch_size, device=dev)
+    elif (whitening.reg, whitening.method, whitening.patch_shape_[-1]) != (config.reg, config.whitening,
+                                                                          config.patch_size):
+        raise ValueError("the whitening passed does not match the config's reg, whitening method and patch_size")
     rng = np.random.default_rng(seed)
     if config.dictionary == "patches":
         dictionary = sample_patches(x_train, config.n_patches, config.patch_size, rng, device=dev)
@@ -573,14 +592,10 @@ def run_patch_knn(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Te
                               pool_size=config.pool_size, pool_stride=config.pool_stride)
     f_train = encode_dataset(encoder, x_train, device=dev, progress=progress)
     f_test = encode_dataset(encoder, x_test, device=dev, progress=progress)
-    torch.manual_seed(seed)
-    n_classes = int(max(y_train.max(), y_test.max())) + 1
-    model = PatchClassifier(encoder.out_channels, n_classes, config.bottleneck, config.k2, config.k3, config.hidden)
-    history = train_classifier(model, f_train, y_train, config.epochs, config.lr, config.batch_size, seed=seed,
-                               device=dev, progress=progress)
-    return PatchKNNResult(config, accuracy(model, f_train, y_train, device=dev),
-                          accuracy(model, f_test, y_test, device=dev), history, whitening, dictionary,
-                          encoder, model)
+    model, history, acc_train, acc_test = classify_features(f_train, y_train, f_test, y_test, config, seed, dev,
+                                                            progress)
+    kept = (f_train, f_test) if keep_features else (None, None)
+    return PatchKNNResult(config, acc_train, acc_test, history, whitening, dictionary, encoder, model, *kept)
 
 
 def tile_patches(patches: torch.Tensor, n_cols: int = 16, pad: int = 1) -> np.ndarray:
