@@ -29,6 +29,14 @@ def test_extract_and_sample_patches_are_patches_of_the_images():
     assert torch.equal(s, pt.sample_patches(x, 50, 4, rng=3))
     with pytest.raises(ValueError, match="patch_size"):
         pt.sample_patches(x, 5, 10)
+    # distinct contents, even when most positions show the same uniform background
+    bg = torch.zeros(20, 1, 10, 10)
+    bg[:, :, :3, :3] = torch.rand(20, 1, 3, 3, generator=torch.Generator().manual_seed(0))
+    d = pt.sample_patches(bg, 100, 3, rng=0, distinct=True)
+    assert len(torch.unique(d.reshape(100, -1), dim=0)) == 100
+    assert len(torch.unique(pt.sample_patches(bg, 100, 3, rng=0).reshape(100, -1), dim=0)) < 100
+    with pytest.raises(ValueError, match="distinct"):
+        pt.sample_patches(bg[:1], 30, 3, distinct=True)
     with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
         pt.extract_patches(x[0], 3)
 
@@ -85,7 +93,7 @@ def test_convolutional_encoding_equals_bruteforce_knn(method, channels):
     x = _smooth_images(n=4, c=channels, size=11, seed=1)
     train = _smooth_images(n=10, c=channels, size=11, seed=2)
     whitening = pt.PatchWhitening(1e-3, method).fit_images(train, 4)
-    dictionary = pt.sample_patches(train, 40, 4, rng=0)
+    dictionary = pt.sample_patches(train, 40, 4, rng=0, distinct=True)
     k = 16
     enc = pt.KNNPatchEncoder(dictionary, whitening, n_neighbors=k, dtype=torch.float64)
     phi = enc.encode(x)
@@ -101,7 +109,7 @@ def test_encoding_in_float32_matches_exact_search_almost_everywhere():
     x = _smooth_images(n=3, size=12, seed=5)
     train = _smooth_images(n=10, size=12, seed=6)
     whitening = pt.PatchWhitening(1e-3).fit_images(train, 5)
-    dictionary = pt.sample_patches(train, 64, 5, rng=1)
+    dictionary = pt.sample_patches(train, 64, 5, rng=1, distinct=True)
     exact = pt.bruteforce_knn_encoding(x, dictionary, whitening, 26)              # float64
     phi = pt.KNNPatchEncoder(dictionary, whitening).encode(x.float())
     assert phi.dtype == torch.float32
@@ -222,3 +230,9 @@ def test_pipeline_beats_chance_on_fashion_mnist():
     res = pt.run_patch_knn(train.x, train.y, test.x, test.y, cfg, seed=0)
     assert res.encoder.out_channels == 128 and res.encoder.n_neighbors == 26
     assert res.test_accuracy > 0.6                                    # chance is 0.1
+
+
+def test_kth_smallest_equals_kthvalue():
+    s = torch.randn(3, 11, 4, 5, generator=torch.Generator().manual_seed(0))
+    for k in range(1, 12):
+        assert torch.equal(pt._kth_smallest(s, k), s.kthvalue(k, dim=1, keepdim=True).values)

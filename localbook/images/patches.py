@@ -75,14 +75,19 @@ def extract_patches(x: torch.Tensor, patch_size: int, stride: int = 1) -> torch.
 
 
 def sample_patches(x: torch.Tensor, n_patches: int, patch_size: int, rng: np.random.Generator | int | None = 0,
-                   device=None) -> torch.Tensor:
+                   device=None, distinct: bool = False) -> torch.Tensor:
     """``n_patches`` patches (n, C, P, P) drawn uniformly over all (image, position) pairs of ``x``.
 
     The dictionary ``D`` of thesis section 5.2 ("uniformly sampling patches from images over the whole
     training set"). The (image, position) pairs are distinct (drawn without replacement, in O(n) memory),
-    but two positions may still hold the same pixels (uniform backgrounds). ``rng`` is a NumPy
-    ``Generator`` or a seed; the result is on ``device`` (default: ``x``'s device).
+    but two positions may still hold the same pixels (uniform backgrounds). With ``distinct=True`` the patches
+    are also distinct in content: repeated patches are dropped in favour of further draws (a dictionary
+    should: identical atoms tie in every k-NN search, and Fashion-MNIST's black background would fill a
+    third of it). ``rng`` is a NumPy ``Generator`` or a seed; the result is on ``device``
+    (default: ``x``'s device).
     """
+    if distinct:
+        return _sample_distinct_patches(x, n_patches, patch_size, _rng(rng), device)
     _check_images(x)
     _check_patch_size(x, patch_size)
     if not isinstance(n_patches, (int, np.integer)) or n_patches < 1:
@@ -100,6 +105,23 @@ def sample_patches(x: torch.Tensor, n_patches: int, patch_size: int, rng: np.ran
     cols = (col[:, None] + offs)[:, None, None, :]          # (n, 1, 1, P)
     chans = torch.arange(c, device=x.device)[None, :, None, None]
     return x[img[:, None, None, None], chans, rows, cols].to(dev)
+
+
+def _sample_distinct_patches(x, n_patches, patch_size, gen, device) -> torch.Tensor:
+    total = len(x) * (x.shape[-2] - patch_size + 1) * (x.shape[-1] - patch_size + 1)
+    m = min(total, 2 * n_patches)
+    while True:
+        cand = sample_patches(x, m, patch_size, gen, device)
+        flat = cand.reshape(m, -1)
+        uniq, inverse = torch.unique(flat, dim=0, return_inverse=True)
+        order = torch.arange(m, device=flat.device)
+        first = torch.full((len(uniq),), m, device=flat.device).scatter_reduce(0, inverse, order, "amin")
+        if len(first) >= n_patches:
+            return cand[first.sort().values[:n_patches]]      # first occurrences, in drawing order
+        if m == total:
+            raise ValueError(f"the images hold only {len(first)} distinct {patch_size} x {patch_size} patches, "
+                             f"fewer than n_patches={n_patches}")
+        m = min(total, 2 * m)
 
 
 class PatchWhitening:
@@ -242,6 +264,16 @@ def gaussian_noise_dictionary(n_patches: int, whitening: PatchWhitening, rng: np
     return atoms.reshape(n_patches, *whitening.patch_shape_)
 
 
+def _kth_smallest(s: torch.Tensor, k: int) -> torch.Tensor:
+    """The k-th smallest value along dim 1, keepdim: the largest of the k smallest (or the smallest of the
+    n - k + 1 largest, whichever set is smaller). Same value as ``kthvalue``; an unsorted ``topk`` is about
+    1.5 times faster on CPU."""
+    n = s.shape[1]
+    if k <= n - k + 1:
+        return s.topk(k, dim=1, largest=False, sorted=False).values.amax(dim=1, keepdim=True)
+    return s.topk(n - k + 1, dim=1, largest=True, sorted=False).values.amin(dim=1, keepdim=True)
+
+
 class KNNPatchEncoder(nn.Module):
     """The K-nearest-neighbour encoding ``phi`` of eq. 5.2 as a convolution (thesis app. B.2), then eq. 5.4.
 
@@ -322,11 +354,9 @@ class KNNPatchEncoder(nn.Module):
         if self.assignment == "hard":
             # strict "<" the (K+1)-th smallest: exactly K ones unless atoms tie there (duplicate atoms), then
             # fewer; the original code's rule. Eq. 5.2's "<= the K-th" would give more at a tie.
-            threshold = s.kthvalue(self.n_neighbors + 1, dim=1, keepdim=True).values
-            return (s < threshold).to(s.dtype)
+            return (s < _kth_smallest(s, self.n_neighbors + 1)).to(s.dtype)
         dist = (sq_norm_p + 2 * s).clamp_min(0).sqrt()
-        tau = dist.kthvalue(self.n_neighbors, dim=1, keepdim=True).values
-        return torch.sigmoid(tau - dist)
+        return torch.sigmoid(_kth_smallest(dist, self.n_neighbors) - dist)
 
     def _halves(self, x: torch.Tensor):
         """Yield ``phi`` for the ``D`` half, then for the ``-D`` half (one convolution for both)."""
@@ -585,7 +615,7 @@ def run_patch_knn(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Te
         raise ValueError("the whitening passed does not match the config's reg, whitening method and patch_size")
     rng = np.random.default_rng(seed)
     if config.dictionary == "patches":
-        dictionary = sample_patches(x_train, config.n_patches, config.patch_size, rng, device=dev)
+        dictionary = sample_patches(x_train, config.n_patches, config.patch_size, rng, device=dev, distinct=True)
     else:
         dictionary = gaussian_noise_dictionary(config.n_patches, whitening, rng, device=dev)
     encoder = KNNPatchEncoder(dictionary, whitening, config.n_neighbors, config.assignment, negatives=True,
