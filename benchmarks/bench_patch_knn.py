@@ -1,0 +1,101 @@
+"""Chapter 06's patch k-NN encoding against two exact k-nearest-neighbour searches; prints throughputs and ratios.
+
+    python benchmarks/bench_patch_knn.py [--device cpu|cuda] [--images 64] [--atoms 1024]
+
+The task: for every 6 x 6 patch of ``--images`` Fashion-MNIST images (23 x 23 = 529 per image), mark its
+K = 0.4 |D| nearest atoms among |D| = ``--atoms`` whitened dictionary patches and among their negatives
+(thesis eq. 5.2, app. B.2). Three routes produce the same binary codes (checked before timing):
+
+* ``localbook``: :class:`localbook.images.patches.KNNPatchEncoder`, the whitening as a convolution, the atoms
+  as a 1 x 1 convolution, a (K+1)-th-value threshold per position (``encode``: no pooling);
+* ``cdist + topk``: explicit whitened patches, ``torch.cdist`` to the atoms, ``topk``, scatter
+  (:func:`localbook.images.patches.bruteforce_knn_encoding`);
+* ``faiss``: faiss-cpu's exact ``IndexFlatL2`` over the whitened atoms, ``search`` with k = K, then the same
+  scatter. faiss-cpu is optional (``pip install -e .[bench]``); the peer is skipped when it is missing.
+
+Throughput is in patches per second (one patch = both halves of its code); best of 3.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+import localbook  # noqa: F401
+from localbook.data.images import load_fashion_mnist
+from localbook.device import pick_device
+from localbook.images import patches as pt
+
+
+def best_of(fn, repeat=3):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        out = fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return min(times), out
+
+
+def faiss_encoding(x, dictionary, whitening, k):
+    """The same codes with faiss' exact L2 index (CPU, float32)."""
+    import faiss
+
+    p = dictionary.shape[-1]
+    b, _, h, w = x.shape
+    patches = whitening.transform(pt.extract_patches(x, p).reshape(-1, whitening.dim)).float().numpy()
+    atoms = whitening.transform(dictionary.double()).float().numpy()
+    halves = []
+    for a in (atoms, -atoms):
+        index = faiss.IndexFlatL2(a.shape[1])
+        index.add(np.ascontiguousarray(a))
+        _, idx = index.search(np.ascontiguousarray(patches), k)
+        code = torch.zeros(len(patches), len(a))
+        halves.append(code.scatter_(1, torch.from_numpy(idx), 1.0))
+    phi = torch.cat(halves, dim=1)
+    return phi.reshape(b, h - p + 1, w - p + 1, -1).permute(0, 3, 1, 2)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--images", type=int, default=64)
+    parser.add_argument("--atoms", type=int, default=1024)
+    args = parser.parse_args()
+    device = pick_device(args.device)
+
+    train = load_fashion_mnist("train", n=2000, seed=0)
+    whitening = pt.PatchWhitening(1e-3).fit_images(train.x, 6)
+    dictionary = pt.sample_patches(train.x, args.atoms, 6, rng=0, distinct=True)
+    k = round(0.4 * args.atoms)
+    x = load_fashion_mnist("test", n=args.images, seed=0).x
+    n_patches = args.images * 23 * 23
+    print(f"{args.images} images, {n_patches} patches, |D| = {args.atoms} (+ negatives), K = {k}, device {device}")
+
+    encoder = pt.KNNPatchEncoder(dictionary, whitening, k).to(device)
+    xd = x.to(device)
+    t_ours, ours = best_of(lambda: encoder.encode(xd))
+    t_cdist, ref = best_of(lambda: pt.bruteforce_knn_encoding(xd, dictionary.to(device), whitening, k))
+    mismatch = float((ours != ref).float().mean())
+    if mismatch > 1e-3:
+        raise AssertionError(f"the convolutional and brute-force codes differ on {100 * mismatch:.2f} % of entries")
+    rate = lambda t: n_patches / t  # noqa: E731
+    print(f"localbook convolution : {rate(t_ours):12,.0f} patches/s ({t_ours:.3f} s)")
+    print(f"torch cdist + topk    : {rate(t_cdist):12,.0f} patches/s ({t_cdist:.3f} s); "
+          f"localbook is x{t_cdist / t_ours:.2f} faster (codes differ on {100 * mismatch:.3f} %: near-ties)")
+    try:
+        import faiss  # noqa: F401
+    except ImportError:
+        print("faiss           : skipped (faiss-cpu not installed: pip install -e .[bench])")
+        return
+    t_faiss, fcodes = best_of(lambda: faiss_encoding(x, dictionary, whitening, k))
+    mismatch = float((ours.cpu() != fcodes).float().mean())
+    print(f"faiss IndexFlatL2 (CPU): {rate(t_faiss):11,.0f} patches/s ({t_faiss:.3f} s); "
+          f"localbook is x{t_faiss / t_ours:.2f} faster (codes differ on {100 * mismatch:.3f} %: near-ties)")
+
+
+if __name__ == "__main__":
+    main()
