@@ -72,6 +72,7 @@ smoke: setup
 	  echo "[smoke] $$name in $$(( $$(date +%s) - start )) s"; done
 
 bench: setup
+	$(PY) -m pip install -q -e ".[bench]" 2>&1 | grep -v "is ignored" || true
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done
 
 clean:

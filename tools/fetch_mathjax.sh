@@ -5,6 +5,7 @@
 set -euo pipefail
 VERSION=${MATHJAX_VERSION:-3.2.2}
 DEST=book/_static/mathjax
+mkdir -p book/_static  # the book's html_static_path must exist even without MathJax
 [ -f "$DEST/tex-chtml.js" ] && exit 0
 if ! command -v npm >/dev/null 2>&1; then
     echo "[mathjax] npm not found: equations will show as TeX in the built book (install Node.js/npm to bundle MathJax)"
