@@ -134,15 +134,17 @@ def gatys(content: torch.Tensor, style: torch.Tensor, model: VGG16Features, step
 
 # --------------------------------------------------------------------------------------------- STROTSS
 def sample_hypercolumns(model: VGG16Features, x: torch.Tensor, coords: torch.Tensor,
-                        layers=STROTSS_LAYERS) -> torch.Tensor:
+                        layers=STROTSS_LAYERS, feats: dict | None = None) -> torch.Tensor:
     """Hypercolumns ``(N, 3 + sum C_l)`` of image ``x`` (1, 3, H, W) at ``coords`` (N, 2) in [-1, 1] (x, y).
 
     Each layer's activation map is sampled bilinearly at the same relative positions (``grid_sample``,
     ``align_corners=False``), so a hypercolumn describes one location at every depth (Kolkin et al. 2019).
     Each layer is divided by the square root of its channel count, so that deep layers with many
-    channels do not dominate the cosine cost.
+    channels do not dominate the cosine cost. ``feats``: the activation maps ``model(x, layers)`` when
+    already computed (a fixed image sampled at many location sets).
     """
-    feats = model(x, tuple(layers))
+    if feats is None:
+        feats = model(x, tuple(layers))
     grid = coords.view(1, 1, -1, 2).to(x.dtype)
     cols = [F.grid_sample(x * 2 - 1, grid, align_corners=False).view(3, -1)]
     for name in layers:
@@ -245,6 +247,7 @@ def strotss(content: torch.Tensor, style: torch.Tensor, model: VGG16Features, ot
             x = F.interpolate(x, size=c_k.shape[-2:], mode="bilinear", align_corners=False)
         with torch.no_grad():
             fs = sample_hypercolumns(model, s_k, _random_coords(n_samples, g, device))
+            content_maps = model(c_k, STROTSS_LAYERS)  # computed once per scale, sampled at each step
         levels = max(1, min(5, s.bit_length() - 4))
         pyramid = [p.clone().requires_grad_(True) for p in _laplacian_pyramid(x, levels)]
         opt = torch.optim.Adam(pyramid, lr=lr)
@@ -255,7 +258,7 @@ def strotss(content: torch.Tensor, style: torch.Tensor, model: VGG16Features, ot
             coords = _random_coords(n_samples, g, device)
             fx = sample_hypercolumns(model, out, coords)
             with torch.no_grad():
-                fc = sample_hypercolumns(model, c_k, coords)
+                fc = sample_hypercolumns(model, c_k, coords, feats=content_maps)
             terms = strotss_losses(fx, fc, fs, ot_kind, eps, n_iter)
             style_term = terms["ot"] + terms["moments"] + terms["palette"] / max(alpha, 1.0)
             loss = (alpha * terms["content"] + style_term) / (1.0 + alpha)
