@@ -1,0 +1,111 @@
+"""Content and style images shipped with scikit-image and scikit-learn, as ``(1, 3, S, S)`` tensors in [0, 1].
+
+No painting ships with these packages; the chapter uses photographs as content and colourful or textured
+pictures (a stained tissue section, the Hubble deep field, a flower, a brick wall) as styles.
+"""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = ["BUNDLED_IMAGES", "load_bundled", "from_array", "from_bytes", "to_array", "to_png_bytes",
+           "square_crop"]
+
+# name -> (loader module, attribute or file name, description)
+BUNDLED_IMAGES = {
+    "astronaut": ("skimage", "astronaut", "portrait of the astronaut Eileen Collins (NASA)"),
+    "chelsea": ("skimage", "chelsea", "Chelsea the cat"),
+    "coffee": ("skimage", "coffee", "a cup of coffee"),
+    "rocket": ("skimage", "rocket", "a rocket on its launch pad (NASA)"),
+    "ihc": ("skimage", "immunohistochemistry", "immunohistochemical stain of a tissue section"),
+    "hubble": ("skimage", "hubble_deep_field", "the Hubble eXtreme Deep Field (NASA)"),
+    "colorwheel": ("skimage", "colorwheel", "a colour wheel"),
+    "brick": ("skimage", "brick", "a brick wall (grey-scale texture)"),
+    "gravel": ("skimage", "gravel", "gravel (grey-scale texture)"),
+    "grass": ("skimage", "grass", "grass (grey-scale texture)"),
+    "china": ("sklearn", "china.jpg", "a Chinese temple (scikit-learn sample image)"),
+    "flower": ("sklearn", "flower.jpg", "a flower (scikit-learn sample image)"),
+}
+
+
+def _raw(name: str) -> np.ndarray:
+    if name not in BUNDLED_IMAGES:
+        raise ValueError(f"unknown image {name!r}; choose among {sorted(BUNDLED_IMAGES)}")
+    module, key, _ = BUNDLED_IMAGES[name]
+    if module == "skimage":
+        import skimage.data
+
+        return getattr(skimage.data, key)()
+    from sklearn.datasets import load_sample_image
+
+    return load_sample_image(key)
+
+
+def square_crop(x: torch.Tensor) -> torch.Tensor:
+    """Central square crop of images (B, C, H, W)."""
+    h, w = x.shape[-2:]
+    s = min(h, w)
+    top, left = (h - s) // 2, (w - s) // 2
+    return x[..., top:top + s, left:left + s]
+
+
+def from_array(a: np.ndarray, size: int | None = None, square: bool = True,
+               device: str | torch.device = "cpu") -> torch.Tensor:
+    """An image array (H, W), (H, W, 3) or (H, W, 4), uint8 or float in [0, 1] -> (1, 3, S, S) float32 in [0, 1].
+
+    Grey images are repeated on three channels, an alpha channel is dropped; ``square`` takes the central
+    square; ``size`` resizes (antialiased) to ``size`` pixels on the longer side.
+    """
+    a = np.asarray(a)
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, axis=2)
+    if a.ndim != 3 or a.shape[2] not in (3, 4):
+        raise ValueError(f"expected an image (H, W), (H, W, 3) or (H, W, 4), got shape {a.shape}")
+    a = a[..., :3]
+    a = a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else a.astype(np.float32)
+    x = torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].clamp(0, 1)
+    if square:
+        x = square_crop(x)
+    if size is not None:
+        h, w = x.shape[-2:]
+        scale = size / max(h, w)
+        x = F.interpolate(x, size=(max(1, round(h * scale)), max(1, round(w * scale))), mode="bilinear",
+                          antialias=True, align_corners=False).clamp(0, 1)
+    return x.contiguous().to(device)
+
+
+def load_bundled(name: str, size: int = 192, device: str | torch.device = "cpu") -> torch.Tensor:
+    """A bundled image (see :data:`BUNDLED_IMAGES`) as a (1, 3, size, size) tensor in [0, 1] on ``device``."""
+    return from_array(_raw(name), size=size, device=device)
+
+
+def from_bytes(data: bytes, size: int | None = None, square: bool = True,
+               device: str | torch.device = "cpu") -> torch.Tensor:
+    """Decode an encoded image file (PNG, JPEG, ...) with Pillow -> (1, 3, S, S) in [0, 1]."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        img = Image.open(io.BytesIO(bytes(data)))
+        img.load()
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"could not decode the image ({len(data)} bytes): {exc}; upload a PNG or JPEG file") from None
+    return from_array(np.asarray(img.convert("RGB")), size=size, square=square, device=device)
+
+
+def to_array(x: torch.Tensor) -> np.ndarray:
+    """(1, 3, H, W) or (3, H, W) tensor in [0, 1] -> (H, W, 3) float NumPy array for ``imshow``."""
+    if x.ndim == 4:
+        x = x[0]
+    return x.detach().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+
+
+def to_png_bytes(x: torch.Tensor) -> bytes:
+    """Encode an image tensor as PNG bytes (for ``ipywidgets.Image``)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray((to_array(x) * 255 + 0.5).astype(np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
