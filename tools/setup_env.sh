@@ -39,7 +39,7 @@ fi
 echo "[setup] installing localbook and its pinned dependencies"
 # The build backend's own chatter goes to a log, shown only if the install fails.
 log="$VENV/pip-install.log"
-"${PIP[@]}" install -e ".[book,test]" >"$log" 2>&1 || { cat "$log"; echo "[setup] pip install failed (log: $log)"; exit 1; }
+"${PIP[@]}" install -e ".[book,test,md]" >"$log" 2>&1 || { cat "$log"; echo "[setup] pip install failed (log: $log)"; exit 1; }
 "$VENV/bin/python" -c "import localbook, torch; print('[setup] localbook', localbook.__version__, '| torch', torch.__version__)"
 
 # System data packages (Debian): EAM/Tersoff potentials and Fashion-MNIST. Installed when we are root
