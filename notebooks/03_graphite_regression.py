@@ -29,14 +29,14 @@ regenerate = False           # True: rerun the MD and MBD (needs `pip install 'l
 md_n_atoms = [64, 96, 128]   # cell sizes when regenerating (thesis: 460-512 atoms)
 md_snapshots_per_run = 8     # snapshots per MD run when regenerating (thesis: 100)
 densities = [1.0, 1.25, 1.5, 1.75, 2.0]  # g/cm^3 used here (thesis: the same five)
-snapshots_per_run = 8        # snapshots of each run used for regression (at most what the database has)
-per_density = True           # one model per density, folds = its five runs (thesis ch. 2.6.1)
+snapshots_per_run = 4        # snapshots of each run used for regression (database: 8; thesis: 100)
+per_density = True           # one model per density, its five runs as folds (thesis ch. 2.6.1)
 scattering_js = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0]  # scales j (thesis: the same)
-scattering_L = 3             # degrees l = 0..L (thesis: 3)
+scattering_L = 3             # degrees 0 to L (thesis: 3)
 scattering_qs = [1.0, 2.0]   # integral powers (thesis: 1, 2)
 scattering_max_order = 2     # orders 0..2 (thesis: 2, 226 coefficients)
-sigma_angstrom = 0.5         # Gaussian width of the atomic densities, Å
-spacing_angstrom = 0.4       # largest grid step, Å
+sigma_angstrom = 0.8         # Gaussian width of the atomic densities, Å (1.6 grid steps: aliasing-safe)
+spacing_angstrom = 0.5       # largest grid step, Å
 soap_n_max = 10              # SOAP radial functions (thesis: 10)
 soap_l_max = 10              # SOAP angular degrees (thesis: 10)
 n_sparse = 200               # representative environments per SOAP kernel (thesis: 1,000)
