@@ -50,24 +50,33 @@ def soap_environments(structures: Sequence[Atoms], r_cut: float, sigma: float, n
     return [_MEMO[k] for k in keys]
 
 
-def cur_select(x: torch.Tensor, n_select: int, n_power: int = 30) -> torch.Tensor:
-    """Indices of ``n_select`` rows of ``x`` chosen by deterministic CUR (see the module docstring)."""
+def cur_select(x: torch.Tensor, n_select: int, n_power: int = 8) -> torch.Tensor:
+    """Indices of ``n_select`` rows of ``x`` chosen by deterministic CUR (see the module docstring).
+
+    Each step takes the row with the largest leverage on the top right singular vector of the current matrix,
+    then projects that row's direction out of every row. The singular vector comes from power iterations on the
+    feature covariance ``C = X^T X``, warm-started from the previous step and updated by the same projection
+    (``C <- P C P``), so a step costs ``O(N F + F^2)``.
+    """
     if not 1 <= n_select <= x.shape[0]:
         raise ValueError(f"n_select must be in [1, {x.shape[0]}], got {n_select}")
     x = x.clone()
+    c = x.T @ x
     chosen = []
+    taken = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
     v = torch.ones(x.shape[1], dtype=x.dtype, device=x.device)
     for _ in range(n_select):
-        for _ in range(n_power):  # top right singular vector by power iteration, warm-started
-            v = x.T @ (x @ v)
+        for _ in range(n_power):
+            v = c @ v
             v = v / v.norm().clamp_min(1e-300)
-        leverage = (x @ v) ** 2
-        if chosen:
-            leverage[torch.tensor(chosen, device=x.device)] = -1
+        leverage = torch.where(taken, torch.full_like(x[:, 0], -1.0), (x @ v) ** 2)
         i = int(leverage.argmax())
         chosen.append(i)
+        taken[i] = True
         row = x[i] / x[i].norm().clamp_min(1e-300)
         x = x - (x @ row)[:, None] * row[None, :]
+        cr = c @ row
+        c = c - cr[:, None] * row[None, :] - row[:, None] * cr[None, :] + (row @ cr) * row[:, None] * row[None, :]
     return torch.tensor(chosen)
 
 
