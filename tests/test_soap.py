@@ -51,3 +51,15 @@ def test_sparse_soap_learns_a_sum_of_local_energies():
     assert model.atomic_energies(test[0]).sum() == pytest.approx(model.predict(test[:1])[0])
     with pytest.raises(TypeError):
         model.fit(train[0], y_train)
+
+
+def test_alpha_is_chosen_by_leave_one_group_out():
+    soaps = ({"r_cut": 3.0, "sigma": 0.5, "n_max": 3, "l_max": 3},)
+    train = cells(16, 4)
+    y = np.array([len(s) * -1.0 + 0.1 * np.random.default_rng(i).normal() for i, s in enumerate(train)])
+    groups = np.repeat(np.arange(4), 4)
+    model = SparseSOAPRegressor(soaps=soaps, n_sparse=20, alpha=[1e-6, 1e-2, 1e2]).fit(train, y, groups=groups)
+    assert model.alpha_ in (1e-6, 1e-2, 1e2) and len(model.cv_rmse_) == 3
+    assert model.alpha_ == [1e-6, 1e-2, 1e2][int(np.argmin(model.cv_rmse_))]
+    with pytest.raises(ValueError, match="needs groups"):
+        SparseSOAPRegressor(soaps=soaps, n_sparse=20, alpha=[1e-6, 1e-2]).fit(train, y)

@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import inspect
 from typing import Callable, Sequence
 
 import numpy as np
@@ -38,10 +39,13 @@ def cv_predictions(model, X, y, density, run, per_density: bool = True, return_m
     if len(np.unique(run)) < 2:
         raise ValueError("cross-validation over runs needs at least two runs")
     take = (lambda rows: X[rows]) if isinstance(X, np.ndarray) else (lambda rows: [X[i] for i in rows])
+    # estimators that tune a hyper-parameter by inner cross-validation get the runs as groups
+    wants_groups = "groups" in inspect.signature(model.fit).parameters
     y_pred = np.full(len(y), np.nan)
     fitted = []
     for train, test in _folds(density, run, per_density):
-        m = clone(model).fit(take(train), y[train])
+        kwargs = {"groups": run[train]} if wants_groups else {}
+        m = clone(model).fit(take(train), y[train], **kwargs)
         y_pred[test] = m.predict(take(test))
         fitted.append((test, m))
     return (y_pred, fitted) if return_models else y_pred

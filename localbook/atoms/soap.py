@@ -85,16 +85,26 @@ class SparseSOAPRegressor(BaseEstimator, RegressorMixin):
 
     ``soaps``: a list of dicts of :func:`soap_environments` settings (the thesis: ``r_cut`` 3 Å, ``sigma`` 0.5 Å
     and ``r_cut`` 6 Å, ``sigma`` 1 Å, ``n_max = l_max = 10``); ``n_sparse`` representatives per SOAP;
-    ``zeta`` kernel exponent; ``alpha`` regularisation (eV^2 per unit of ``w^T K w``).
+    ``zeta`` kernel exponent; ``alpha`` regularisation (eV^2 per unit of ``w^T K w``): a number, or a sequence
+    from which ``fit(X, y, groups)`` picks the value with the smallest leave-one-group-out error (the design
+    matrix is built once, so each candidate costs one small linear solve); the choice is ``alpha_``.
     """
 
     def __init__(self, soaps: Sequence[dict] = ({"r_cut": 3.0, "sigma": 0.5}, {"r_cut": 6.0, "sigma": 1.0}),
-                 n_sparse: int = 200, zeta: int = 2, alpha: float = 1e-3, device="cpu"):
+                 n_sparse: int = 200, zeta: int = 2, alpha: float | Sequence[float] = 1e-3, device="cpu"):
         self.soaps = soaps
         self.n_sparse = n_sparse
         self.zeta = zeta
         self.alpha = alpha
         self.device = device
+
+    @staticmethod
+    def _solve(design: torch.Tensor, y: torch.Tensor, k_mm: torch.Tensor, alpha: float) -> torch.Tensor:
+        penalty = torch.zeros(design.shape[1], design.shape[1], dtype=torch.float64, device=design.device)
+        penalty[1:, 1:] = alpha * k_mm
+        lhs = design.T @ design + penalty
+        lhs = lhs + 1e-10 * lhs.diagonal().mean() * torch.eye(len(lhs), dtype=lhs.dtype, device=lhs.device)
+        return torch.linalg.solve(lhs, design.T @ y)
 
     def _design(self, structures: Sequence[Atoms]) -> tuple[torch.Tensor, torch.Tensor]:
         blocks = []
@@ -109,7 +119,7 @@ class SparseSOAPRegressor(BaseEstimator, RegressorMixin):
         n_atoms = torch.tensor([len(s) for s in structures], dtype=torch.float64, device=self.device)
         return torch.cat(blocks, dim=1), n_atoms
 
-    def fit(self, X: Sequence[Atoms], y):
+    def fit(self, X: Sequence[Atoms], y, groups=None):
         if isinstance(X, Atoms) or not all(isinstance(a, Atoms) for a in X):
             raise TypeError("SparseSOAPRegressor takes a list of ase.Atoms")
         y = torch.as_tensor(np.asarray(y, dtype=np.float64), device=self.device)
@@ -121,11 +131,23 @@ class SparseSOAPRegressor(BaseEstimator, RegressorMixin):
         a, n_atoms = self._design(X)
         k_mm = torch.block_diag(*[(r @ r.T) ** self.zeta for r in self.representatives_])
         design = torch.cat([n_atoms[:, None], a], dim=1)
-        penalty = torch.zeros(design.shape[1], design.shape[1], dtype=torch.float64, device=self.device)
-        penalty[1:, 1:] = self.alpha * k_mm
-        lhs = design.T @ design + penalty
-        lhs = lhs + 1e-10 * lhs.diagonal().mean() * torch.eye(len(lhs), dtype=lhs.dtype, device=lhs.device)
-        coef = torch.linalg.solve(lhs, design.T @ y)
+        alphas = [float(self.alpha)] if np.isscalar(self.alpha) else [float(v) for v in self.alpha]
+        if len(alphas) > 1:
+            if groups is None or len(np.unique(groups)) < 2:
+                raise ValueError("choosing alpha among several values needs groups with at least two values")
+            groups = np.asarray(groups)
+            self.cv_rmse_ = []
+            for value in alphas:
+                sq = 0.0
+                for g in np.unique(groups):
+                    test = torch.as_tensor(groups == g, device=self.device)
+                    coef = self._solve(design[~test], y[~test], k_mm, value)
+                    sq += float(((design[test] @ coef - y[test]) ** 2).sum())
+                self.cv_rmse_.append((sq / len(y)) ** 0.5)
+            self.alpha_ = alphas[int(np.argmin(self.cv_rmse_))]
+        else:
+            self.alpha_ = alphas[0]
+        coef = self._solve(design, y, k_mm, self.alpha_)
         self.e0_, self.coef_ = float(coef[0]), coef[1:]
         return self
 
