@@ -86,12 +86,19 @@ class MultilinearRegressor(RegressorMixin, BaseEstimator):
 
     Parameters: ``order`` r >= 1; ``n_terms`` m, the number of products; ``n_epochs``; ``batch_size`` (``None``:
     full batch); ``lr``: Adam's learning rate, decayed to ``lr * 1e-2`` along a cosine over the epochs;
-    ``weight_decay``: L2 penalty on ``w`` (Adam's, in standardised units); ``device``: ``"auto"``, ``"cpu"``,
+    ``weight_decay``: L2 penalty on ``w`` (Adam's, in standardised units); ``init``: ``"random"`` (every factor
+    near 1, small random ``w``), or ``"ridge"``: the first term starts as the ridge solution (alpha by
+    leave-one-out CV) -- its first factor is the ridge's linear form, its other factors the constant 1 -- and
+    the other terms start with ``nu_i = 0``, so training starts exactly from the linear model and learns the
+    higher-order correction; ``validation_fraction``: hold out this fraction of the training set (seeded) and keep the
+    parameters of the epoch with the lowest validation loss (early stopping; ``None``: train on all, keep the
+    last epoch; the initial parameters count as epoch 0); ``device``: ``"auto"``, ``"cpu"``,
     ``"cuda"``... (the data and the model live there during ``fit`` and ``predict``); ``dtype``: ``"float32"`` or
     ``"float64"``; ``random_state``: seeds the initial weights and the mini-batch order (a CPU
     ``torch.Generator``, so the same on every device); ``progress``: a tqdm bar over epochs.
 
-    Learned: ``loss_curve_`` (training MSE in standardised units, per epoch), ``n_features_in_``, the scalings
+    Learned: ``loss_curve_`` (training MSE in standardised units, per epoch), ``validation_loss_curve_`` and
+    ``best_epoch_`` (with ``validation_fraction``), ``n_features_in_``, the scalings
     ``x_mean_``, ``x_scale_``, ``y_mean_``, ``y_scale_`` and ``module_`` (the torch module, on the CPU after fit).
 
     Written by hand because neither scikit-learn nor torch has this model; with ``order=1`` it is a (over-
@@ -99,9 +106,12 @@ class MultilinearRegressor(RegressorMixin, BaseEstimator):
     """
 
     def __init__(self, order: int = 1, n_terms: int = 16, n_epochs: int = 200, batch_size: int | None = 256,
-                 lr: float = 1e-2, weight_decay: float = 0.0, device: str = "auto", dtype: str = "float32",
+                 lr: float = 1e-2, weight_decay: float = 0.0, init: str = "random",
+                 validation_fraction: float | None = None, device: str = "auto", dtype: str = "float32",
                  random_state: int = 0, progress: bool = False):
         self.order = order
+        self.init = init
+        self.validation_fraction = validation_fraction
         self.n_terms = n_terms
         self.n_epochs = n_epochs
         self.batch_size = batch_size
@@ -122,6 +132,9 @@ class MultilinearRegressor(RegressorMixin, BaseEstimator):
             (self.lr > 0, "lr must be > 0"),
             (self.weight_decay >= 0, "weight_decay must be >= 0"),
             (self.dtype in ("float32", "float64"), "dtype must be 'float32' or 'float64'"),
+            (self.init in ("random", "ridge"), "init must be 'random' or 'ridge'"),
+            (self.validation_fraction is None or 0 < self.validation_fraction < 0.5,
+             "validation_fraction must be None or in (0, 0.5)"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -144,23 +157,56 @@ class MultilinearRegressor(RegressorMixin, BaseEstimator):
         self.x_scale_ = np.where(scale > 0, scale, 1.0)
         self.y_mean_ = float(y.mean())
         self.y_scale_ = float(y.std()) or 1.0
-        xt = torch.as_tensor((X - self.x_mean_) / self.x_scale_, dtype=dt, device=dev)
-        yt = torch.as_tensor((y - self.y_mean_) / self.y_scale_, dtype=dt, device=dev)
-
+        xs = (X - self.x_mean_) / self.x_scale_
+        ys = (y - self.y_mean_) / self.y_scale_
         gen = torch.Generator().manual_seed(int(self.random_state))
-        module = _Multilinear(X.shape[1], int(self.order), int(self.n_terms), gen, dt).to(dev)
+        val = None
+        if self.validation_fraction is not None:
+            perm = torch.randperm(len(ys), generator=gen).numpy()
+            n_val = max(1, int(round(self.validation_fraction * len(ys))))
+            val, train = perm[:n_val], perm[n_val:]
+            xv = torch.as_tensor(xs[val], dtype=dt, device=dev)
+            yv = torch.as_tensor(ys[val], dtype=dt, device=dev)
+            xs, ys = xs[train], ys[train]
+        xt = torch.as_tensor(xs, dtype=dt, device=dev)
+        yt = torch.as_tensor(ys, dtype=dt, device=dev)
+
+        module = _Multilinear(X.shape[1], int(self.order), int(self.n_terms), gen, dt)
+        if self.init == "ridge":
+            ridge = RidgeCV(alphas=np.logspace(-6, 3, 19)).fit(xs, ys)
+            self.init_alpha_ = float(ridge.alpha_)
+            with torch.no_grad():
+                module.w[:, :, 0] = 0.0
+                module.c[:, 0] = 1.0
+                module.w[0, :, 0] = torch.as_tensor(ridge.coef_, dtype=dt)
+                module.c[0, 0] = 0.0
+                module.nu[0] = 1.0
+                module.nu[1:] = 0.0  # the other terms start switched off; their nu gets gradients at once
+                module.b.fill_(float(ridge.intercept_))
+        module = module.to(dev)
         decay = [module.w]
         rest = [module.c, module.nu, module.b]
         opt = torch.optim.Adam([{"params": decay, "weight_decay": self.weight_decay},
                                 {"params": rest, "weight_decay": 0.0}], lr=self.lr)
-        n = X.shape[0]
+        n = xt.shape[0]
         bs = n if self.batch_size is None else min(int(self.batch_size), n)
         steps_per_epoch = -(-n // bs)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.n_epochs * steps_per_epoch,
                                                            eta_min=self.lr * 1e-2)
         from tqdm.auto import tqdm
 
-        losses = []
+        losses, val_losses, best = [], [], (np.inf, None)
+
+        def validate():
+            nonlocal best
+            with torch.no_grad():
+                v = float(torch.mean((module(xv) - yv) ** 2))
+            val_losses.append(v)
+            if v < best[0]:
+                best = (v, {k: t.detach().clone() for k, t in module.state_dict().items()})
+
+        if val is not None:
+            validate()  # epoch 0: the initial parameters (the ridge solution with init="ridge")
         for _ in tqdm(range(self.n_epochs), disable=not self.progress, desc=f"multilinear r={self.order}"):
             perm = torch.randperm(n, generator=gen).to(dev)
             total = torch.zeros((), dtype=dt, device=dev)
@@ -173,7 +219,13 @@ class MultilinearRegressor(RegressorMixin, BaseEstimator):
                 sched.step()
                 total += loss.detach() * len(idx)
             losses.append(total / n)
+            if val is not None:
+                validate()
         self.loss_curve_ = torch.stack(losses).cpu().numpy()
+        self.validation_loss_curve_ = np.array(val_losses) if val is not None else None
+        if best[1] is not None:
+            module.load_state_dict(best[1])
+            self.best_epoch_ = int(np.argmin(val_losses))
         if not np.isfinite(self.loss_curve_[-1]):
             raise FloatingPointError(
                 f"MultilinearRegressor(order={self.order}) diverged (training loss {self.loss_curve_[-1]}); "
@@ -187,7 +239,8 @@ class MultilinearRegressor(RegressorMixin, BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, reset=False)
         dev, dt = self._torch()
         module = self.module_.to(dev)
-        xt = torch.as_tensor((X - self.x_mean_) / self.x_scale_, dtype=dt, device=dev)
+        xs = (X - self.x_mean_) / self.x_scale_
+        xt = torch.as_tensor(xs, dtype=dt, device=dev)
         with torch.no_grad():
             out = torch.cat([module(xt[s:s + 65536]) for s in range(0, len(xt), 65536)]) if len(xt) else xt[:, 0]
         self.module_ = module.cpu()

@@ -46,7 +46,7 @@ def test_count_is_qm9pack_size():
 
 @needs_qm9pack
 def test_known_molecules():
-    m = qm9.load_qm9(ids=[1, 3, 2, 133885])  # methane, water, ammonia, the last molecule of QM9
+    m = qm9.load_qm9_molecules(ids=[1, 3, 2, 133885])  # methane, water, ammonia, the last molecule of QM9
     assert m.qm9_id.tolist() == [1, 3, 2, 133885]
     assert [a.get_chemical_formula() for a in m.atoms[:3]] == ["CH4", "H2O", "H3N"]
     assert m.n_atoms[:3].tolist() == [5, 3, 4]
@@ -70,9 +70,9 @@ def test_known_molecules():
 
 @needs_qm9pack
 def test_seeded_subset():
-    a = qm9.load_qm9(n=50, seed=3)
-    b = qm9.load_qm9(n=50, seed=3, as_atoms=False)
-    c = qm9.load_qm9(n=50, seed=4, as_atoms=False)
+    a = qm9.load_qm9_molecules(n=50, seed=3)
+    b = qm9.load_qm9_molecules(n=50, seed=3, as_atoms=False)
+    c = qm9.load_qm9_molecules(n=50, seed=4, as_atoms=False)
     assert len(a) == 50 and len(a.atoms) == 50 and b.atoms == []
     np.testing.assert_array_equal(a.qm9_id, b.qm9_id)
     np.testing.assert_array_equal(a.positions_angstrom, b.positions_angstrom)
@@ -84,7 +84,7 @@ def test_seeded_subset():
     # every molecule of QM9 is bound: negative atomization energies of a few hundred to a few thousand kcal/mol
     assert np.all((a.atomization_energy_kcal_mol < -100) & (a.atomization_energy_kcal_mol > -4000))
     # the same molecule loaded by id is identical
-    one = qm9.load_qm9(ids=[int(a.qm9_id[7])])
+    one = qm9.load_qm9_molecules(ids=[int(a.qm9_id[7])])
     np.testing.assert_array_equal(one.positions_angstrom, a.atoms[7].positions)
     assert one.atomization_energy_kcal_mol[0] == a.atomization_energy_kcal_mol[7]
     s = a.subset([7, 2])
@@ -96,13 +96,13 @@ def test_seeded_subset():
 @needs_qm9pack
 def test_bad_selection():
     with pytest.raises(ValueError, match="n must be an integer in"):
-        qm9.load_qm9(n=0)
+        qm9.load_qm9_molecules(n=0)
     with pytest.raises(ValueError, match="n must be an integer in"):
-        qm9.load_qm9(n=200_000)
+        qm9.load_qm9_molecules(n=200_000)
     with pytest.raises(ValueError, match="not both"):
-        qm9.load_qm9(n=3, ids=[1])
+        qm9.load_qm9_molecules(n=3, ids=[1])
     with pytest.raises(KeyError, match="not in the data"):
-        qm9.load_qm9(ids=[1, 999_999])
+        qm9.load_qm9_molecules(ids=[1, 999_999])
 
 
 def _small_copy(tmp_path: Path, rows_per_file: int = 3) -> Path:
@@ -118,7 +118,7 @@ def _small_copy(tmp_path: Path, rows_per_file: int = 3) -> Path:
 @needs_qm9pack
 def test_small_copy_loads(tmp_path):
     path = _small_copy(tmp_path)
-    m = qm9.load_qm9(path=path)
+    m = qm9.load_qm9_molecules(path=path)
     assert len(m) == 9 and qm9.count_molecules(path) == 9
     assert m.qm9_id[:3].tolist() == [1, 2, 3]
 
@@ -139,9 +139,9 @@ def test_malformed_row_is_named(tmp_path, corrupt, message):
     bad = corrupt(lines[1])
     assert bad != lines[1]
     f.write_text("".join([lines[0], bad, *lines[2:]]), encoding="utf-8")
-    qm9.load_qm9(ids=[2], path=path)  # another row still loads
+    qm9.load_qm9_molecules(ids=[2], path=path)  # another row still loads
     with pytest.raises(qm9.QM9FormatError) as err:
-        qm9.load_qm9(path=path)
+        qm9.load_qm9_molecules(path=path)
     text = str(err.value)
     assert "qm9_part1.csv line 2" in text and "dsgdb9nsd_000001.xyz" in text
     assert message in text, text
@@ -152,9 +152,21 @@ def test_not_a_qm9_file(tmp_path):
     path = _small_copy(tmp_path)
     (path / "qm9_part2.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     with pytest.raises(qm9.QM9FormatError, match=re.escape("qm9_part2.csv line 2")):
-        qm9.load_qm9(ids=[1], path=path)
+        qm9.load_qm9_molecules(ids=[1], path=path)
 
 
 def test_missing_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="qm9_part1.csv"):
-        qm9.load_qm9(n=1, path=tmp_path)
+        qm9.load_qm9_molecules(n=1, path=tmp_path)
+
+
+@needs_qm9pack
+def test_first_molecules_of_a_part():
+    mols = qm9.load_qm9(3)
+    assert [m.get_chemical_formula() for m in mols] == ["CH4", "H3N", "H2O"]
+    assert mols[0].info["index"] == 1 and mols[0].info["U0_hartree"] == pytest.approx(-40.47893)
+    assert qm9.load_qm9(2, part=2)[0].info["index"] == 44747
+    with pytest.raises(ValueError, match="part="):
+        qm9.load_qm9(3, part=4)
+    with pytest.raises(ValueError, match="n="):
+        qm9.load_qm9(0)

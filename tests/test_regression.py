@@ -137,3 +137,22 @@ def test_learning_curve():
     assert lc.mae_mean[0] > lc.mae_mean[-1]
     with pytest.raises(ValueError, match="train_sizes"):
         learning_curve_mae(make_ridge(), X, y, train_sizes=[10, 500], n_splits=3)
+
+
+def test_ridge_init_and_early_stopping():
+    X, y = _planted(3, n=600)
+    kw = dict(order=3, n_terms=4, n_epochs=40, batch_size=64, lr=1e-2, device="cpu", dtype="float64")
+    # init="ridge" with 0 useful epochs is the ridge: the first term is the ridge's linear form
+    start = MultilinearRegressor(init="ridge", **{**kw, "lr": 1e-12, "n_epochs": 1}).fit(X, y)
+    ridge = make_ridge().fit(X, y)
+    np.testing.assert_allclose(start.predict(X), ridge.predict(X), atol=1e-3 * y.std())
+    # early stopping keeps the best validation epoch, the initial parameters included (epoch 0)
+    m = MultilinearRegressor(init="ridge", validation_fraction=0.2, **kw).fit(X, y)
+    assert len(m.validation_loss_curve_) == kw["n_epochs"] + 1
+    assert m.best_epoch_ == int(np.argmin(m.validation_loss_curve_))
+    assert m.validation_loss_curve_[m.best_epoch_] <= m.validation_loss_curve_[0]
+    assert mae(y, m.predict(X)) < 0.5 * mae(y, ridge.predict(X))  # trained beyond the linear start
+    with pytest.raises(ValueError, match="init must be"):
+        MultilinearRegressor(init="zeros").fit(X, y)
+    with pytest.raises(ValueError, match="validation_fraction"):
+        MultilinearRegressor(validation_fraction=0.7).fit(X, y)

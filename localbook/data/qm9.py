@@ -30,7 +30,7 @@ from localbook.data.registry import locate
 
 __all__ = [
     "HARTREE_TO_KCAL_MOL", "ATOMIC_U0_HARTREE", "N_MOLECULES", "QM9_FILES", "SCALAR_COLUMNS", "QM9FormatError",
-    "QM9Molecules", "load_qm9", "atomization_energy_kcal_mol", "count_molecules",
+    "QM9Molecules", "load_qm9_molecules", "load_qm9", "atomization_energy_kcal_mol", "count_molecules",
 ]
 
 #: 1 Hartree in kcal/mol (the conversion used by the QM9 paper and the thesis' MAEs).
@@ -369,8 +369,8 @@ def _parse(texts: list[str], labels: list[str], header: str):
                 positions=positions, offsets=offsets, props=props)
 
 
-def load_qm9(n: int | None = None, seed: int = 0, ids: Iterable[int] | None = None,
-             path: str | Path | None = None, as_atoms: bool = True) -> QM9Molecules:
+def load_qm9_molecules(n: int | None = None, seed: int = 0, ids: Iterable[int] | None = None,
+                       path: str | Path | None = None, as_atoms: bool = True) -> QM9Molecules:
     """Load QM9 molecules from qm9pack's CSV files.
 
     ``n``: a seeded random subset of ``n`` molecules (``None``: all 130,831), returned in QM9 order; ``seed``:
@@ -381,7 +381,10 @@ def load_qm9(n: int | None = None, seed: int = 0, ids: Iterable[int] | None = No
     and :class:`~localbook.data.DataUnavailableError` (saying ``pip install qm9pack``) when the files are absent.
     """
     rows = _file_rows(_data_dir(path))
-    selected = _select_rows(rows, n, seed, ids)
+    return _load_rows(rows, _select_rows(rows, n, seed, ids), as_atoms)
+
+
+def _load_rows(rows, selected: np.ndarray, as_atoms: bool) -> QM9Molecules:
     texts, labels, header = _read_lines(rows, selected)
     p = _parse(texts, labels, header)
     energy = atomization_energy_kcal_mol(p["props"]["InternalEnergy_0K_au"], p["numbers"], p["offsets"])
@@ -396,3 +399,22 @@ def load_qm9(n: int | None = None, seed: int = 0, ids: Iterable[int] | None = No
     return QM9Molecules(qm9_id=p["qm9_id"], smiles=p["smiles"], numbers=p["numbers"], positions_angstrom=p["positions"],
                         offsets=p["offsets"], u0_hartree=p["props"]["InternalEnergy_0K_au"].copy(),
                         atomization_energy_kcal_mol=energy, properties=p["props"], atoms=atoms)
+
+
+def load_qm9(n: int | None = 100, part: int = 1) -> list:
+    """The first ``n`` molecules of ``qm9_part{part}.csv`` (all of that file when ``n`` is None) as a list of
+    ``ase.Atoms``, in QM9 order; ``atoms.info`` holds ``index`` (the QM9 index), ``smiles``, ``U0_hartree`` and
+    ``atomization_energy_kcal_mol``. Chapter 01's entry point; :func:`load_qm9_molecules` gives seeded subsets
+    of the whole set and the packed arrays."""
+    if part not in (1, 2, 3):
+        raise ValueError(f"part={part!r} must be 1, 2 or 3 (qm9_part1.csv .. qm9_part3.csv)")
+    rows = _file_rows(_data_dir(None))
+    sizes = [b.shape[1] for _, _, b in rows]
+    if n is not None and (not isinstance(n, (int, np.integer)) or not 1 <= n <= sizes[part - 1]):
+        raise ValueError(f"n={n!r} must be a number of molecules in [1, {sizes[part - 1]}] or None")
+    first = sum(sizes[: part - 1])
+    mols = _load_rows(rows, np.arange(first, first + (sizes[part - 1] if n is None else int(n))), as_atoms=True)
+    for a, u0 in zip(mols.atoms, mols.u0_hartree):
+        a.info["index"] = a.info["qm9_id"]
+        a.info["U0_hartree"] = float(u0)
+    return mols.atoms
