@@ -1,0 +1,246 @@
+"""Tests of localbook.scattering3d: closed forms, invariances, kymatio agreement, the sklearn front end."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.integrate import quad
+
+import localbook  # noqa: F401  (SciPy shim for kymatio)
+from localbook.scattering3d import (GridScattering, SolidHarmonicScattering, aliasing, backend, check_conditions,
+                                    core)
+from localbook.scattering3d.validation import kymatio_layout
+
+ase = pytest.importorskip("ase")
+from ase import Atoms  # noqa: E402
+from ase.build import bulk, molecule  # noqa: E402
+
+
+# ------------------------------------------------------------------------------------------ closed forms
+@pytest.mark.parametrize("l", range(7))
+def test_K_l_normalises_the_wavelet_modulus(l):
+    # || (sum_m |psi_lm|^2)^(1/2) ||_1 = K_l sqrt((2l+1)/(4 pi)) 4 pi int r^(l+2) exp(-r^2/2) dr = 1
+    radial, _ = quad(lambda r: r ** (l + 2) * math.exp(-r * r / 2), 0, np.inf)
+    assert core.K_l(l) * math.sqrt((2 * l + 1) / (4 * math.pi)) * 4 * math.pi * radial == pytest.approx(1, rel=1e-10)
+    assert core.K_l_thesis(l) / core.K_l(l) == pytest.approx(math.sqrt(2), rel=1e-12)
+
+
+@pytest.mark.parametrize("l", [0, 1, 2, 5])
+def test_real_solid_harmonics_addition_theorem(l):
+    rng = np.random.default_rng(l)
+    w = rng.normal(size=(3, 50))
+    y = core.real_solid_harmonics(l, *w)
+    r2 = (w ** 2).sum(0)
+    np.testing.assert_allclose((y ** 2).sum(0), (2 * l + 1) / (4 * math.pi) * r2 ** l, rtol=1e-10)
+
+
+def test_conditions_formulas_are_inverse():
+    s = core.gaussian_width_for_aliasing(20, 1e-4)
+    assert core.aliasing_precision(20, s) == pytest.approx(1e-4)
+    d = core.min_distance_for_overlap(0.4, 1e-2)
+    assert core.overlap_precision(0.4, d) == pytest.approx(1e-2)
+    assert core.smooth_size(97) == 100 and core.smooth_size(7) == 8 and core.smooth_size(129) == 135 + 9
+
+
+def test_density_integrates_to_the_weights():
+    pos = torch.tensor([[[1.0, 2.0, 3.0], [4.0, 4.5, 2.0]]], dtype=torch.float64)
+    w = torch.tensor([[[6.0, 4.0], [1.0, 1.0]]], dtype=torch.float64)
+    g = GridScattering((24, 20, 30), (6.0, 5.0, 7.5), max_order=0, qs=(1.0, 2.0), channels=("a", "b"),
+                       dtype=torch.float64)
+    s = g.from_hat(backend.density_hat(pos, w, g.shape, g.lengths, 0.4, dtype=torch.float64))
+    np.testing.assert_allclose(s[0, :, 0].numpy(), [7.0, 5.0], rtol=1e-8)
+    # q = 2 for well-separated Gaussians: sum c_i^2 int g^2
+    np.testing.assert_allclose(s[0, :, 1].numpy(), np.array([37.0, 17.0]) * core.analytic_order0_integral(0.4, 2.0),
+                               rtol=1e-6)
+
+
+# ------------------------------------------------------------------------------------- single Gaussian
+@pytest.mark.parametrize("l", [0, 1, 2, 3, 4])
+@pytest.mark.parametrize("j", [0.0, 1.0, 0.5])
+def test_single_gaussian_first_order_density_is_analytic(l, j):
+    n, box, sigma, sigma_w = 64, 32.0, 1.0, 1.0
+    u = aliasing.gaussians_first_order([[0.0, 0.0, 0.0]], l, j, sigma, sigma_w, n, box).numpy()
+    x = np.arange(n) * box / n - box / 2
+    r = np.sqrt(x[:, None, None] ** 2 + x[None, :, None] ** 2 + x[None, None, :] ** 2)
+    ref = core.analytic_first_order(r, l, j, sigma, sigma_w)
+    assert np.abs(u - ref).max() < 1e-4 * ref.max()
+
+
+@pytest.mark.parametrize("l", [0, 1, 2, 3])
+def test_single_gaussian_integrals_are_analytic(l):
+    n, box, sigma, sigma_w, qs = 64, 32.0, 1.0, 1.0, (0.5, 1.0, 2.0, 3.0)
+    pos = torch.full((1, 1, 3), box / 2 + 0.3, dtype=torch.float64)  # off the grid points
+    g = GridScattering((n,) * 3, (box,) * 3, js=(0.0, 1.0), ls=(l,), qs=qs, sigma_w=sigma_w, max_order=1,
+                       dtype=torch.float64)
+    s = g.from_hat(backend.density_hat(pos, torch.ones(1, 1, 1, dtype=torch.float64), g.shape, g.lengths, sigma,
+                                       dtype=torch.float64))[0, 0].numpy()
+    ref = [core.analytic_order0_integral(sigma, lab.q) if lab.order == 0 else
+           core.analytic_first_order_integral(lab.l1, lab.j1, sigma, sigma_w, lab.q) for lab in g.labels]
+    first = np.array([lab.order == 1 for lab in g.labels])
+    np.testing.assert_allclose(s[first], np.array(ref)[first], rtol=1e-4)
+    # order 0, q = 1/2 integrates sqrt(rho) over the whole box, where the band-limited density rings at
+    # the 1e-9 level (its spectrum at the Nyquist frequency): sqrt makes that a 3e-4 relative excess.
+    np.testing.assert_allclose(s[~first], np.array(ref)[~first], rtol=1e-3)
+    k1 = [s[i] for i, lab in enumerate(g.labels) if lab.order == 1 and lab.q == 1.0]
+    np.testing.assert_allclose(k1, [(2 ** j / math.sqrt(4 ** j + 1)) ** l for j in (0, 1)], rtol=1e-4)  # k^-l
+
+
+# --------------------------------------------------------------------------------------------- kymatio
+def _random_density(n, n_atoms, spread, seed, sigma=1.5):
+    gen = torch.Generator().manual_seed(seed)
+    pos = torch.rand(2, n_atoms, 3, generator=gen, dtype=torch.float64) * spread + (n - spread) / 2
+    w = 0.5 + torch.rand(2, n_atoms, 1, generator=gen, dtype=torch.float64)
+    return backend.to_space(backend.density_hat(pos, w, (n,) * 3, (n,) * 3, sigma), (n,) * 3)[:, 0].contiguous()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dense", [True, False])
+def test_agrees_with_kymatio(dense):
+    from kymatio.torch import HarmonicScattering3D
+    n, qs = 32, (0.5, 1.0, 2.0, 3.0)
+    rho = _random_density(n, 40 if dense else 6, n if dense else n / 2, seed=1)
+    ours = GridScattering((n,) * 3, js=(0, 1, 2), ls=(0, 1, 2, 3), qs=qs, include_order0=False)(rho)[:, 0]
+    g = GridScattering((n,) * 3, js=(0, 1, 2), ls=(0, 1, 2, 3), qs=qs, include_order0=False)
+    kym = kymatio_layout(HarmonicScattering3D(J=2, shape=(n,) * 3, L=3, sigma_0=1, max_order=2,
+                                              integral_powers=qs)(rho), g.labels)
+    rel = ((ours - kym).abs() / kym.abs()).numpy()
+    q = np.array([lab.q for lab in g.labels])
+    assert rel[:, q >= 1].max() < 1e-4
+    # q = 1/2 integrates sqrt(U) over every voxel: on a mostly empty box the float32 rounding noise of
+    # U ~ 1e-7 max(U) far from the atoms contributes sqrt(1e-7) per voxel, in both implementations.
+    assert rel[:, q < 1].max() < (1e-4 if dense else 1e-3)
+
+
+# ------------------------------------------------------------------------------------------ invariances
+def test_integer_translation_on_a_periodic_grid_is_exact():
+    rho = _random_density(24, 10, 24, seed=2).double()
+    g = GridScattering((24,) * 3, js=(0, 1), ls=(0, 1, 2), qs=(0.5, 1.0, 2.0), dtype=torch.float64)
+    s0 = g(rho)
+    s1 = g(torch.roll(rho, shifts=(5, -3, 11), dims=(1, 2, 3)))
+    torch.testing.assert_close(s1, s0, rtol=1e-10, atol=0)
+
+
+def _methane_errors(spacing, seed=0):
+    # a periodic box (grid="cell"): the molecule is not re-centred, so sub-step translations are seen
+    shs = SolidHarmonicScattering(J=1, L=2, qs=(0.5, 1.0, 2.0), sigma=0.5, spacing=spacing, grid="cell",
+                                  device="cpu", dtype="float64")
+    m = molecule("CH4", cell=[14.0, 14.0, 14.0], pbc=True)  # images far enough not to see rotations
+    m.center()
+    shs.fit([m])
+    return aliasing.invariance_errors(shs, m, np.random.default_rng(seed), n_trials=2)
+
+
+@pytest.mark.slow
+def test_subvoxel_translation_rotation_errors_shrink_with_the_grid():
+    coarse, fine = _methane_errors(0.5), _methane_errors(0.25)
+    for kind in ("translation", "rotation"):
+        assert fine[kind] < coarse[kind]
+        assert fine[kind] < 1e-3
+    assert coarse["permutation"] < 1e-8 and fine["permutation"] < 1e-8
+
+
+def test_permutation_of_atoms_in_a_cell():
+    fe = bulk("Fe", "bcc", a=2.87, cubic=True).repeat(2)
+    fe.rattle(0.05, seed=3)
+    shs = SolidHarmonicScattering(J=[0, 0.5], L=1, qs=(1.0, 2.0), sigma=0.4, channels=("ones",), device="cpu").fit([fe])
+    a = shs.transform([fe, fe[np.random.default_rng(0).permutation(len(fe))]])
+    np.testing.assert_allclose(a[1], a[0], rtol=1e-5)
+
+
+def test_periodic_supercell_coefficients_are_extensive():
+    fe = bulk("Fe", "bcc", a=2.87, cubic=True).repeat(2)
+    shs = SolidHarmonicScattering(J=[0, 0.5, 1], L=2, qs=(1.0, 2.0), sigma=0.4, channels=("ones",), device="cpu")
+    x = shs.fit_transform([fe, fe.repeat((2, 1, 1))])
+    np.testing.assert_allclose(x[1], 2 * x[0], rtol=1e-4)
+    assert x[0, 0] == pytest.approx(16, rel=1e-5)  # order 0, q = 1: number of atoms
+
+
+# ------------------------------------------------------------------------------------------- front end
+def test_front_end_shapes_names_and_labels():
+    shs = SolidHarmonicScattering(J=2, L=[1, 2], qs=(0.5, 1), sigma=0.5, channels=("Z", "valence", "core"),
+                                  device="cpu")
+    x = shs.fit_transform([molecule("H2O"), molecule("NH3")])
+    names = shs.get_feature_names_out()
+    per_channel = 2 + 2 * 3 * 2 + 2 * 3 * 2  # order 0, order 1 (l, j, q), order 2 (l, (j1 < j2), q)
+    assert x.shape == (2, 3 * per_channel) == (2, len(names))
+    assert names[0] == "order0_Z_q0.5" and "order2_core_l2_j1_l2_j2_q1" in names
+    z = names.tolist().index("order0_Z_q1")
+    v = names.tolist().index("order0_valence_q1")
+    c = names.tolist().index("order0_core_q1")
+    np.testing.assert_allclose(x[:, [z, v, c]], [[10, 8, 2], [10, 8, 2]], rtol=1e-5)
+    assert shs.select(max_scale=0).sum() == 3 * (2 + 2 * 2)
+    assert shs.select(order=2, l=1).sum() == 3 * 3 * 2
+
+
+def test_front_end_is_an_sklearn_transformer():
+    from sklearn.base import clone
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    mols = [molecule(n) for n in ("H2O", "CH4", "NH3", "HCN")]
+    pipe = make_pipeline(SolidHarmonicScattering(J=1, L=1, qs=(1.0,), sigma=0.5, max_order=1, device="cpu"),
+                         Ridge(alpha=1e-3))
+    pipe.fit(mols, [1.0, 2.0, 3.0, 4.0])
+    assert pipe.predict(mols).shape == (4,)
+    assert clone(pipe[0]).get_params()["J"] == 1
+
+
+def test_rescale_meets_the_overlap_condition():
+    m = molecule("CH4")
+    shs = SolidHarmonicScattering(J=1, L=1, sigma=0.5, eps_o=1e-2, on_violation="rescale", max_order=1, device="cpu")
+    shs.fit([m])
+    need = core.min_distance_for_overlap(0.5, 1e-2)
+    assert shs.scale_ == pytest.approx(need / min(m.get_distance(0, i) for i in range(1, 5)))
+    scaled = m.copy()
+    scaled.positions *= shs.scale_
+    assert check_conditions(scaled, 0.5, 0.3, eps_o=1e-2).overlap_ok
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(L=-1), "L="), (dict(qs=(0, 1)), "qs="), (dict(sigma=-1.0), "sigma="), (dict(max_order=3), "max_order"),
+    (dict(grid="sphere"), "grid="), (dict(channels="Z"), "channels="), (dict(channels=("spin",)), "unknown channel"),
+    (dict(eps_o=1e-2), "overlap"), (dict(eps_a=1e-12), "aliasing"),
+])
+def test_bad_arguments_name_the_problem(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        SolidHarmonicScattering(**{"sigma": 0.5, "device": "cpu", **kwargs}).fit([molecule("CH4")])
+
+
+def test_bad_structures_name_the_problem():
+    shs = SolidHarmonicScattering(J=0, L=0, sigma=0.5, max_order=1, device="cpu")
+    with pytest.raises(TypeError, match="list of ase.Atoms"):
+        shs.fit(molecule("CH4"))
+    tri = bulk("Fe", "bcc", a=2.87)  # primitive cell: not orthorhombic
+    with pytest.raises(ValueError, match="orthorhombic"):
+        shs.fit_transform([tri])
+    shs.fit([molecule("H2O")])
+    big = Atoms("H2", positions=[[0, 0, 0], [30, 0, 0]])
+    with pytest.raises(ValueError, match="does not fit in the box"):
+        shs.transform([big])
+
+
+# -------------------------------------------------------------------------------------------- aliasing
+def test_slope_fit_and_nyquist_size_on_synthetic_spectra():
+    w = np.linspace(1, 100, 200)
+    assert aliasing.fit_loglog_slope(w, 3 * w ** -4.0, 5, 50) == pytest.approx(-4)
+    env = 10.0 ** -(w / 10)  # falls under 1e-6 beyond w = 60
+    assert aliasing.nyquist_grid_size(w, env, box=math.pi, threshold=1e-6) == math.ceil(w[w > 60][0])
+
+
+def test_odd_l_spectrum_decays_as_a_power_law():
+    box, n, l = 24.0, 192, 3
+    x = np.arange(n) * box / n - box / 2
+    r = np.sqrt(x[:, None, None] ** 2 + x[None, :, None] ** 2 + x[None, None, :] ** 2)
+    u = torch.as_tensor(core.analytic_first_order(r, l, 0.0, 1.0, 0.5))
+    w1, f1 = aliasing.line_spectrum(u, box)
+    w3, f3 = aliasing.radial_envelope(u, box)
+    assert aliasing.fit_loglog_slope(w1, f1, 8, 16) == pytest.approx(-(l + 1), abs=0.4)
+    assert aliasing.fit_loglog_slope(w3, f3, 8, 16) == pytest.approx(-(l + 3), abs=0.4)
+
+
+def test_two_gaussian_view_callback():
+    v = aliasing.two_gaussian_view(3, 4.0, grid=32, box=16.0)
+    assert v.slice.shape == (32, 32) and v.envelope.shape == v.w.shape and 0 < v.nyquist_modulus < 1
+    # odd l: U vanishes between the two atoms (destructive interference)
+    assert v.slice[16, 16] < 1e-3 * v.slice.max()
+    even = aliasing.two_gaussian_view(2, 4.0, grid=32, box=16.0)
+    assert even.slice[16, 16] > 0.05 * even.slice.max()
