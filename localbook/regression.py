@@ -12,6 +12,8 @@ k-fold cross-validation and learning curves (thesis ch. 2.3.2).
 * :func:`regression_metrics`, :func:`mae`: errors in the target's units (kcal/mol for QM9).
 * :func:`kfold_cross_validation`: seeded k-fold, out-of-fold predictions and the MAE of each fold.
 * :func:`learning_curve_mae`: test MAE against training-set size, for each fold.
+* :func:`cached_descriptors`: ``fit_transform`` of a descriptor (e.g. scattering) on structures, cached on
+  disk with its cost per structure.
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ from sklearn.utils.validation import check_is_fitted, check_X_y, validate_data
 
 __all__ = [
     "make_ridge", "MultilinearRegressor", "mae", "regression_metrics", "CVResult", "kfold_cross_validation",
-    "LearningCurve", "learning_curve_mae",
+    "LearningCurve", "learning_curve_mae", "cached_descriptors",
 ]
 
 
@@ -364,3 +366,38 @@ def learning_curve_mae(estimator, X, y, train_sizes: Sequence[int], n_splits: in
             bar.update()
     bar.close()
     return LearningCurve(train_sizes=sizes, mae=out)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# descriptors, cached
+
+
+def cached_descriptors(transformer, structures, name: str, cache=None,
+                       ignore_params: Sequence[str] = ("device", "progress", "batch_size")) -> tuple[np.ndarray, float]:
+    """``clone(transformer).fit_transform(structures)``, stored in the on-disk :class:`~localbook.data.ArrayCache`.
+
+    The key holds ``name``, the transformer's class and parameters (except ``ignore_params``, which change how
+    but not what is computed) and the structures themselves (``ase.Atoms``: numbers, positions, cell), so any
+    change recomputes. Returns ``(X, seconds_per_structure)``: the descriptors ``(n_structures, n_features)``
+    and the wall-clock cost per structure measured when they were computed (stored with them). The
+    transformer does its own batching (scattering: ``batch_size`` structures at a time, so the grids of the
+    whole set are never in memory at once).
+    """
+    from localbook.data import default_cache
+
+    cache = default_cache() if cache is None else cache
+    structures = list(structures)
+    if not structures:
+        raise ValueError("cached_descriptors needs at least one structure")
+    params = {k: v for k, v in transformer.get_params(deep=False).items() if k not in ignore_params}
+    params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}
+    params["class"] = type(transformer).__qualname__
+
+    def compute():
+        start = time.perf_counter()
+        X = clone(transformer).fit_transform(structures)
+        return {"X": np.asarray(X, dtype=np.float64),
+                "seconds_per_structure": np.array((time.perf_counter() - start) / len(structures))}
+
+    out = cache.get_or_compute(name, compute, inputs=structures, params=params)
+    return out["X"], float(out["seconds_per_structure"])

@@ -156,3 +156,46 @@ def test_ridge_init_and_early_stopping():
         MultilinearRegressor(init="zeros").fit(X, y)
     with pytest.raises(ValueError, match="validation_fraction"):
         MultilinearRegressor(validation_fraction=0.7).fit(X, y)
+
+
+class _CountingDescriptor:
+    """A tiny transformer over ase.Atoms (number of atoms, mean Z) that counts its fits."""
+
+    calls = 0
+
+    def __init__(self, power=1.0, device="cpu"):
+        self.power = power
+        self.device = device
+
+    def get_params(self, deep=True):
+        return {"power": self.power, "device": self.device}
+
+    def set_params(self, **kw):
+        for k, v in kw.items():
+            setattr(self, k, v)
+        return self
+
+    def fit_transform(self, atoms):
+        type(self).calls += 1
+        return np.array([[len(a) ** self.power, a.numbers.mean()] for a in atoms])
+
+
+def test_cached_descriptors(tmp_path):
+    from ase.build import molecule
+
+    from localbook.data import ArrayCache
+    from localbook.regression import cached_descriptors
+
+    cache = ArrayCache(tmp_path)
+    mols = [molecule("H2O"), molecule("CH4")]
+    X, cost = cached_descriptors(_CountingDescriptor(), mols, "test", cache=cache)
+    np.testing.assert_allclose(X, [[3, 10 / 3], [5, 10 / 5]])
+    assert cost >= 0 and _CountingDescriptor.calls == 1
+    X2, cost2 = cached_descriptors(_CountingDescriptor(device="cuda"), mols, "test", cache=cache)  # device: same key
+    np.testing.assert_array_equal(X, X2)
+    assert cost2 == cost and _CountingDescriptor.calls == 1
+    cached_descriptors(_CountingDescriptor(power=2.0), mols, "test", cache=cache)  # a parameter changed
+    moved = [m.copy() for m in mols]
+    moved[0].positions[0, 0] += 0.1
+    cached_descriptors(_CountingDescriptor(), moved, "test", cache=cache)  # a structure changed
+    assert _CountingDescriptor.calls == 3
