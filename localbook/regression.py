@@ -92,11 +92,11 @@ class MultilinearRegressor(RegressorMixin, BaseEstimator):
     near 1, small random ``w``), or ``"ridge"``: the first term starts as the ridge solution (alpha by
     leave-one-out CV) -- its first factor is the ridge's linear form, its other factors the constant 1 -- and
     the other terms start with ``nu_i = 0``, so training starts exactly from the linear model and learns the
-    higher-order correction; ``validation_fraction``: hold out this fraction of the training set (seeded) and keep the
-    parameters of the epoch with the lowest validation loss (early stopping; ``None``: train on all, keep the
-    last epoch; the initial parameters count as epoch 0); ``device``: ``"auto"``, ``"cpu"``,
-    ``"cuda"``... (the data and the model live there during ``fit`` and ``predict``); ``dtype``: ``"float32"`` or
-    ``"float64"``; ``random_state``: seeds the initial weights and the mini-batch order (a CPU
+    higher-order correction; ``validation_fraction``: hold out this fraction of the training set (seeded)
+    and keep the parameters of the epoch with the lowest validation loss (early stopping; ``None``: train on
+    all, keep the last epoch; the initial parameters count as epoch 0); ``device``: ``"auto"``, ``"cpu"``,
+    ``"cuda"``... (the data and the model live there during ``fit`` and ``predict``); ``dtype``: ``"float32"``
+    or ``"float64"``; ``random_state``: seeds the initial weights and the mini-batch order (a CPU
     ``torch.Generator``, so the same on every device); ``progress``: a tqdm bar over epochs.
 
     Learned: ``loss_curve_`` (training MSE in standardised units, per epoch), ``validation_loss_curve_`` and

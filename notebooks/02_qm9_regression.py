@@ -118,12 +118,12 @@ print(f"{seconds_per_molecule * 1e3:.0f} ms per molecule on {torch_device} "
 #
 # $$F(x) = b + \sum_i \nu_i \prod_{k=1}^r \left(\langle S[\rho_x], w_i^{(k)} \rangle + c_i^{(k)}\right),$$
 #
-# trained with Adam {cite}`kingma2015` on the squared loss over standardised coefficients. $r = 1$ is a linear regression; here the
-# linear model is a ridge regression whose penalty is chosen by cross-validation (scikit-learn), and the
-# trilinear model ($r = 3$) starts from that ridge solution (its first product is the linear form, the others
-# start switched off) and keeps the epoch with the lowest loss on a held-out tenth of its training set. Both are
-# evaluated by seeded $k$-fold cross-validation (`n_folds`, 5 as in the thesis): each molecule is predicted once, by a model that did not
-# see it.
+# trained with Adam {cite}`kingma2015` on the squared loss over standardised coefficients. $r = 1$ is a linear
+# regression; here the linear model is a ridge regression whose penalty is chosen by cross-validation
+# (scikit-learn), and the trilinear model ($r = 3$) starts from that ridge solution (its first product is the
+# linear form, the others start switched off) and keeps the epoch with the lowest loss on a held-out tenth of its
+# training set. Both are evaluated by seeded $k$-fold cross-validation (`n_folds`, 5 as in the thesis): each
+# molecule is predicted once, by a model that did not see it.
 
 # %%
 linear = make_ridge()
@@ -178,6 +178,7 @@ print(text_table([(name, *[f"{m:.3g}" for m in maes[name]], f"{slopes[name]:+.2f
 # %%
 # NBVAL_CHECK_OUTPUT
 scale = f"{n_molecules} molecules, ~{min_train} train / fold"
+fit_range = f"fit over n={train_sizes[0]}..{min_train}"
 
 
 def extrapolated(name, n=107_108):
@@ -188,8 +189,8 @@ def extrapolated(name, n=107_108):
 print(thesis_vs_book([
     ("Scatt. linear, MAE (kcal/mol)", "1.89", f"{cv['linear'].mae:.3g}", scale),
     ("Scatt. trilinear, MAE (kcal/mol)", "0.56", f"{cv['trilinear'].mae:.3g}", scale),
-    ("Scatt. linear, power-law guess", "1.89", extrapolated("linear"), f"fit over n={train_sizes[0]}..{min_train}"),
-    ("Scatt. trilinear, power-law guess", "0.56", extrapolated("trilinear"), f"fit over n={train_sizes[0]}..{min_train}"),
+    ("Scatt. linear, power-law guess", "1.89", extrapolated("linear"), fit_range),
+    ("Scatt. trilinear, power-law guess", "0.56", extrapolated("trilinear"), fit_range),
     ("CM KRR, MAE (kcal/mol)", "2.95", "not run", "quoted by the thesis"),
     ("BoB KRR, MAE (kcal/mol)", "1.53", "not run", "quoted by the thesis"),
     ("HDAD KRR, MAE (kcal/mol)", "0.58", "not run", "quoted by the thesis"),

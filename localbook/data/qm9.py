@@ -132,7 +132,7 @@ class QM9Molecules:
 
 
 def atomization_energy_kcal_mol(u0_hartree, numbers, offsets) -> np.ndarray:
-    """``(U0 - sum_atoms U0(atom)) * 627.5095`` in kcal/mol, for molecules packed as ``numbers[offsets[i]:offsets[i+1]]``.
+    """``(U0 - sum_atoms U0(atom)) * 627.5095`` in kcal/mol, molecule ``i`` being ``numbers[offsets[i]:offsets[i+1]]``.
 
     ``u0_hartree``: ``(n,)`` molecular U0 in Hartree; ``numbers``: ``(n_total_atoms,)`` atomic numbers among
     H, C, N, O, F; ``offsets``: ``(n + 1,)``. Vectorised (one ``np.add.reduceat``).
@@ -166,7 +166,8 @@ def _data_dir(path: str | Path | None) -> Path:
         path = Path(path)
         lacking = [f for f in QM9_FILES if not (path / f).exists()]
         if lacking:
-            raise FileNotFoundError(f"{path} lacks {', '.join(lacking)}; pass the folder holding {', '.join(QM9_FILES)}")
+            raise FileNotFoundError(f"{path} lacks {', '.join(lacking)}; "
+                                    f"pass the folder holding {', '.join(QM9_FILES)}")
         return path
     return locate("qm9")
 
@@ -280,7 +281,8 @@ def _read_lines(rows, selected: np.ndarray) -> tuple[list[str], list[str], list[
 def _fail(labels, fields_rows, i, what):
     name = fields_rows[i][0] if fields_rows[i] else "?"
     raise QM9FormatError(f"malformed QM9 row at {labels[i]} ({name}): {what}. "
-                         "The CSV file is corrupted or not qm9pack's: reinstall it (pip install --force-reinstall qm9pack)")
+                         "The CSV file is corrupted or not qm9pack's: reinstall it "
+                         "(pip install --force-reinstall qm9pack)")
 
 
 def _floats(values: list[str], labels, fields_rows, what: str, row_of=None) -> np.ndarray:
