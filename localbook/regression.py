@@ -79,6 +79,20 @@ class _Multilinear(torch.nn.Module):
         return self.b + factors.prod(dim=0) @ self.nu
 
 
+def _ridge_torch(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[torch.Tensor, float]:
+    """Ridge coefficients ``(d,)`` and intercept for a given ``alpha`` (scikit-learn's ``Ridge`` objective),
+    solved in float64 torch on the CPU: NumPy's multi-threaded BLAS changes the last bits of the solution with
+    the number of threads, and Adam started from it would amplify them, breaking the bit-for-bit reproducibility
+    of seeded CPU runs across machines."""
+    xt = torch.as_tensor(x, dtype=torch.float64)
+    yt = torch.as_tensor(y, dtype=torch.float64)
+    xm, ym = xt.mean(0), yt.mean()
+    xc = xt - xm
+    gram = xc.T @ xc + alpha * torch.eye(xt.shape[1], dtype=torch.float64)
+    coef = torch.linalg.solve(gram, xc.T @ (yt - ym))
+    return coef, float(ym - xm @ coef)
+
+
 class MultilinearRegressor(RegressorMixin, BaseEstimator):
     """Multilinear regression of order ``order`` (thesis sec. 2.3.2), a scikit-learn regressor in torch.
 
@@ -175,16 +189,16 @@ class MultilinearRegressor(RegressorMixin, BaseEstimator):
 
         module = _Multilinear(X.shape[1], int(self.order), int(self.n_terms), gen, dt)
         if self.init == "ridge":
-            ridge = RidgeCV(alphas=np.logspace(-6, 3, 19)).fit(xs, ys)
-            self.init_alpha_ = float(ridge.alpha_)
+            self.init_alpha_ = float(RidgeCV(alphas=np.logspace(-6, 3, 19)).fit(xs, ys).alpha_)
+            coef, intercept = _ridge_torch(xs, ys, self.init_alpha_)
             with torch.no_grad():
                 module.w[:, :, 0] = 0.0
                 module.c[:, 0] = 1.0
-                module.w[0, :, 0] = torch.as_tensor(ridge.coef_, dtype=dt)
+                module.w[0, :, 0] = coef.to(dt)
                 module.c[0, 0] = 0.0
                 module.nu[0] = 1.0
                 module.nu[1:] = 0.0  # the other terms start switched off; their nu gets gradients at once
-                module.b.fill_(float(ridge.intercept_))
+                module.b.fill_(intercept)
         module = module.to(dev)
         decay = [module.w]
         rest = [module.c, module.nu, module.b]
