@@ -2,8 +2,9 @@
 
 8 densities of random Gaussian atoms on a 64^3 periodic grid, J = 2 (j = 0, 1, 2), L = 3 (l = 0..3),
 powers q = 0.5, 1, 2, 3, orders 1 and 2 (kymatio has no order 0), float32, same device. Both outputs are
-checked equal (relative 1e-4) before timing; each transform is timed as the best of ``--repeats`` runs
-after one warm-up call (filters built). Prints both times and the ratio kymatio / localbook.
+checked equal (relative 1e-4) before timing. After one warm-up call each (filters built), the two are
+timed alternately ``--repeats`` times, so that a change in the machine's load hits both alike; prints the
+best time of each and the median of the per-round ratios kymatio / localbook.
 
     python benchmarks/bench_scattering3d.py [--device cpu] [--size 64] [--batch 8] [--repeats 3]
 """
@@ -22,17 +23,14 @@ from localbook.scattering3d.transform import GridScattering
 from localbook.scattering3d.validation import kymatio_layout
 
 
-def best_time(fn, repeats, device):
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        out = fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t)
-    return min(times), out
+def timed(fn, device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t = time.perf_counter()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - t
 
 
 def main():
@@ -60,13 +58,16 @@ def main():
     print(f"max relative difference localbook vs kymatio: {rel:.2e}")
     if rel > 1e-4:
         raise SystemExit("outputs differ by more than 1e-4: not timing different computations")
-    t_ours, _ = best_time(lambda: ours(rho), args.repeats, device)
-    t_kym, _ = best_time(lambda: kym(rho), args.repeats, device)
+    rounds = [(timed(lambda: kym(rho), device), timed(lambda: ours(rho), device)) for _ in range(args.repeats)]
+    t_kym, t_ours = min(k for k, _ in rounds), min(o for _, o in rounds)
+    ratios = sorted(k / o for k, o in rounds)
     print(f"device {device}, torch threads {torch.get_num_threads()}, batch {args.batch} x {n}^3, "
           f"J=2, L=3, q={qs}, orders 1-2")
-    print(f"kymatio HarmonicScattering3D: {t_kym:.3f} s")
-    print(f"localbook GridScattering:     {t_ours:.3f} s")
-    print(f"speed-up (kymatio / localbook): {t_kym / t_ours:.2f}x")
+    print(f"kymatio HarmonicScattering3D: best {t_kym:.3f} s")
+    print(f"localbook GridScattering:     best {t_ours:.3f} s")
+    print(f"speed-up (kymatio / localbook): median of {len(ratios)} alternating rounds "
+          f"{ratios[len(ratios) // 2]:.2f}x (range {ratios[0]:.2f}-{ratios[-1]:.2f}x), ratio of best times "
+          f"{t_kym / t_ours:.2f}x")
 
 
 if __name__ == "__main__":

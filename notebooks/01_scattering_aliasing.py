@@ -281,7 +281,7 @@ print(f"SolidHarmonicScattering(on_violation='rescale'): scale_ = {shs.scale_:.3
       f"points of {step} Å, {shs.n_features_out_} coefficients")
 
 # %%
-sl, ext = aliasing.density_slice(mol, sigma=0.2, spacing=0.05)
+sl, ext = aliasing.density_slice(mol, sigma=0.2, spacing=0.08)
 fig, ax = plt.subplots(figsize=(4.5, 4))
 ax.imshow(sl, origin="lower", extent=ext, cmap="viridis")
 ax.set(title=f"ρ of {mol.get_chemical_formula()} (σ = 0.2 Å), molecular plane", xlabel="Å", ylabel="Å")

@@ -58,27 +58,29 @@ def to_fourier(x: torch.Tensor) -> torch.Tensor:
     return torch.fft.rfftn(x, dim=_DIMS)
 
 
-def filtered_modulus(x_hat: torch.Tensor, radial: torch.Tensor, angular: torch.Tensor, phase: complex,
-                     shape) -> tuple[torch.Tensor, torch.Tensor]:
-    """``U = (sum_m |x * psi_{l,m,j}|^2)^{1/2}`` and ``U^2`` from the spectrum ``x_hat`` (..., Nx, Ny, Nh).
+def filtered_modulus(x_hat: torch.Tensor, filters: torch.Tensor, shape) -> tuple[torch.Tensor, torch.Tensor]:
+    """``U = (sum_m |x * psi_m|^2)^{1/2}`` and ``U^2`` from the spectrum ``x_hat`` ``(..., Nx, Ny, Nh)``.
 
-    The filters factor as ``phase * radial_j(w) * angular_{l,m}(w)`` with real ``radial`` (Nx, Ny, Nh) and
-    ``angular`` (M, Nx, Ny, Nh): the real solid harmonic wavelets are real in space, so each of the ``M``
-    convolutions is one inverse *real* FFT, all ``M`` in one batched call.
+    ``filters`` ``(M, Nx, Ny, Nh)`` are real: the real solid harmonic wavelets are real in space, so their
+    transforms are real (even ``l``) or imaginary (odd ``l``); the caller passes ``x_hat`` already multiplied
+    by ``-i`` for odd ``l`` (see :meth:`GridScattering._filter`). Each of the ``M`` convolutions is one
+    inverse *real* FFT, all ``M`` in one batched call.
     """
-    y = (x_hat * (radial * phase)).unsqueeze(-4) * angular  # (..., M, Nx, Ny, Nh)
-    conv = torch.fft.irfftn(y, s=tuple(shape), dim=_DIMS)
-    u2 = conv.square().sum(-4)
+    conv = torch.fft.irfftn(x_hat.unsqueeze(-4) * filters, s=tuple(shape), dim=_DIMS)
+    u2 = conv.select(-4, 0).square()
+    for m in range(1, conv.shape[-4]):  # 8x faster on CPU than conv.square().sum(-4) (a strided reduction)
+        c = conv.select(-4, m)
+        u2.addcmul_(c, c)
     return u2.sqrt(), u2
 
 
-def integrals(u: torch.Tensor, u2: torch.Tensor | None, qs, dv: float) -> torch.Tensor:
+def integrals(u: torch.Tensor, u2: torch.Tensor | None, qs, dv: float, nonnegative: bool = False) -> torch.Tensor:
     """``int u^q = dV * sum_grid u^q`` for each power ``q``: ``(..., Nx, Ny, Nz) -> (..., len(qs))``.
 
     Uses ``u2`` (``u^2``, already computed by :func:`filtered_modulus`) for ``q = 2`` and ``q = 3``.
     Fractional powers see ``max(u, 0)``: a band-limited density rings below zero at the level of its
     spectrum at the Nyquist frequency (the aliasing precision), and integer powers keep that ringing so
-    that ``int rho = sum c_i`` holds to rounding.
+    that ``int rho = sum c_i`` holds to rounding. ``nonnegative=True`` (moduli) skips that clamp.
     """
     out = []
     for q in qs:
@@ -89,10 +91,10 @@ def integrals(u: torch.Tensor, u2: torch.Tensor | None, qs, dv: float) -> torch.
         elif q == 3 and u2 is not None:
             v = u2 * u
         elif q == 0.5:
-            v = u.clamp_min(0).sqrt()
+            v = (u if nonnegative else u.clamp_min(0)).sqrt()
         elif q == int(q):
             v = u.pow(int(q))
         else:
-            v = u.clamp_min(0).pow(q)
+            v = (u if nonnegative else u.clamp_min(0)).pow(q)
         out.append(v.sum(_DIMS))
     return torch.stack(out, -1) * dv

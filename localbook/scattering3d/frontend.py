@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from localbook.device import pick_device
 from localbook.scattering3d import backend, core
-from localbook.scattering3d.transform import CoefficientLabel, GridScattering
+from localbook.scattering3d.transform import GridScattering
 
 __all__ = ["SolidHarmonicScattering", "ConditionReport", "check_conditions", "atom_channels", "CHANNELS",
            "SamplingConditionWarning"]

@@ -102,6 +102,8 @@ class GridScattering:
         self.dtype = dtype
         self.dv = math.prod(self.lengths) / math.prod(self.shape)
         self._filters: _Filters | None = None
+        self._filter_cache: dict = {}
+        self._filter_bytes = 0
         self.labels = self._make_labels()
 
     # ------------------------------------------------------------------------------------------- labels
@@ -154,24 +156,37 @@ class GridScattering:
             self._filters = self._build_filters()
         return self._filters
 
-    def _phase(self, l: int, j: float) -> complex:
-        # (-i)^l (2^j sigma_w)^l: the scalar part of psi_hat_{l,m,j} (core.wavelet_hat)
-        return ((-1j) ** l) * core.scale_width(j, self.sigma_w) ** l
-
-    # ------------------------------------------------------------------------------------------ compute
-    def first_order_density(self, x_hat: torch.Tensor, l: int, j: float) -> torch.Tensor:
-        """``U_{l,j}[x]`` on the grid from the real-FFT coefficients ``x_hat`` ``(..., Nx, Ny, Nh)``."""
+    def _filter(self, l: int, j: float) -> torch.Tensor:
+        """Real ``(2l+1, Nx, Ny, Nh)`` array ``psi_hat_{l,m,j} / (-i)^(l mod 2)`` (core.wavelet_hat): the
+        ``(-i)^l`` of the transform is ``(-1)^(l//2)`` times ``-i`` for odd ``l``, and that ``-i`` is applied
+        once to the input spectrum instead (:meth:`_source`). Cached while the cache stays under 1 GiB."""
+        key = (l, j)
+        if key in self._filter_cache:
+            return self._filter_cache[key]
         f = self.filters
         if l not in f.angular:
-            f.angular[l] = torch.as_tensor(
-                core.K_l(l) * (2 * math.pi) ** 1.5 * core.real_solid_harmonics(
-                    l, *(w.numpy() for w in core.frequency_grid(self.shape, self.lengths))),
-                dtype=self.dtype, device=self.device)
+            wx, wy, wz = (w.numpy() for w in core.frequency_grid(self.shape, self.lengths))
+            f.angular[l] = torch.as_tensor(core.K_l(l) * (2 * math.pi) ** 1.5 * core.real_solid_harmonics(l, wx, wy, wz),
+                                           dtype=self.dtype, device=self.device)
         if j not in f.radial:
             wx, wy, wz = core.frequency_grid(self.shape, self.lengths, device=self.device)
             f.radial[j] = torch.exp(-0.5 * core.scale_width(j, self.sigma_w) ** 2 * (wx ** 2 + wy ** 2 + wz ** 2)
                                     ).to(self.dtype)
-        u, _ = backend.filtered_modulus(x_hat, f.radial[j], f.angular[l], self._phase(l, j), self.shape)
+        scalar = (-1) ** (l // 2) * core.scale_width(j, self.sigma_w) ** l
+        filt = f.angular[l] * (f.radial[j] * scalar)
+        if self._filter_bytes + filt.numel() * filt.element_size() < 2 ** 30:
+            self._filter_cache[key] = filt
+            self._filter_bytes += filt.numel() * filt.element_size()
+        return filt
+
+    @staticmethod
+    def _source(x_hat: torch.Tensor, x_hat_odd: torch.Tensor, l: int) -> torch.Tensor:
+        return x_hat if l % 2 == 0 else x_hat_odd
+
+    def first_order_density(self, x_hat: torch.Tensor, l: int, j: float) -> torch.Tensor:
+        """``U_{l,j}[x]`` on the grid from the real-FFT coefficients ``x_hat`` ``(..., Nx, Ny, Nh)``."""
+        src = x_hat if l % 2 == 0 else x_hat * (-1j)
+        u, _ = backend.filtered_modulus(src, self._filter(l, j), self.shape)
         return u
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
@@ -199,26 +214,27 @@ class GridScattering:
         return x.to(device=self.device, dtype=self.dtype)
 
     def _run(self, x_hat: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
-        f = self.filters
         order0, order1, order2 = [], [], {}
         if self.include_order0:
             order0.append(backend.integrals(x, x.square(), self.qs, self.dv))
         if self.max_order >= 1:
+            x_odd = x_hat * (-1j) if any(l % 2 for l in self.ls) else None
             for l1 in self.ls:
                 for j1 in self.js:
-                    u, u2 = backend.filtered_modulus(x_hat, f.radial[j1], f.angular[l1], self._phase(l1, j1),
-                                                     self.shape)
-                    order1.append(backend.integrals(u, u2, self.qs, self.dv))
+                    u, u2 = backend.filtered_modulus(self._source(x_hat, x_odd, l1), self._filter(l1, j1), self.shape)
+                    order1.append(backend.integrals(u, u2, self.qs, self.dv, nonnegative=True))
                     if self.max_order < 2 or j1 >= max(self.js):
                         continue
                     u_hat = backend.to_fourier(u)  # second order right away: one U_1 spectrum alive at a time
                     del u, u2
+                    l2s = self.ls if self.second_order == "all_l" else (l1,)
+                    u_odd = u_hat * (-1j) if any(l % 2 for l in l2s) else None
                     for j2 in self.js:
                         if j2 <= j1:
                             continue
-                        for l2 in (self.ls if self.second_order == "all_l" else (l1,)):
-                            v, v2 = backend.filtered_modulus(u_hat, f.radial[j2], f.angular[l2],
-                                                             self._phase(l2, j2), self.shape)
-                            order2[(l1, j1, l2, j2)] = backend.integrals(v, v2, self.qs, self.dv)
+                        for l2 in l2s:
+                            v, v2 = backend.filtered_modulus(self._source(u_hat, u_odd, l2), self._filter(l2, j2),
+                                                             self.shape)
+                            order2[(l1, j1, l2, j2)] = backend.integrals(v, v2, self.qs, self.dv, nonnegative=True)
         parts = order0 + order1 + ([order2[p] for p in self._pairs()] if self.max_order >= 2 else [])
         return torch.cat(parts, -1)
