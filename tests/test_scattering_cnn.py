@@ -154,7 +154,7 @@ def test_recalibrate_batchnorm_gives_exact_statistics():
     recalibrate_batchnorm(net, (s, torch.zeros(50, dtype=torch.long)), batch_size=10)
     bn = net.encoder[0]
     torch.testing.assert_close(bn.running_mean, s.mean(dim=(0, 2, 3)), atol=1e-5, rtol=1e-5)
-    assert bn.momentum == 0.1 and not net.training
+    assert bn.momentum == 0.1 and net.training  # the mode is restored
 
 
 def test_training_with_transform_and_augment_on_images():
@@ -244,3 +244,25 @@ def test_ddp_two_cpu_ranks_end_with_identical_weights(tmp_path):
     torch.manual_seed(0)
     fresh = PatchNet(81, 10, 8, 2, 3).state_dict()
     assert not torch.equal(fresh["encoder.1.weight"], r0["encoder.1.weight"])
+
+
+def test_plots_and_table_render():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from localbook.images.scattering_cnn import format_table, plot_evidence_maps, plot_training_curves
+    from localbook.images.train_patch_cnn import History
+
+    ev = torch.randn(3, 10, 7, 7)
+    fig = plot_evidence_maps(torch.rand(3, 1, 28, 28), ev, torch.tensor([0, 1, 2]), [str(i) for i in range(10)],
+                             stride=4, n_show=3)
+    assert len(fig.axes) == 3 * 3 + 1  # images, true and predicted evidences, colour bar
+    h = History(epoch=[1, 2], lr=[0.1, 0.1], train_loss=[1.0, 0.5], train_top1=[0.5, 0.7], test_top1=[0.4, 0.6],
+                test_top5=[0.9, 1.0])
+    fig2 = plot_training_curves({"a": h, "b": h})
+    assert len(fig2.axes) == 2 and len(fig2.axes[1].lines) == 2
+    plt.close("all")
+    table = format_table([["a", 1.25, None]], ["model", "x", "y"])
+    assert table.splitlines()[0].split() == ["model", "x", "y"] and table.splitlines()[2].split() == ["a", "1.25", "-"]
