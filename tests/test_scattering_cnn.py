@@ -266,3 +266,18 @@ def test_plots_and_table_render():
     plt.close("all")
     table = format_table([["a", 1.25, None]], ["model", "x", "y"])
     assert table.splitlines()[0].split() == ["model", "x", "y"] and table.splitlines()[2].split() == ["a", "1.25", "-"]
+
+
+def test_subsampled_translate_is_plain_scattering_of_translated_image():
+    from localbook.images.scattering_cnn import SubsampledTranslate
+
+    x = _images(4)
+    over = ScatteringFrontEnd(2, (16, 16), oversampling=1)(x)
+    g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    out = SubsampledTranslate(max_shift=1, step=2)(over, g1)
+    ref = RandomTranslate(1)(over, g2)[..., ::2, ::2]
+    assert out.shape == (4, 81, 4, 4)
+    torch.testing.assert_close(out, ref, rtol=0, atol=0)
+    # with no shift it is the scattering without oversampling
+    plain = ScatteringFrontEnd(2, (16, 16), oversampling=0)(x)
+    torch.testing.assert_close(SubsampledTranslate(0, 2)(over), plain, rtol=0, atol=0)

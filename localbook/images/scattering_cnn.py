@@ -32,9 +32,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["ScatteringFrontEnd", "scattering_channels", "select_orders", "scattering_features", "PatchNet",
-           "ScatteringLinear", "EndToEndCNN", "RandomTranslate", "count_parameters", "topk_accuracy",
-           "patch_evidence", "plot_evidence_maps"]
+__all__ = ["ScatteringFrontEnd", "scattering_channels", "select_orders", "scattering_features",
+           "cached_scattering_features", "PatchNet",
+           "ScatteringLinear", "EndToEndCNN", "RandomTranslate", "SubsampledTranslate",
+           "count_parameters", "topk_accuracy",
+           "patch_evidence", "plot_evidence_maps", "plot_training_curves", "format_table"]
 
 
 def scattering_channels(J: int, L: int = 8, max_order: int = 2) -> dict[int, int]:
@@ -149,6 +151,23 @@ def scattering_features(frontend: nn.Module, x: torch.Tensor, batch_size: int = 
     out = [frontend(x[i:i + batch_size].to(device))
            for i in tqdm(range(0, len(x), batch_size), desc="scattering", disable=disable)]
     return torch.cat(out)
+
+
+def cached_scattering_features(frontend: "ScatteringFrontEnd", x: torch.Tensor, batch_size: int = 512,
+                               device="cpu", progress: bool | None = None, cache=None) -> torch.Tensor:
+    """:func:`scattering_features` through the on-disk :class:`~localbook.data.cache.ArrayCache`, keyed by
+    the images and the front end's (J, L, max_order, oversampling): a re-run of a chapter reads the
+    descriptors instead of recomputing them. ``cache=None`` uses the default cache ($LOCALBOOK_CACHE)."""
+    from localbook.data.cache import default_cache
+
+    cache = cache or default_cache()
+    params = {"J": frontend.J, "L": frontend.L, "max_order": frontend.max_order,
+              "oversampling": frontend.oversampling, "shape": list(frontend.shape)}
+    arrays = cache.get_or_compute(
+        "scattering2d_features",
+        lambda: {"s": scattering_features(frontend, x, batch_size, device, progress).cpu().numpy()},
+        inputs=x, params=params)
+    return torch.from_numpy(arrays["s"]).to(device)
 
 
 def _check_features(x: torch.Tensor, in_channels: int, who: str) -> None:
@@ -270,6 +289,23 @@ class RandomTranslate:
         return x.contiguous()
 
 
+@dataclass
+class SubsampledTranslate:
+    """Augmentation for a model without oversampling, trained from oversampled features: a random translation
+    by up to ``max_shift`` samples of the fine grid, then every ``step``-th sample (``step = 2**o``).
+
+    Sample ``v`` of the result is the fine-grid descriptor ``step * v + d``: the non-oversampled scattering of
+    the image translated by ``d * stride_fine`` pixels. So the model without oversampling sees exactly the
+    translations that :class:`RandomTranslate` gives the oversampled one, and is tested on ``[::step, ::step]``.
+    """
+
+    max_shift: int = 1
+    step: int = 2
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return RandomTranslate(self.max_shift)(x, generator)[..., ::self.step, ::self.step].contiguous()
+
+
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -325,3 +361,30 @@ def plot_evidence_maps(images: torch.Tensor, evidence: torch.Tensor, labels: tor
     fig.colorbar(im, ax=axes[1:, :].ravel().tolist(), shrink=0.6, label="evidence (logit units)")
     return fig
 
+
+
+def plot_training_curves(histories: dict, title: str = ""):
+    """Two panels: training loss (cross-entropy, nats) and test top-1 accuracy (%) per epoch, one line per
+    model; ``histories`` maps a name to a :class:`~localbook.images.train_patch_cnn.History`. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for name, h in histories.items():
+        line, = ax0.plot(h.epoch, h.train_loss, marker=".", label=name)
+        ax1.plot(h.epoch, [100 * a for a in h.test_top1], marker=".", color=line.get_color(), label=name)
+    ax0.set(xlabel="epoch", ylabel="training loss (nats)", yscale="log")
+    ax1.set(xlabel="epoch", ylabel="test top-1 accuracy (%)")
+    ax1.legend(fontsize=7, loc="lower right")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def format_table(rows: list[list], headers: list[str]) -> str:
+    """A plain-text table with left-aligned columns (floats are printed as given: round them first)."""
+    cells = [[str(c) for c in headers]] + [[("-" if c is None else str(c)) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

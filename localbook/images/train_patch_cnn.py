@@ -42,7 +42,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampler, Subset, TensorDataset
 
-__all__ = ["TrainConfig", "History", "train_classifier", "evaluate", "recalibrate_batchnorm", "build_parser", "main"]
+__all__ = ["TrainConfig", "History", "train_classifier", "evaluate", "recalibrate_batchnorm", "Variant",
+           "train_variants", "build_parser", "main"]
 
 
 @dataclass
@@ -276,6 +277,33 @@ def train_classifier(model: nn.Module, train, test=None, config: TrainConfig | N
             hist.final_top1, hist.final_top5 = acc[1], acc[5]
     model.eval()
     return hist
+
+
+@dataclass
+class Variant:
+    """One model of a comparison: ``build()`` makes a fresh model (called right after seeding), trained on
+    ``train`` and tested on ``test`` ((x, y) tensors), with an optional per-batch ``augment``."""
+
+    build: Callable[[], nn.Module]
+    train: tuple
+    test: tuple
+    augment: Callable | None = None
+
+
+def train_variants(variants: dict[str, Variant], config: TrainConfig, device="cpu", seed: int = 0,
+                   progress: bool | None = None) -> dict[str, tuple[nn.Module, History]]:
+    """Train each variant with the same recipe, re-seeding torch before building each model so that every
+    result is reproducible on its own. Returns ``{name: (trained model, history)}`` in the given order."""
+    from localbook.device import seed_everything
+
+    out = {}
+    for name, v in variants.items():
+        seed_everything(seed)
+        model = v.build()
+        hist = train_classifier(model, v.train, v.test, config, augment=v.augment, device=device,
+                                progress=progress)
+        out[name] = (model, hist)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- command line
