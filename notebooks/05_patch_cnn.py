@@ -71,7 +71,7 @@ if smoke:
 torch_device = pick_device(device)
 rng = seed_everything(seed)
 plt.rcParams["figure.dpi"] = 80
-progress = False if params.headless() else None
+progress = not params.headless()  # progress bars in Jupyter, none in headless runs
 
 # %% [markdown]
 # ## Data
@@ -109,11 +109,11 @@ print(f"images {tuple(train.x.shape[1:])} -> scattering {tuple(s_train.shape[1:]
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(7.5, 2.6))
-axes[0].imshow(test.x[0, 0], cmap="gray")
+axes[0].imshow(test.x[0, 0].numpy(), cmap="gray")
 axes[0].set_title(test.classes[int(test.y[0])], fontsize=9)
-axes[1].imshow(s_test[0, 1, ::2 ** oversampling, ::2 ** oversampling].cpu(), cmap="viridis")
+axes[1].imshow(s_test[0, 1, ::2 ** oversampling, ::2 ** oversampling].cpu().numpy(), cmap="viridis")
 axes[1].set_title("order 1, o = 0", fontsize=9)
-axes[2].imshow(s_test[0, 1].cpu(), cmap="viridis")
+axes[2].imshow(s_test[0, 1].cpu().numpy(), cmap="viridis")
 axes[2].set_title(f"order 1, o = {oversampling}", fontsize=9)
 for ax in axes:
     ax.set_axis_off()
@@ -264,9 +264,11 @@ print(f"top-1 with o={oversampling}: {100 * with_o:.1f} %, with o=0: {100 * with
 if interactive:
     import ipywidgets as widgets
 
-    widgets.interact(lambda index: sc.plot_evidence_maps(
-        test.x[index:index + 1], evidence[index:index + 1], test.y[index:index + 1], test.classes,
-        frontend.stride, n_show=1), index=widgets.IntSlider(0, 0, len(test) - 1))
+    from functools import partial
+
+    widgets.interact(partial(sc.show_evidence, images=test.x, evidence=evidence.cpu(), labels=test.y,
+                             classes=test.classes, stride=frontend.stride),
+                     index=widgets.IntSlider(0, 0, len(test) - 1))
 
 # %% [markdown]
 # ## Summary

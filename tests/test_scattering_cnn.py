@@ -263,6 +263,12 @@ def test_plots_and_table_render():
                 test_top5=[0.9, 1.0])
     fig2 = plot_training_curves({"a": h, "b": h})
     assert len(fig2.axes) == 2 and len(fig2.axes[1].lines) == 2
+    from localbook.images.scattering_cnn import show_evidence
+
+    show_evidence(1, torch.rand(3, 1, 28, 28), ev, torch.tensor([0, 1, 2]), [str(i) for i in range(10)], stride=4)
+    assert len(plt.gcf().axes) == 3 + 1
+    with pytest.raises(IndexError, match="out of range"):
+        show_evidence(3, torch.rand(3, 1, 28, 28), ev, torch.tensor([0, 1, 2]), list("0123456789"), stride=4)
     plt.close("all")
     table = format_table([["a", 1.25, None]], ["model", "x", "y"])
     assert table.splitlines()[0].split() == ["model", "x", "y"] and table.splitlines()[2].split() == ["a", "1.25", "-"]

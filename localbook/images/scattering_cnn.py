@@ -36,7 +36,7 @@ __all__ = ["ScatteringFrontEnd", "scattering_channels", "select_orders", "scatte
            "cached_scattering_features", "PatchNet",
            "ScatteringLinear", "EndToEndCNN", "RandomTranslate", "SubsampledTranslate",
            "count_parameters", "topk_accuracy",
-           "patch_evidence", "plot_evidence_maps", "plot_training_curves", "format_table"]
+           "patch_evidence", "plot_evidence_maps", "show_evidence", "plot_training_curves", "format_table"]
 
 
 def scattering_channels(J: int, L: int = 8, max_order: int = 2) -> dict[int, int]:
@@ -342,11 +342,11 @@ def plot_evidence_maps(images: torch.Tensor, evidence: torch.Tensor, labels: tor
     fig, axes = plt.subplots(3, n_show, figsize=(1.6 * n_show, 5.2), squeeze=False)
     for i in range(n_show):
         img = images[i].detach().cpu()
-        img = img[0] if img.shape[0] == 1 else img.permute(1, 2, 0)
+        img = (img[0] if img.shape[0] == 1 else img.permute(1, 2, 0)).numpy()  # numpy: matplotlib warns on tensors
         H, W = img.shape[:2]
-        ev = evidence[i].detach().cpu()
+        ev = evidence[i].detach().cpu().numpy()
         t, p = int(labels[i]), int(pred[i])
-        vmax = float(ev[[t, p]].abs().max())
+        vmax = float(abs(ev[[t, p]]).max())
         extent = (-stride / 2, ev.shape[-1] * stride - stride / 2, ev.shape[-2] * stride - stride / 2, -stride / 2)
         axes[0, i].imshow(img, cmap="gray" if img.ndim == 2 else None)
         axes[0, i].set_title(("ok " if t == p else "x ") + classes[t], fontsize=8)
@@ -361,6 +361,18 @@ def plot_evidence_maps(images: torch.Tensor, evidence: torch.Tensor, labels: tor
     fig.colorbar(im, ax=axes[1:, :].ravel().tolist(), shrink=0.6, label="evidence (logit units)")
     return fig
 
+
+
+def show_evidence(index: int, images: torch.Tensor, evidence: torch.Tensor, labels: torch.Tensor, classes,
+                  stride: int) -> None:
+    """Widget callback: draw the evidence maps of test image ``index`` (see :func:`plot_evidence_maps`)."""
+    import matplotlib.pyplot as plt
+
+    if not 0 <= index < len(images):
+        raise IndexError(f"image index {index} out of range [0, {len(images) - 1}]")
+    sl = slice(index, index + 1)
+    plot_evidence_maps(images[sl], evidence[sl], labels[sl], classes, stride, n_show=1)
+    plt.show()
 
 
 def plot_training_curves(histories: dict, title: str = ""):
