@@ -210,8 +210,9 @@ print(f"evidence maps {tuple(evidence.shape[1:])}; max |logits - mean_u evidence
 
 # %% [markdown]
 # Evidence maps for the true class and for the predicted class, on four correctly and two wrongly classified
-# test images (red: for the class, blue: against). Each coloured square is one position $u$, centred on the
-# pixel $u \times$ `stride`; its value depends only on the patch of $\sim 2^J + 2\cdot 2^{J-o}$ pixels around it.
+# test images (red: for the class, blue: against; one colour scale per image, centred on zero, the bar showing
+# the last one). Each coloured square is one position $u$, centred on the pixel $u \times$ `stride`; its value
+# depends only on the patch of $\sim 2^J + 2\cdot 2^{J-o}$ pixels around it.
 
 # %%
 pred = logits.argmax(1)
@@ -272,8 +273,13 @@ if interactive:
 
 # %% [markdown]
 # ## Summary
-# A fixed scattering transform and a learned encoding of each patch, averaged over the image, classify
-# Fashion-MNIST far better than a linear classifier on the same descriptors, and every decision decomposes
-# exactly into patch evidences. The numbers here come from a few thousand images and a few epochs; the
-# ablation differences are of the order of the run-to-run noise at this scale, so they illustrate the
-# experiment rather than reproduce the thesis' ImageNet gaps.
+# Every decision of the patch network decomposes exactly into patch evidences, and the evidence maps show which
+# parts of a garment speak for a class. At this quick scale (5,000 Fashion-MNIST images, 6 epochs, one seed) the
+# patch network does **not** beat the linear classifier on the same scattering coefficients (82.7 % against
+# 83.9 % top-1 in the run committed with this page), unlike on ImageNet (84.5 % against 41.6 % top-5). This is
+# what section 4.1 of the thesis leads one to expect: on simple datasets where "translations and deformations
+# dominate intra-class variabilities" a linear classifier on scattering is already good, and the learned local
+# encoding pays off on complex datasets with clutter. The ablations go the thesis' way for oversampling
+# (+4.5 points), width and depth, and for the 3 x 3 patch, but from a single short run each; differences of
+# one or two points are within what another seed or subset could change. The full-scale runs are one
+# `papermill -p` or `torchrun` command away (see above).
