@@ -96,11 +96,12 @@ timings = {}
 # experiments all revolve around portraits).
 
 # %%
+# NBVAL_CHECK_OUTPUT
 content = images.load_bundled(content_name, size, device=torch_device)
 style_img = images.load_bundled(style_name, size, device=torch_device)
 vgg = load_vgg16(vgg_weights, pool="avg", device=torch_device, seed=seed)
 magenta = MagentaStyleTransfer(device=torch_device)
-print("content", tuple(content.shape), "| style", tuple(style_img.shape))  # NBVAL_CHECK_OUTPUT
+print("content", tuple(content.shape), "| style", tuple(style_img.shape))
 print("VGG-16 weights:", vgg_weights, "| conv1_1", tuple(vgg.convs["conv1_1"].weight.shape),
       "| conv5_3", tuple(vgg.convs["conv5_3"].weight.shape))
 
@@ -158,6 +159,7 @@ plt.show()
 # *below* the EMD. Rounded onto the feasible set {cite}`altschuler2017rounding`, it is an upper bound.
 
 # %%
+# NBVAL_CHECK_OUTPUT
 rows = []
 g = torch.Generator().manual_seed(seed)
 for trial in range(3):
@@ -167,7 +169,7 @@ for trial in range(3):
     conv = ot.sinkhorn(cost, eps=0.02, n_iter=2000)
     rows.append((float(ot.relaxed_emd(cost)), ot.exact_emd(cost), float(res.cost), float(res.rounded_cost),
                  res.marginal_error, float(conv.cost)))
-print(f"{'REMD':>7} {'EMD':>7} {'SEMD raw':>9} {'rounded':>8} {'marg.err':>9} {'eps=0.02 conv.':>15}")  # NBVAL_CHECK_OUTPUT
+print(f"{'REMD':>7} {'EMD':>7} {'SEMD raw':>9} {'rounded':>8} {'marg.err':>9} {'eps=0.02 conv.':>15}")
 for r in rows:
     print(f"{r[0]:7.3f} {r[1]:7.3f} {r[2]:9.3f} {r[3]:8.3f} {r[4]:9.3f} {r[5]:15.3f}")
 
@@ -210,7 +212,8 @@ fig = recursion_curves(metrics)
 plt.show()
 
 # %%
-for name, m in metrics.items():  # NBVAL_CHECK_OUTPUT
+# NBVAL_CHECK_OUTPUT
+for name, m in metrics.items():
     print(f"{name:<24} t={len(m['to_start']) - 1:>2}: |x_t - x_0| = {m['to_start'][-1]:.2f}, "
           f"|x_t - x_(t-1)| = {m['to_previous'][-1]:.2f}, saturated {m['saturated'][0]:.2f} -> {m['saturated'][-1]:.2f}")
 
@@ -263,6 +266,7 @@ else:
 # measured, at 96 px with few iterations (see the parameters).
 
 # %%
+# NBVAL_CHECK_OUTPUT
 ff, op = metrics["Magenta (feed-forward)"], metrics["STROTSS (optimisation)"]
 table = [
     ("SEMD parameters", "eps = 1e-3, N = 50", f"eps = {sinkhorn_eps:g}, N = {sinkhorn_iter}"),
@@ -276,7 +280,7 @@ table = [
     ("feed-forward colours", "saturated or zero", f"saturated fraction {ff['saturated'][0]:.2f} -> {ff['saturated'][-1]:.2f}"),
     ("pixelizing portrait", "3 x 3 squares", f"{grid} x {grid} squares"),
 ]
-print(f"{'claim':<24} {'thesis':<36} this book ({content_name}, {size} px)")  # NBVAL_CHECK_OUTPUT
+print(f"{'claim':<24} {'thesis':<36} this book ({content_name}, {size} px)")
 for claim, thesis, book in table:
     print(f"{claim:<24} {thesis:<36} {book}")
 
