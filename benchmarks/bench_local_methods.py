@@ -11,27 +11,14 @@ Predictions are checked equal before timing.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
-import torch
 from scipy.spatial.distance import cdist
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.neighbors import KNeighborsRegressor
 
 from localbook import local_methods as lm
-from localbook.device import pick_device
-
-
-def best_of(fn, repeat=3):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return min(times), out
+from localbook.device import best_of, pick_device
 
 
 def main():

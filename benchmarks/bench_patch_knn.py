@@ -18,26 +18,14 @@ Throughput is in patches per second (one patch = both halves of its code); best 
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import torch
 
 import localbook  # noqa: F401
 from localbook.data.images import load_fashion_mnist
-from localbook.device import pick_device
+from localbook.device import best_of, pick_device
 from localbook.images import patches as pt
-
-
-def best_of(fn, repeat=3):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return min(times), out
 
 
 def faiss_encoding(x, dictionary, whitening, k):

@@ -40,6 +40,21 @@ def pick_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(device)
 
 
+def best_of(fn, repeat: int = 3):
+    """``(seconds, result)`` of the fastest of ``repeat`` calls of ``fn()``, synchronising CUDA so that the time
+    covers the device work (for benchmarks)."""
+    import time
+
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        out = fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return min(times), out
+
+
 def seed_everything(seed: int, deterministic: bool = True) -> np.random.Generator:
     """Seed Python, NumPy and torch (all devices); return a NumPy ``Generator`` seeded likewise.
 

@@ -32,3 +32,11 @@ def test_seed_everything_reproduces():
     assert torch.equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[2] == b[2]
     with pytest.raises(ValueError):
         seed_everything(-1)
+
+
+def test_best_of_returns_the_fastest_time_and_the_result():
+    from localbook.device import best_of
+
+    calls = []
+    seconds, out = best_of(lambda: calls.append(1) or 42, repeat=3)
+    assert out == 42 and len(calls) == 3 and 0 <= seconds < 1

@@ -72,6 +72,13 @@ def _parameters(atoms: Atoms, params: dict[int, QHOParameters] | None) -> list[Q
     return [params[int(z)] for z in atoms.numbers]
 
 
+def _qho_tensors(atoms: Atoms, params: dict[int, QHOParameters] | None, device) -> dict[str, torch.Tensor]:
+    """Per-atom ``alpha0``, ``c6``, ``omega`` and ``r_vdw`` (atomic units) as float64 tensors on ``device``."""
+    par = _parameters(atoms, params)
+    return {name: torch.tensor([getattr(p, name) for p in par], dtype=torch.float64, device=device)
+            for name in ("alpha0", "c6", "omega", "r_vdw")}
+
+
 def fermi_damping(r: torch.Tensor, r_vdw_sum: torch.Tensor, beta: float = 0.83, d: float = 6.0) -> torch.Tensor:
     """Fermi damping ``1 / (1 + exp(-d (r / (beta R) - 1)))`` of range-separated MBD (any units, consistent)."""
     return torch.sigmoid(d * (r / (beta * r_vdw_sum) - 1.0))
@@ -145,11 +152,9 @@ def mbd_energy(atoms: Atoms, params: dict[int, QHOParameters] | None = None, bet
     if r_cut <= cutoff_width or cutoff_width <= 0:
         raise ValueError(f"need 0 < cutoff_width < r_cut, got cutoff_width={cutoff_width}, r_cut={r_cut}")
     device = torch.device(device) if device is not None else torch.device("cpu")
-    par = _parameters(atoms, params)
     dtype = torch.float64
-    alpha = torch.tensor([p.alpha0 for p in par], dtype=dtype, device=device)
-    omega = torch.tensor([p.omega for p in par], dtype=dtype, device=device)
-    r_vdw = torch.tensor([p.r_vdw for p in par], dtype=dtype, device=device)
+    qho = _qho_tensors(atoms, params, device)
+    alpha, omega, r_vdw = qho["alpha0"], qho["omega"], qho["r_vdw"]
     pbc = atoms.pbc
     if any(pbc) and abs(atoms.cell.volume) < 1e-9:
         raise ValueError("periodic structure with a degenerate cell: set atoms.cell or atoms.pbc = False")
@@ -192,11 +197,9 @@ def pairwise_dispersion_energy(atoms: Atoms, params: dict[int, QHOParameters] | 
     the difference ``E_MBD - E_pair`` is the many-body (non-additive) part.
     """
     device = torch.device(device) if device is not None else torch.device("cpu")
-    par = _parameters(atoms, params)
     dtype = torch.float64
-    alpha = torch.tensor([p.alpha0 for p in par], dtype=dtype, device=device)
-    c6 = torch.tensor([p.c6 for p in par], dtype=dtype, device=device)
-    r_vdw = torch.tensor([p.r_vdw for p in par], dtype=dtype, device=device)
+    qho = _qho_tensors(atoms, params, device)
+    alpha, c6, r_vdw = qho["alpha0"], qho["c6"], qho["r_vdw"]
     c6_ij = 2 * c6[:, None] * c6[None, :] / (alpha[None, :] / alpha[:, None] * c6[:, None]
                                               + alpha[:, None] / alpha[None, :] * c6[None, :])
     shifts = torch.as_tensor(lattice_translations(np.asarray(atoms.cell), atoms.pbc, r_cut) / Bohr, dtype=dtype,
