@@ -78,10 +78,11 @@ progress = not params.headless()  # progress bars in Jupyter, none in headless r
 # A class-balanced subset of the training set and of the test set, images in $[0, 1]$.
 
 # %%
+# NBVAL_CHECK_OUTPUT
 train = load_images(dataset, "train", n=n_train, seed=seed)
 test = load_images(dataset, "test", n=n_test, seed=seed)
 print(train.summary())
-print(test.summary())  # NBVAL_CHECK_OUTPUT
+print(test.summary())
 
 # %% [markdown]
 # ## Scattering descriptors of patches
@@ -93,6 +94,7 @@ print(test.summary())  # NBVAL_CHECK_OUTPUT
 # (tested in `tests/test_scattering_cnn.py`). The transform is fixed, so it is computed once and cached.
 
 # %%
+# NBVAL_CHECK_OUTPUT
 frontend = sc.ScatteringFrontEnd(J, tuple(train.x.shape[-2:]), L=8, max_order=max_order,
                                  oversampling=oversampling)
 s_train = sc.cached_scattering_features(frontend, train.x, device=torch_device, progress=progress)
@@ -101,7 +103,7 @@ y_train, y_test = train.y.to(torch_device), test.y.to(torch_device)
 in_channels = train.x.shape[1]
 print(f"images {tuple(train.x.shape[1:])} -> scattering {tuple(s_train.shape[1:])}: "
       f"{s_train.shape[1]} channels {sc.scattering_channels(J, 8, max_order)} per colour, "
-      f"a descriptor every {frontend.stride} px")  # NBVAL_CHECK_OUTPUT
+      f"a descriptor every {frontend.stride} px")
 
 # %% [markdown]
 # One order-1 coefficient (scale $j = 0$, first angle) of a test image, without and with oversampling:
@@ -170,6 +172,7 @@ results = train_variants(variants, config, device=torch_device, seed=seed, progr
 # The thesis has no end-to-end CNN of its own; its table 4.1 lists AlexNet (torchvision's numbers).
 
 # %%
+# NBVAL_CHECK_OUTPUT
 thesis_top5 = {"scattering + linear": 41.6, "patch network": 84.5, "1x1 patch (one descriptor)": 78.8,
                "order 2 removed": 82.2, "order 2 removed, no oversampling": 79.8,
                "order 2 removed, width halved": 80.5, "order 2 removed, depth halved": 79.2,
@@ -181,7 +184,7 @@ print(f"this book: {train.name} subset of {n_train} images, {test.name} subset o
       f"J={J}, o={oversampling}, n_c={width}, N={depth}")
 print("thesis: ImageNet 2012, 1.28 M images, 100 epochs, J=4, o=1, n_c=2048, N=8")
 print(sc.format_table(rows, ["model", "thesis top-5 %", "thesis top-1 %", "book top-1 %", "book top-5 %",
-                             "parameters"]))  # NBVAL_CHECK_OUTPUT
+                             "parameters"]))
 
 # %% [markdown]
 # ## Training curves
@@ -201,12 +204,13 @@ plt.show()
 # average over positions of the evidences $W\Phi(Sx(u)) + b$ (up to rounding):
 
 # %%
+# NBVAL_CHECK_OUTPUT
 net = results["patch network"][0]
 evidence = sc.patch_evidence(net, s_test)
 with torch.no_grad():
     logits = net.eval()(s_test)
 gap = (logits - evidence.mean(dim=(2, 3))).abs().max().item()
-print(f"evidence maps {tuple(evidence.shape[1:])}; max |logits - mean_u evidence| < 1e-4: {gap < 1e-4}")  # NBVAL_CHECK_OUTPUT
+print(f"evidence maps {tuple(evidence.shape[1:])}; max |logits - mean_u evidence| < 1e-4: {gap < 1e-4}")
 
 # %% [markdown]
 # Evidence maps for the true class and for the predicted class, on four correctly and two wrongly classified
@@ -231,10 +235,11 @@ plt.show()
 # gives the difference at this scale.
 
 # %%
+# NBVAL_CHECK_OUTPUT
 with_o = results["order 2 removed"][1].final["top1"]
 without_o = results["order 2 removed, no oversampling"][1].final["top1"]
 print(f"top-1 with o={oversampling}: {100 * with_o:.1f} %, with o=0: {100 * without_o:.1f} %, "
-      f"difference {100 * (with_o - without_o):+.1f} points (thesis, ImageNet top-5: +2.7)")  # NBVAL_CHECK_OUTPUT
+      f"difference {100 * (with_o - without_o):+.1f} points (thesis, ImageNet top-5: +2.7)")
 
 # %% [markdown]
 # ## The thesis' scale
