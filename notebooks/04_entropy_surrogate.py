@@ -66,7 +66,7 @@ params.check(globals(), potential=("AM04", "M03"), descriptor=(str,), n_max=(int
              demo_cells=(int, 2, 12))
 max_configs = None
 if smoke:  # CI's tiny run: the same code path in a few seconds
-    n_max, l_max, demo_cells, max_configs = 4, 3, 2, 16
+    n_max, l_max, demo_cells, max_configs, n_splits = 4, 3, 2, 16, 2
 torch_device = pick_device(device)
 rng = seed_everything(seed)
 use_book_style()
