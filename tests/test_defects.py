@@ -68,7 +68,7 @@ def test_surrogate_helpers():
     w_pred = model.predict(x[:3]) - model.predict(np.zeros((1, 5)))
     assert np.allclose(s_i, w_pred, atol=1e-8)
     with pytest.raises(ValueError, match="not registered"):
-        make_descriptor("scattering")
+        make_descriptor("soap")
     with pytest.raises(ValueError, match="model kind"):
         linear_model("lasso")
 
@@ -97,3 +97,27 @@ def test_formation_descriptor_vanishes_on_bulk():
         phi = bulk_descriptor(A0, eps, **kw)
         assert np.abs(formation_descriptor(x, [len(cell)], phi)).max() < 1e-9 * np.abs(x).max()
         assert np.abs(phi - bulk_descriptor(A0, 0.01, **kw)).max() > 1e-6   # strain changes the descriptor
+
+
+def test_scattering_descriptor_thesis_shape_and_bulk_reference():
+    """The registered scattering has the thesis' 90 coefficients; on a grid over the cell, the bulk reference
+    of the same supercell cancels the crystal exactly, and a vacancy leaves a translation-invariant trace."""
+    from localbook.atoms.surrogate import bulk_descriptor, formation_descriptor
+    desc = make_descriptor("scattering").fit([D.bcc_supercell(A0, 1)])
+    assert desc.n_features_out_ == 90
+    kw = dict(L=2, J=(0.0, 1.0, 2.0), sigma=0.6, dtype="float64")
+    cell = D.bcc_supercell(A0, 3, 0.01)
+    x = make_descriptor("scattering", **kw).fit_transform([cell])
+    phi = bulk_descriptor(A0, 0.01, "scattering", n_cells=3, **kw)
+    assert np.abs(formation_descriptor(x, [len(cell)], phi)).max() < 1e-9 * np.abs(x).max()
+    vac = cell.copy()
+    del vac[5]
+    shifted = vac.copy()
+    shifted.positions += [0.37, -1.1, 2.3]
+    shifted.wrap()
+    xd = make_descriptor("scattering", **kw).fit_transform([vac, shifted])
+    f = formation_descriptor(xd, [len(vac)] * 2, phi)
+    assert np.abs(f[0]).max() > 1e-3 * np.abs(xd).max()                 # the vacancy is seen
+    assert np.abs(f[0] - f[1]).max() < 1e-3 * np.abs(f[0]).max()        # wherever it sits
+    with pytest.raises(ValueError, match="n_cells"):
+        bulk_descriptor(A0, 0.0, "scattering", n_cells=0, **kw)

@@ -2,10 +2,11 @@
 
 ``S_f ~ <w, Phi> + b`` with ``Phi = sum_i phi(N_i)``: scikit-learn's Bayesian ridge (the thesis' choice) or
 ridge with a cross-validated penalty, after standardising the features. The descriptor is any
-scikit-learn transformer mapping a list of ``ase.Atoms`` to ``(M, d)`` arrays: the AFS descriptor
-(:class:`localbook.atoms.afs.AFSDescriptor`) is registered here; a second one (the solid-harmonic
-scattering of chapter 01) plugs in with :func:`register_descriptor` and needs nothing else. A descriptor
-with a ``per_atom(atoms)`` method also gives local contributions (thesis eq. 3.4).
+scikit-learn transformer mapping a list of ``ase.Atoms`` to ``(M, d)`` arrays. Two are registered here: the
+AFS descriptor (``"afs"``, :class:`localbook.atoms.afs.AFSDescriptor`, thesis section 3.4.2) and the
+solid-harmonic scattering of chapter 01 (``"scattering"``, thesis section 3.4.3); others plug in with
+:func:`register_descriptor` and need nothing else. A descriptor with a ``per_atom(atoms)`` method also gives
+local contributions (thesis eq. 3.4).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-__all__ = ["DESCRIPTORS", "register_descriptor", "make_descriptor", "linear_model", "errors",
+__all__ = ["DESCRIPTORS", "SCATTERING_J", "register_descriptor", "make_descriptor", "linear_model", "errors",
            "cv_predict", "effective_weights", "local_contributions", "descriptor_matrix", "parity_plot", "bulk_descriptor", "formation_descriptor",
            "count_table"]
 
@@ -36,9 +37,32 @@ def _afs(**kw):
 
 register_descriptor("afs", _afs)
 
+#: Scales of the scattering descriptor of thesis section 3.4.3 (fig. 3.1).
+SCATTERING_J = (0.0, 0.25, 0.5, 0.75, 1.0, 2.0, 3.0, 4.0, 5.0)
+
+
+def _scattering(J=SCATTERING_J, L=9, qs=(2.0,), sigma=0.5, sigma_w=None, max_order=1, include_order0=False,
+                channels=("ones",), **kw):
+    """The thesis' ``S^{J,L}`` for iron: orders 0-1 of :class:`localbook.scattering3d.SolidHarmonicScattering`
+    on the periodic cell (``grid="cell"``), ``q = 2``, ``l = 0..L``, one channel (all atoms are iron).
+
+    Defaults give ``len(J) * (L + 1) = 90`` first-order coefficients, the thesis' count. ``sigma`` (Å) is the
+    width of the atomic Gaussians and of the smallest wavelet (the thesis does not give it); the largest
+    wavelet is ``2^5 sigma_w`` wide. With ``q = 2`` a first-order coefficient is, by Parseval,
+    ``sum_k |rho_hat(k)|^2 sum_m |psi_hat_{j,l,m}(k)|^2``, and ``sum_m |Y_l^m|^2`` is constant: it depends on
+    the pair distances only, a pair-distribution descriptor at scale ``2^j sigma_w``.
+    """
+    from localbook.scattering3d import SolidHarmonicScattering
+    return SolidHarmonicScattering(J=list(J), L=L, qs=tuple(qs), sigma=sigma, sigma_w=sigma_w, grid="cell",
+                                   max_order=max_order, include_order0=include_order0, channels=tuple(channels),
+                                   **kw)
+
+
+register_descriptor("scattering", _scattering)
+
 
 def make_descriptor(name: str, **kw):
-    """A registered descriptor transformer (``"afs"``; others once registered)."""
+    """A registered descriptor transformer (``"afs"``, ``"scattering"``; others once registered)."""
     if name not in DESCRIPTORS:
         raise ValueError(f"descriptor {name!r} is not registered: available {sorted(DESCRIPTORS)}; "
                          "add one with localbook.atoms.surrogate.register_descriptor(name, factory)")
@@ -52,10 +76,10 @@ def descriptor_matrix(structures, name: str = "afs", cache=None, key_inputs=None
     """
     desc = make_descriptor(name, **kw)
     if cache is None:
-        return desc.transform(structures)
+        return desc.fit_transform(structures)
     params = {k: (str(v) if k in ("device", "progress") else v) for k, v in kw.items()}
     params = {k: v for k, v in params.items() if k not in ("device", "progress")}
-    out = cache.get_or_compute(f"descriptor-{name}", lambda: {"x": desc.transform(structures)},
+    out = cache.get_or_compute(f"descriptor-{name}", lambda: {"x": desc.fit_transform(structures)},
                                inputs=key_inputs, params=params)
     return out["x"]
 
@@ -134,13 +158,19 @@ def count_table(db: dict, rows: str = "kind", cols: str = "strain") -> tuple[lis
     return header, out
 
 
-def bulk_descriptor(a0: float, strain: float, name: str = "afs", **kw) -> np.ndarray:
+def bulk_descriptor(a0: float, strain: float, name: str = "afs", n_cells: int = 1, **kw) -> np.ndarray:
     """Descriptor of one atom of the perfect bcc crystal of lattice parameter ``a0 (1 + strain)`` (A), ``(d,)``.
 
-    Computed on the 2-atom cubic cell (periodic images supply the neighbours) as half its summed descriptor.
+    Computed on the cubic supercell of ``n_cells^3`` conventional cells (periodic images supply the
+    neighbours) as its summed descriptor divided by its ``2 n_cells^3`` atoms. A local descriptor (AFS) gives
+    the same value for every ``n_cells``; a descriptor computed on a grid over the whole cell (the scattering)
+    should use the defective cell's own size, so that both share the grid and the periodic images.
     """
     from localbook.atoms.defects import bcc_supercell
-    return make_descriptor(name, **kw).transform([bcc_supercell(a0, 1, strain)])[0] / 2
+    if int(n_cells) < 1:
+        raise ValueError(f"n_cells={n_cells} must be a positive number of conventional cells per side")
+    cell = bcc_supercell(a0, int(n_cells), strain)
+    return make_descriptor(name, **kw).fit_transform([cell])[0] / len(cell)
 
 
 def formation_descriptor(x, n_atoms, phi_bulk) -> np.ndarray:
