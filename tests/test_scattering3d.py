@@ -111,6 +111,19 @@ def test_agrees_with_kymatio(dense):
     assert rel[:, q < 1].max() < (1e-4 if dense else 1e-3)
 
 
+@pytest.mark.parametrize("n", [24, 25])
+def test_q2_first_order_by_parseval_equals_the_grid_integral(n):
+    """With q = 2 and no second order the engine skips the inverse FFTs (Parseval); same numbers as the
+    explicit route, which it takes as soon as another power or the second order needs U itself."""
+    rho = _random_density(n, 12, n, seed=4).double()
+    kw = dict(js=(0, 0.5, 2), ls=(0, 1, 2, 5), sigma_w=0.8, include_order0=False, dtype=torch.float64)
+    fast = GridScattering((n,) * 3, qs=(2.0,), max_order=1, **kw)(rho)
+    slow = GridScattering((n,) * 3, qs=(2.0, 3.0), max_order=1, **kw)(rho)[..., ::2]
+    torch.testing.assert_close(fast, slow, rtol=1e-6, atol=1e-12 * float(slow.abs().max()))
+    both = GridScattering((n,) * 3, qs=(2.0,), max_order=2, **kw)(rho)
+    torch.testing.assert_close(both[..., :fast.shape[-1]], fast, rtol=1e-6, atol=1e-12 * float(slow.abs().max()))
+
+
 # ------------------------------------------------------------------------------------------ invariances
 def test_integer_translation_on_a_periodic_grid_is_exact():
     rho = _random_density(24, 10, 24, seed=2).double()

@@ -42,7 +42,7 @@ SCATTERING_J = (0.0, 0.25, 0.5, 0.75, 1.0, 2.0, 3.0, 4.0, 5.0)
 
 
 def _scattering(J=SCATTERING_J, L=9, qs=(2.0,), sigma=0.5, sigma_w=None, max_order=1, include_order0=False,
-                channels=("ones",), **kw):
+                channels=("ones",), dtype="float64", **kw):
     """The thesis' ``S^{J,L}`` for iron: orders 0-1 of :class:`localbook.scattering3d.SolidHarmonicScattering`
     on the periodic cell (``grid="cell"``), ``q = 2``, ``l = 0..L``, one channel (all atoms are iron).
 
@@ -54,7 +54,7 @@ def _scattering(J=SCATTERING_J, L=9, qs=(2.0,), sigma=0.5, sigma_w=None, max_ord
     """
     from localbook.scattering3d import SolidHarmonicScattering
     return SolidHarmonicScattering(J=list(J), L=L, qs=tuple(qs), sigma=sigma, sigma_w=sigma_w, grid="cell",
-                                   max_order=max_order, include_order0=include_order0, channels=tuple(channels),
+                                   max_order=max_order, include_order0=include_order0, channels=tuple(channels), dtype=dtype,
                                    **kw)
 
 

@@ -12,7 +12,7 @@ import torch
 
 from localbook.scattering3d import core
 
-__all__ = ["density_hat", "to_space", "to_fourier", "filtered_modulus", "integrals"]
+__all__ = ["density_hat", "to_space", "to_fourier", "filtered_modulus", "integrals", "squared_modulus_sum"]
 
 _DIMS = (-3, -2, -1)
 
@@ -72,6 +72,25 @@ def filtered_modulus(x_hat: torch.Tensor, filters: torch.Tensor, shape) -> tuple
         c = conv.select(-4, m)
         u2.addcmul_(c, c)
     return u2.sqrt(), u2
+
+
+def squared_modulus_sum(x_hat: torch.Tensor, filters: torch.Tensor, shape) -> torch.Tensor:
+    """``sum_grid U^2 = sum_m sum_grid |x * psi_m|^2`` by Parseval, without any inverse FFT: ``(...)``.
+
+    Equal to ``filtered_modulus(x_hat, filters, shape)[1].sum((-3, -2, -1))`` up to rounding (and to the
+    Nyquist planes of even grids, where the sampled wavelets are not exactly Hermitian; the aliasing
+    condition makes them negligible): ``(1/N) sum_k |x_hat(k)|^2 sum_m psi_m(k)^2`` over the full grid,
+    the half grid of the real FFT counting its interior planes twice. For ``q = 2`` and no second order,
+    this is the whole first-order coefficient, ``2l + 1`` inverse FFTs fewer per ``(l, j)``.
+    """
+    n = shape[0] * shape[1] * shape[2]
+    nh = x_hat.shape[-1]
+    w = torch.full((nh,), 2.0, dtype=filters.dtype, device=filters.device)
+    w[0] = 1.0
+    if shape[2] % 2 == 0:
+        w[-1] = 1.0
+    power = x_hat.real.square() + x_hat.imag.square()
+    return (power * (filters.square().sum(0) * w)).sum(_DIMS) / n
 
 
 def integrals(u: torch.Tensor, u2: torch.Tensor | None, qs, dv: float, nonnegative: bool = False) -> torch.Tensor:

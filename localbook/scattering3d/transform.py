@@ -219,8 +219,14 @@ class GridScattering:
             order0.append(backend.integrals(x, x.square(), self.qs, self.dv))
         if self.max_order >= 1:
             x_odd = x_hat * (-1j) if any(l % 2 for l in self.ls) else None
+            parseval = self.qs == (2.0,)  # int U^2 needs no U: Parseval in Fourier space
             for l1 in self.ls:
                 for j1 in self.js:
+                    if parseval and (self.max_order < 2 or j1 >= max(self.js)):
+                        energy = backend.squared_modulus_sum(self._source(x_hat, x_odd, l1), self._filter(l1, j1),
+                                                             self.shape)
+                        order1.append(energy.unsqueeze(-1) * self.dv)
+                        continue
                     u, u2 = backend.filtered_modulus(self._source(x_hat, x_odd, l1), self._filter(l1, j1), self.shape)
                     order1.append(backend.integrals(u, u2, self.qs, self.dv, nonnegative=True))
                     if self.max_order < 2 or j1 >= max(self.js):
