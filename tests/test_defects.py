@@ -121,3 +121,13 @@ def test_scattering_descriptor_thesis_shape_and_bulk_reference():
     assert np.abs(f[0] - f[1]).max() < 1e-3 * np.abs(f[0]).max()        # wherever it sits
     with pytest.raises(ValueError, match="n_cells"):
         bulk_descriptor(A0, 0.0, "scattering", n_cells=0, **kw)
+
+
+def test_scales_within_the_cell():
+    from localbook.atoms.surrogate import scales_within
+    labels = make_descriptor("scattering").fit([D.bcc_supercell(A0, 1)]).feature_labels_
+    keep = scales_within(labels, 0.5, 4 * A0)                  # 11.4 Å: 2^j 0.5 <= 5.7, so j <= 3
+    js = np.array([lab.j1 for lab in labels])
+    assert keep.sum() == 70 and js[keep].max() == 3.0 and not keep[js >= 4].any()
+    with pytest.raises(ValueError, match="positive"):
+        scales_within(labels, 0.0, 10.0)

@@ -18,7 +18,7 @@ from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-__all__ = ["DESCRIPTORS", "SCATTERING_J", "register_descriptor", "make_descriptor", "linear_model", "errors",
+__all__ = ["DESCRIPTORS", "SCATTERING_J", "scales_within", "register_descriptor", "make_descriptor", "linear_model", "errors",
            "cv_predict", "effective_weights", "local_contributions", "descriptor_matrix", "parity_plot", "bulk_descriptor", "formation_descriptor",
            "count_table"]
 
@@ -82,6 +82,20 @@ def descriptor_matrix(structures, name: str = "afs", cache=None, key_inputs=None
     out = cache.get_or_compute(f"descriptor-{name}", lambda: {"x": desc.fit_transform(structures)},
                                inputs=key_inputs, params=params)
     return out["x"]
+
+
+def scales_within(labels, sigma_w: float, cell_length: float) -> np.ndarray:
+    """Boolean mask of the scattering coefficients whose widest wavelet, ``2^j sigma_w`` (Å), is at most half
+    of ``cell_length`` (Å), the smallest cell a model is trained on.
+
+    A wider wavelet is sampled on the cell's reciprocal lattice, ``2 pi / L`` apart, far in its Gaussian tail:
+    its coefficients shrink by orders of magnitude from one cell size to the next (1e-33 in 128-atom iron
+    cells, 1e-23 in 250-atom ones for ``j = 5``, ``sigma_w = 0.5`` Å), and a standardised linear model
+    trained on one size then explodes on the other. ``labels``: ``feature_labels_`` of the fitted transformer.
+    """
+    if sigma_w <= 0 or cell_length <= 0:
+        raise ValueError(f"sigma_w={sigma_w} and cell_length={cell_length} must be positive lengths in Å")
+    return np.array([2.0 ** lab.max_scale * sigma_w <= cell_length / 2 for lab in labels])
 
 
 def linear_model(kind: str = "bayes") -> Pipeline:
