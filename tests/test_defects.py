@@ -131,3 +131,15 @@ def test_scales_within_the_cell():
     assert keep.sum() == 70 and js[keep].max() == 3.0 and not keep[js >= 4].any()
     with pytest.raises(ValueError, match="positive"):
         scales_within(labels, 0.0, 10.0)
+
+
+def test_split_curve_errors_fall_with_the_training_fraction():
+    from localbook.atoms.surrogate import split_curve
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(120, 30))
+    y = x @ rng.normal(size=30) + 0.1 * rng.normal(size=120)
+    curve = split_curve(x, y, (0.2, 0.8), n_repeats=4, kind="ridge")
+    assert curve["rmse"].shape == (2, 4) and np.all(curve["mae"] <= curve["rmse"] + 1e-12)
+    assert curve["rmse"][1].mean() < curve["rmse"][0].mean()
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        split_curve(x, y, (0.5, 1.0))

@@ -18,9 +18,9 @@ from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-__all__ = ["DESCRIPTORS", "SCATTERING_J", "scales_within", "register_descriptor", "make_descriptor", "linear_model", "errors",
-           "cv_predict", "effective_weights", "local_contributions", "descriptor_matrix", "parity_plot", "bulk_descriptor", "formation_descriptor",
-           "count_table"]
+__all__ = ["DESCRIPTORS", "SCATTERING_J", "register_descriptor", "make_descriptor", "descriptor_matrix",
+           "scales_within", "linear_model", "errors", "cv_predict", "split_curve", "effective_weights",
+           "local_contributions", "parity_plot", "bulk_descriptor", "formation_descriptor", "count_table"]
 
 DESCRIPTORS: dict[str, Callable] = {}
 
@@ -117,6 +117,27 @@ def errors(y_true, y_pred) -> dict:
 def cv_predict(x, y, kind: str = "bayes", n_splits: int = 5, seed: int = 0) -> np.ndarray:
     """Out-of-fold predictions of a :func:`linear_model` by shuffled ``n_splits``-fold cross-validation."""
     return cross_val_predict(linear_model(kind), x, y, cv=KFold(n_splits, shuffle=True, random_state=seed))
+
+
+def split_curve(x, y, train_fractions=(0.1, 0.3, 0.5, 0.7, 0.9), n_repeats: int = 10, kind: str = "bayes",
+                seed: int = 0) -> dict:
+    """Test errors against the fraction of the data used for training (thesis fig. 3.5a).
+
+    For each fraction, ``n_repeats`` random train/test splits (scikit-learn ``ShuffleSplit``); returns
+    ``{"fraction": (F,), "rmse": (F, n_repeats), "mae": (F, n_repeats)}`` in the units of ``y``.
+    """
+    from sklearn.model_selection import ShuffleSplit
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    fractions = np.asarray(train_fractions, float)
+    if fractions.ndim != 1 or np.any((fractions <= 0) | (fractions >= 1)):
+        raise ValueError(f"train_fractions={train_fractions!r}: each must lie strictly between 0 and 1")
+    rmse, mae = np.empty((len(fractions), n_repeats)), np.empty((len(fractions), n_repeats))
+    for f, frac in enumerate(fractions):
+        splits = ShuffleSplit(n_repeats, train_size=float(frac), random_state=seed).split(x)
+        for r, (tr, te) in enumerate(splits):
+            e = errors(y[te], linear_model(kind).fit(x[tr], y[tr]).predict(x[te]))
+            rmse[f, r], mae[f, r] = e["rmse"], e["mae"]
+    return dict(fraction=fractions, rmse=rmse, mae=mae)
 
 
 def effective_weights(model: Pipeline) -> tuple[np.ndarray, float]:
