@@ -85,7 +85,7 @@ def test_bundled_images_and_bytes_round_trip():
     assert images.load_bundled("brick", size=16).shape == (1, 3, 16, 16)  # grey -> RGB
     y = images.from_bytes(png_bytes(x))
     assert float((x - y).abs().max()) <= 1 / 255 + 1e-6
-    with pytest.raises(ValueError, match="unknown image"):
+    with pytest.raises(ValueError, match="unknown picture"):
         images.load_bundled("mona_lisa")
 
 

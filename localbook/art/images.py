@@ -11,37 +11,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from localbook.data.photos import PICTURES, read_picture
+
 __all__ = ["BUNDLED_IMAGES", "load_bundled", "from_array", "from_bytes", "to_array", "to_png_bytes",
            "square_crop"]
 
-# name -> (loader module, attribute or file name, description)
-BUNDLED_IMAGES = {
-    "astronaut": ("skimage", "astronaut", "portrait of the astronaut Eileen Collins (NASA)"),
-    "chelsea": ("skimage", "chelsea", "Chelsea the cat"),
-    "coffee": ("skimage", "coffee", "a cup of coffee"),
-    "rocket": ("skimage", "rocket", "a rocket on its launch pad (NASA)"),
-    "ihc": ("skimage", "immunohistochemistry", "immunohistochemical stain of a tissue section"),
-    "hubble": ("skimage", "hubble_deep_field", "the Hubble eXtreme Deep Field (NASA)"),
-    "colorwheel": ("skimage", "colorwheel", "a colour wheel"),
-    "brick": ("skimage", "brick", "a brick wall (grey-scale texture)"),
-    "gravel": ("skimage", "gravel", "gravel (grey-scale texture)"),
-    "grass": ("skimage", "grass", "grass (grey-scale texture)"),
-    "china": ("sklearn", "china.jpg", "a Chinese temple (scikit-learn sample image)"),
-    "flower": ("sklearn", "flower.jpg", "a flower (scikit-learn sample image)"),
-}
-
-
-def _raw(name: str) -> np.ndarray:
-    if name not in BUNDLED_IMAGES:
-        raise ValueError(f"unknown image {name!r}; choose among {sorted(BUNDLED_IMAGES)}")
-    module, key, _ = BUNDLED_IMAGES[name]
-    if module == "skimage":
-        import skimage.data
-
-        return getattr(skimage.data, key)()
-    from sklearn.datasets import load_sample_image
-
-    return load_sample_image(key)
+#: name -> description of the pictures that can be loaded (read by :mod:`localbook.data.photos`).
+BUNDLED_IMAGES = {name: description for name, (_, _, description) in PICTURES.items()}
 
 
 def square_crop(x: torch.Tensor) -> torch.Tensor:
@@ -79,7 +55,7 @@ def from_array(a: np.ndarray, size: int | None = None, square: bool = True,
 
 def load_bundled(name: str, size: int = 192, device: str | torch.device = "cpu") -> torch.Tensor:
     """A bundled image (see :data:`BUNDLED_IMAGES`) as a (1, 3, size, size) tensor in [0, 1] on ``device``."""
-    return from_array(_raw(name), size=size, device=device)
+    return from_array(read_picture(name), size=size, device=device)
 
 
 def from_bytes(data: bytes, size: int | None = None, square: bool = True,
