@@ -167,6 +167,8 @@ def test_json_round_trip_is_exact():
     assert e.to_json() == text
     with pytest.raises(ValueError, match="not a saved dialog"):
         cv.Dialog.from_json('{"width": 3}')
+    with pytest.raises(ValueError, match=r"lacks \['turns'\]"):
+        cv.Dialog.from_dict({k: v for k, v in d.to_dict().items() if k != "turns"})
     bad = d.to_dict()
     bad["turns"] = bad["turns"][1:]
     with pytest.raises(ValueError, match="opens with a human turn"):
@@ -218,6 +220,11 @@ def test_play_script_is_deterministic_and_uses_successive_seeds():
     d2 = cv.play_script(retrace, script, amount=0.5, seed=3)
     assert d1.to_json() == d2.to_json() and len(d1.turns) == 6
     assert [t.params["seed"] for t in d1.turns[1::2]] == [3, 4, 5]
+    d3 = cv.play_script(retrace, script, amount=[2, 0.5, 3], temperature=(0.1, 0.5, 1.0))
+    assert [(t.params["n_points"], t.params["temperature"]) for t in d3.turns[1::2]] == [(2, 0.1), (10, 0.5),
+                                                                                         (3, 1.0)]  # 0.5 x 20 drawn
+    with pytest.raises(ValueError, match="temperature has 2 values for 3 scripted turns"):
+        cv.play_script(retrace, script, temperature=[0.1, 0.2])
 
 
 def test_plot_history_one_panel_per_turn_red_and_blue():

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
@@ -183,7 +184,7 @@ class Dialog:
                 raise ValueError(f"the canvas {name} must be a positive integer number of pixels, got {v!r}")
         if self.scale is None:
             self.scale = min(self.width, self.height) / 2.0
-        if not (isinstance(self.scale, (int, float)) and math.isfinite(self.scale) and self.scale > 0):
+        if not (isinstance(self.scale, numbers.Real) and math.isfinite(self.scale) and self.scale > 0):
             raise ValueError(f"scale (canvas pixels per model unit) must be a positive number, got {self.scale!r}")
         self.scale = float(self.scale)
         if self.centre is None:
@@ -227,6 +228,9 @@ class Dialog:
         if d.get("version") != JSON_VERSION:
             raise ValueError(f"saved dialog version {d.get('version')!r} is not supported (this code reads "
                              f"version {JSON_VERSION}); save it again with this version of localbook")
+        missing = [k for k in ("width", "height", "scale", "centre", "turns") if k not in d]
+        if missing:
+            raise ValueError(f"the saved dialog lacks {missing}; save it again with Dialog.to_json()")
         dialog = cls(d["width"], d["height"], d["scale"], tuple(d["centre"]))
         for i, t in enumerate(d["turns"]):
             strokes = check_strokes(t["strokes"], dialog.width, dialog.height, what=f"turns[{i}].strokes")
@@ -305,7 +309,8 @@ def machine_turn(dialog: Dialog, completer: Completer, amount: int | float = 0.5
     if dialog.next_author != "machine":
         raise ValueError("it is the person's turn: the machine played last; call human_turn with new strokes, "
                          "or undo(dialog) and call machine_turn again to replace its answer")
-    if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
+    if isinstance(temperature, bool) or not (isinstance(temperature, numbers.Real) and math.isfinite(temperature)
+                                             and temperature > 0):
         raise ValueError(f"temperature must be a positive number (e.g. 0.1 to 1), got {temperature!r}")
     s3 = drawing_stroke3(dialog)
     n_points = completion_points(amount, len(s3))
@@ -342,18 +347,28 @@ def replay(dialog: Dialog) -> Iterator[Dialog]:
         yield dialog.copy(i)
 
 
-def play_script(completer: Completer, human_strokes_per_turn: Sequence[Sequence[Any]], amount: int | float = 0.5,
-                temperature: float = 0.5, seed: int = 0, width: int = 400, height: int = 400,
-                scale: float | None = None, centre: tuple[float, float] | None = None) -> Dialog:
+def play_script(completer: Completer, human_strokes_per_turn: Sequence[Sequence[Any]],
+                amount: int | float | Sequence[int | float] = 0.5, temperature: float | Sequence[float] = 0.5,
+                seed: int = 0, width: int = 400, height: int = 400, scale: float | None = None, centre: tuple[float, float] | None = None) -> Dialog:
     """A headless dialog: each entry of ``human_strokes_per_turn`` is one human turn, answered by the machine.
 
     The machine's ``k``-th answer (k = 0, 1, ...) uses seed ``seed + k``, so a script replays exactly with a
-    deterministic completer. Returns the dialog (``2 * len(human_strokes_per_turn)`` turns).
+    deterministic completer. ``amount`` and ``temperature`` are one value for every answer or a sequence of
+    one per answer. Returns the dialog (``2 * len(human_strokes_per_turn)`` turns).
     """
+    n = len(human_strokes_per_turn)
+    per_turn = {}
+    for name, value in (("amount", amount), ("temperature", temperature)):
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+            value = [value] * n
+        if len(value) != n:
+            raise ValueError(f"{name} has {len(value)} values for {n} scripted turns; give one value, or one "
+                             "per turn")
+        per_turn[name] = list(value)
     dialog = Dialog(width, height, scale, centre)
     for k, strokes in enumerate(human_strokes_per_turn):
         human_turn(dialog, strokes)
-        machine_turn(dialog, completer, amount, temperature, seed + k)
+        machine_turn(dialog, completer, per_turn["amount"][k], per_turn["temperature"][k], seed + k)
     return dialog
 
 
@@ -503,6 +518,7 @@ class CanvasDialog:
 
     # -- buttons (the argument is the clicked button, unused)
     def on_machine(self, _=None) -> None:
+        self.status.value = "the machine is drawing..."
         try:
             if self.pending:
                 human_turn(self.dialog, self.pending)
