@@ -349,7 +349,8 @@ def replay(dialog: Dialog) -> Iterator[Dialog]:
 
 def play_script(completer: Completer, human_strokes_per_turn: Sequence[Sequence[Any]],
                 amount: int | float | Sequence[int | float] = 0.5, temperature: float | Sequence[float] = 0.5,
-                seed: int = 0, width: int = 400, height: int = 400, scale: float | None = None, centre: tuple[float, float] | None = None) -> Dialog:
+                seed: int = 0, width: int = 400, height: int = 400, scale: float | None = None,
+                centre: tuple[float, float] | None = None) -> Dialog:
     """A headless dialog: each entry of ``human_strokes_per_turn`` is one human turn, answered by the machine.
 
     The machine's ``k``-th answer (k = 0, 1, ...) uses seed ``seed + k``, so a script replays exactly with a
