@@ -249,8 +249,12 @@ def test_headless_import_does_not_need_ipycanvas():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_widget_callbacks_drive_the_plain_functions():
+def test_widget_callbacks_drive_the_plain_functions(monkeypatch):
     pytest.importorskip("ipycanvas")
+    from ipycanvas.canvas import _CANVAS_MANAGER, COMMANDS
+
+    sent = []  # the batches of drawing commands that would go to the browser
+    monkeypatch.setattr(_CANVAS_MANAGER, "_send_custom", lambda command, buffers=[]: sent.append(command))
     w = cv.build_canvas_widget(retrace, width=200, height=150, amount=1.0, temperature=0.4, seed=10,
                                replay_delay=0.0)
     buttons = w.box.children[0].children
@@ -271,6 +275,8 @@ def test_widget_callbacks_drive_the_plain_functions():
     assert [t.author for t in w.dialog.turns] == ["human", "machine"] and w.pending == []
     assert w.dialog.turns[1].params["temperature"] == 0.4 and w.dialog.turns[1].params["seed"] == 11
     assert [c for c, _ in w.last_drawn] == [cv.HUMAN_COLOR] * 2 + [cv.MACHINE_COLOR]
+    batch = sent[-1]  # one redraw = one batch (hold_canvas): white background, then the three polylines
+    assert sum(c[0] == COMMANDS["strokeLines"] for c in batch if isinstance(c, list)) == 3
     buttons[0].click()  # twice: the error is shown, nothing changes
     assert "person's turn" in w.status.value and len(w.dialog.turns) == 2
     w.mouse_down(30, 30), w.mouse_up(30, 30)  # a click: a one-point stroke (a dot)
