@@ -68,7 +68,7 @@ def test_machine_turn_continues_from_the_last_pen_position_in_pixels():
     assert turn.author == "machine" and len(turn.strokes) == 1
     np.testing.assert_allclose(turn.strokes[0], b + SHIFT * d.scale, atol=1e-3)  # b, shifted (seed 4 is even)
     assert turn.params == {"amount": 1.0, "n_points": 15, "temperature": 0.7, "seed": 4, "n_returned": 6,
-                           "n_clipped": 0}
+                           "n_clipped": 0, "epsilon": 0.0, "n_given": 15}
     # the next human turn, then a machine answer of a fixed number of points continuing the new last stroke
     c = square(300, 40, 50)
     cv.human_turn(d, [c])
@@ -76,6 +76,26 @@ def test_machine_turn_continues_from_the_last_pen_position_in_pixels():
     np.testing.assert_allclose(turn.strokes[0], c[:4] + 2 * SHIFT * d.scale, atol=1e-3)
     assert [t.author for t in d.turns] == ["human", "machine", "human", "machine"]
     assert len(d.strokes("human")) == 3 and len(d.strokes("machine")) == 2 and d.n_points == 15 + 6 + 9 + 4
+
+
+def test_mouse_strokes_are_simplified_for_the_model_but_kept_as_drawn():
+    x = np.linspace(10, 110, 101)
+    dense = np.stack([x, 50 + 0.3 * np.sin(x)], axis=1)  # a wobbly line, a point per pixel
+    corner = np.concatenate([dense, np.stack([np.full(50, 110.0), np.linspace(51, 100, 50)], axis=1)])
+    simple = cv.simplify_strokes([dense, corner, dense[:2]], epsilon=1.0)
+    np.testing.assert_array_equal(simple[0], dense[[0, -1]])
+    np.testing.assert_array_equal(simple[1], corner[[0, 100, -1]])
+    assert len(simple[2]) == 2 and cv.simplify_strokes([dense], 0)[0] is dense
+    with pytest.raises(ValueError, match="epsilon .* must be >= 0"):
+        cv.simplify_strokes([dense], -1.0)
+    d = cv.Dialog()
+    cv.human_turn(d, [dense, corner])
+    seen = []
+    turn = cv.machine_turn(d, lambda s3, n, t, seed: seen.append(s3) or retrace(s3, n, t, seed), amount=1.0,
+                           epsilon=1.0)
+    assert len(seen[0]) == 5 and turn.params["n_given"] == 5 and turn.params["n_points"] == 5
+    np.testing.assert_allclose(np.cumsum(seen[0][:, :2], axis=0)[-1], d.to_model([corner[-1:]])[0][0], atol=1e-5)
+    assert d.turns[0].strokes[0].shape == (101, 2)  # the recorded drawing is untouched
 
 
 def test_amount_is_points_or_a_fraction():
