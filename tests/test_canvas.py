@@ -50,6 +50,9 @@ def test_pixel_model_mapping_is_explicit_and_invertible():
         cv.Dialog(100, 100, scale=0)
     with pytest.raises(ValueError, match="width must be a positive integer"):
         cv.Dialog(0, 100)
+    e = cv.Dialog(np.int64(10), 10)  # numpy sizes are stored as ints (JSON) and the border is on the canvas
+    cv.human_turn(e, [[[0.0, 0.0], [10.0, 10.0]]])
+    assert cv.Dialog.from_json(e.to_json()).width == 10
 
 
 def test_machine_turn_continues_from_the_last_pen_position_in_pixels():

@@ -32,6 +32,14 @@ model ended the sketch at once) is a machine turn that *passes*: it is recorded 
 For the sketch RNN trained on KanjiVG, :meth:`Dialog.for_box` sets ``scale`` and ``centre`` so that the
 canvas shows the training box (origin at the top-left corner, 109 KanjiVG units across) in the model's
 normalised units.
+
+Example (headless; in Jupyter ``build_canvas_widget(completer, dialog=Dialog.for_box(...))`` is the widget)::
+
+    completer = SketchCompleter(load_pretrained())                  # localbook.art.sketch
+    d = Dialog.for_box(400, 400, box=109.0, unit=completer.scale)
+    script = [d.to_pixels(first_strokes_in_model_units), [[(40, 300), (360, 300)]]]
+    d = play_script(completer, script, amount=0.5, temperature=[0.2, 0.6], seed=0, dialog=d, epsilon=3.0)
+    fig = plot_history(d)
 """
 from __future__ import annotations
 
@@ -160,6 +168,7 @@ class Dialog:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"the canvas {name} must be a positive integer number of pixels, got {v!r}")
+        self.width, self.height = int(self.width), int(self.height)
         if self.scale is None:
             self.scale = min(self.width, self.height) / 2.0
         if not (isinstance(self.scale, numbers.Real) and math.isfinite(self.scale) and self.scale > 0):
