@@ -143,3 +143,12 @@ def test_sampling_is_seeded_and_completion_returns_only_new_points():
         both = complete(model, [prefix, short], n_points=1, temperature=1e-4, seed=0)
         alone = complete(model, [short], n_points=1, temperature=1e-4, seed=0)
     np.testing.assert_allclose(both[1][:, :2], alone[0][:, :2], atol=1e-4)
+
+
+def test_split_strokes():
+    s3 = strokes_to_stroke3([np.zeros((2, 2)), np.ones((3, 2)), np.full((1, 2), 2.0)])
+    prefix, rest = sketch.split_strokes(s3, 2)
+    assert len(prefix) == 5 and len(rest) == 1
+    np.testing.assert_array_equal(np.concatenate([prefix, rest]), s3)
+    with pytest.raises(ValueError, match="n_strokes"):
+        sketch.split_strokes(s3, 4)

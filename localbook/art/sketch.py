@@ -44,7 +44,7 @@ __all__ = [
     "strokes_to_stroke3", "stroke3_to_strokes", "normalise", "denormalise", "offset_scale", "stroke3_to_stroke5",
     "stroke5_to_stroke3", "mixture_nll", "pen_nll", "SketchConfig", "SketchRNN", "sample", "complete",
     "SketchCompleter", "load_pretrained", "save_model", "load_model", "train", "evaluate_nll", "read_curve",
-    "WEIGHTS_DIR", "WEIGHTS_FILE", "CURVE_FILE", "MANIFEST_FILE",
+    "draw_stroke3", "split_strokes", "WEIGHTS_DIR", "WEIGHTS_FILE", "CURVE_FILE", "MANIFEST_FILE",
 ]
 
 WEIGHTS_DIR = Path(__file__).parent / "data"
@@ -408,6 +408,38 @@ class SketchCompleter:
         if len(s3) == 0:
             return sample(self.model, 1, n_points, tau, seed=seed)[0]
         return complete(self.model, [s3], n_points, tau, seed, self.z_source)[0]
+
+
+# ----------------------------------------------------------------------------------------------- drawing
+def draw_stroke3(ax, s3: np.ndarray, origin: Sequence[float] = (0.0, 0.0), color="k", lw: float = 2.0,
+                 box: float | None = None, **kwargs) -> np.ndarray:
+    """Draw a stroke-3 drawing on a matplotlib axis (one line per stroke, y pointing down as in SVG).
+
+    Returns the absolute position (2,) of the last point, so that a continuation can be drawn from it.
+    ``box``: when given, the axis shows [0, box] x [0, box] with the y axis inverted and no ticks.
+    """
+    strokes = stroke3_to_strokes(s3, origin) if len(s3) else []
+    for st in strokes:
+        ax.plot(st[:, 0], st[:, 1], color=color, lw=lw, solid_capstyle="round", **kwargs)
+        if len(st) == 1:
+            ax.plot(st[:, 0], st[:, 1], "o", color=color, ms=lw)
+    if box is not None:
+        ax.set_xlim(0, box)
+        ax.set_ylim(box, 0)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return strokes[-1][-1] if strokes else np.asarray(origin, dtype=np.float64)
+
+
+def split_strokes(s3: np.ndarray, n_strokes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split a stroke-3 drawing after its first ``n_strokes`` strokes: (prefix, rest), both stroke-3."""
+    s3 = _check_stroke3(s3)
+    ends = np.flatnonzero(s3[:, 2] > 0.5)
+    if not 1 <= n_strokes <= len(ends):
+        raise ValueError(f"n_strokes={n_strokes} must be in [1, {len(ends)}] (the drawing's number of strokes)")
+    cut = int(ends[n_strokes - 1]) + 1
+    return s3[:cut], s3[cut:]
 
 
 # ----------------------------------------------------------------------------------------------- I/O
