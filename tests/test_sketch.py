@@ -152,3 +152,15 @@ def test_split_strokes():
     np.testing.assert_array_equal(np.concatenate([prefix, rest]), s3)
     with pytest.raises(ValueError, match="n_strokes"):
         sketch.split_strokes(s3, 4)
+
+
+def test_completer_answers_at_least_min_points():
+    model = _tiny_model()
+    with torch.no_grad():  # make the end-of-sketch state overwhelmingly likely
+        model.output.bias[-1] = 50.0
+    prefix = np.array([[0.5, 0.5, 0], [1, 0, 1]], np.float32)
+    assert len(complete(model, [prefix], 5, 0.5, seed=0)[0]) == 0
+    comp = SketchCompleter(model, device="cpu", min_points=2)
+    out = comp(prefix, 5, 0.5, 0)
+    assert len(out) == 2
+    assert len(comp(np.zeros((0, 3), np.float32), 5, 0.5, 0)) == 2

@@ -279,9 +279,14 @@ class SketchRNN(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------------- sampling
-def _sample_step(params: torch.Tensor, n_mixtures: int, temperature: float, gen: torch.Generator | None):
-    """Draw one stroke-5 row per batch item from decoder outputs (B, 6M + 3), with temperature tau."""
+def _sample_step(params: torch.Tensor, n_mixtures: int, temperature: float, gen: torch.Generator | None,
+                 allow_end: bool = True):
+    """Draw one stroke-5 row per batch item from decoder outputs (B, 6M + 3), with temperature tau.
+
+    ``allow_end=False`` gives the end-of-sketch state p3 probability 0 (renormalising p1, p2)."""
     lp, mx, my, lsx, lsy, rho, pen = _split_params(params, n_mixtures)
+    if not allow_end:
+        pen = torch.cat([pen[..., :2], torch.full_like(pen[..., 2:], -torch.inf)], dim=-1)
     tau = max(float(temperature), 1e-4)
     B = params.shape[0]
     dev = params.device
@@ -309,8 +314,9 @@ def _generator(seed: int | None, device) -> torch.Generator | None:
 
 @torch.no_grad()
 def _continue(model: SketchRNN, state, last: torch.Tensor, z: torch.Tensor, n_points: int, temperature: float,
-              gen) -> list[np.ndarray]:
-    """Sample up to n_points rows after the last input rows ``last`` (B, 5); stops an item at end of sketch."""
+              gen, min_points: int = 0) -> list[np.ndarray]:
+    """Sample up to n_points rows after the last input rows ``last`` (B, 5); stops an item at end of sketch
+    (not before ``min_points`` rows)."""
     B = last.shape[0]
     rows = torch.zeros(B, n_points, 5, device=last.device)
     rows[:, :, 4] = 1.0
@@ -318,7 +324,7 @@ def _continue(model: SketchRNN, state, last: torch.Tensor, z: torch.Tensor, n_po
     x = last
     for t in range(n_points):
         params, state = model.decode(x[:, None], z, state)
-        x = _sample_step(params[:, 0], model.config.n_mixtures, temperature, gen)
+        x = _sample_step(params[:, 0], model.config.n_mixtures, temperature, gen, allow_end=t >= min_points)
         x[done] = torch.tensor([0, 0, 0, 0, 1.0], device=x.device)
         rows[:, t] = x
         done |= x[:, 4] > 0.5
@@ -329,7 +335,7 @@ def _continue(model: SketchRNN, state, last: torch.Tensor, z: torch.Tensor, n_po
 
 @torch.no_grad()
 def sample(model: SketchRNN, n: int, n_points: int | None = None, temperature: float = 0.5,
-           z: torch.Tensor | None = None, seed: int | None = 0) -> list[np.ndarray]:
+           z: torch.Tensor | None = None, seed: int | None = 0, min_points: int = 0) -> list[np.ndarray]:
     """Unconditional samples: z ~ N(0, I) (or the given (n, z_dim) z), decoded from S0 with temperature tau.
 
     Returns n stroke-3 arrays in normalised units (each stops at the end-of-sketch state or ``n_points``,
@@ -341,12 +347,13 @@ def sample(model: SketchRNN, n: int, n_points: int | None = None, temperature: f
     if z is None:
         z = torch.randn(n, model.config.z_dim, generator=gen, device=dev)
     s0 = torch.tensor([[0, 0, 1.0, 0, 0]], device=dev).expand(n, 5).contiguous()
-    return _continue(model, model.initial_state(z), s0, z, n_points or model.config.max_len, temperature, gen)
+    n_points = n_points or model.config.max_len
+    return _continue(model, model.initial_state(z), s0, z, n_points, temperature, gen, min(min_points, n_points))
 
 
 @torch.no_grad()
 def complete(model: SketchRNN, prefixes: Sequence[np.ndarray], n_points: int, temperature: float = 0.5,
-             seed: int | None = 0, z_source: str = "encoder") -> list[np.ndarray]:
+             seed: int | None = 0, z_source: str = "encoder", min_points: int = 0) -> list[np.ndarray]:
     """Continue partial drawings (a batch): the decoder reads S0 and each prefix, then samples.
 
     Parameters
@@ -356,6 +363,7 @@ def complete(model: SketchRNN, prefixes: Sequence[np.ndarray], n_points: int, te
     z_source : ``"encoder"`` (z = mu of the encoder applied to the prefix: the completion is conditioned on
         the prefix both through z and through the decoder's state) or ``"prior"`` (z ~ N(0, I); the prefix
         acts through the decoder's state only).
+    min_points : the end-of-sketch state is not sampled before this many new points.
 
     Returns the continuations only (stroke-3, normalised units; the first offset is from the prefix's last
     point).
@@ -376,7 +384,7 @@ def complete(model: SketchRNN, prefixes: Sequence[np.ndarray], n_points: int, te
                                                enforce_sorted=False)
     _, state = model.decoder(packed, model.initial_state(z))
     last = x[torch.arange(len(prefixes), device=dev), lengths]
-    return _continue(model, state, last, z, n_points, temperature, gen)
+    return _continue(model, state, last, z, n_points, temperature, gen, min(min_points, n_points))
 
 
 class SketchCompleter:
@@ -384,13 +392,17 @@ class SketchCompleter:
 
     ``stroke3``: the partial drawing (n, 3) in the model's normalised units (divide KanjiVG-sized offsets by
     :attr:`scale`); returns the continuation only, (m, 3) float32 with m <= n_points, same units. z is the
-    encoder's mean for the prefix (``z_source="encoder"``) unless ``z_source="prior"``.
+    encoder's mean for the prefix (``z_source="encoder"``) unless ``z_source="prior"``. At least
+    ``min_points`` (default 1) rows are returned: the end-of-sketch state is not sampled before, so the machine
+    always answers on its turn. An empty ``stroke3`` gives an unconditional sample (z from the prior).
     """
 
-    def __init__(self, model: SketchRNN, temperature: float = 0.5, device="auto", z_source: str = "encoder"):
+    def __init__(self, model: SketchRNN, temperature: float = 0.5, device="auto", z_source: str = "encoder",
+                 min_points: int = 1):
         self.model = model.to(pick_device(device)).eval()
         self.temperature = temperature
         self.z_source = z_source
+        self.min_points = min_points
 
     @property
     def scale(self) -> float:
@@ -406,8 +418,8 @@ class SketchCompleter:
             return np.zeros((0, 3), np.float32)
         tau = self.temperature if temperature is None else temperature
         if len(s3) == 0:
-            return sample(self.model, 1, n_points, tau, seed=seed)[0]
-        return complete(self.model, [s3], n_points, tau, seed, self.z_source)[0]
+            return sample(self.model, 1, n_points, tau, seed=seed, min_points=self.min_points)[0]
+        return complete(self.model, [s3], n_points, tau, seed, self.z_source, self.min_points)[0]
 
 
 # ----------------------------------------------------------------------------------------------- drawing
