@@ -44,7 +44,7 @@ __all__ = [
     "strokes_to_stroke3", "stroke3_to_strokes", "normalise", "denormalise", "offset_scale", "stroke3_to_stroke5",
     "stroke5_to_stroke3", "mixture_nll", "pen_nll", "SketchConfig", "SketchRNN", "sample", "complete",
     "SketchCompleter", "load_pretrained", "save_model", "load_model", "train", "evaluate_nll", "read_curve",
-    "draw_stroke3", "split_strokes", "WEIGHTS_DIR", "WEIGHTS_FILE", "CURVE_FILE", "MANIFEST_FILE",
+    "draw_stroke3", "split_strokes", "plot_drawings", "reconstruct", "baseline_nll_per_point", "WEIGHTS_DIR", "WEIGHTS_FILE", "CURVE_FILE", "MANIFEST_FILE",
 ]
 
 WEIGHTS_DIR = Path(__file__).parent / "data"
@@ -387,6 +387,37 @@ def complete(model: SketchRNN, prefixes: Sequence[np.ndarray], n_points: int, te
     return _continue(model, state, last, z, n_points, temperature, gen, min(min_points, n_points))
 
 
+@torch.no_grad()
+def reconstruct(model: SketchRNN, seqs: Sequence[np.ndarray], temperature: float = 0.1, seed: int | None = 0,
+                n_points: int | None = None) -> list[np.ndarray]:
+    """Encode each drawing (z = mu of the encoder) and decode it again from S0 (Ha and Eck fig. 3).
+
+    ``seqs``: stroke-3 arrays in normalised units; returns stroke-3 arrays (normalised units).
+    """
+    model.eval()
+    dev = model.device
+    gen = _generator(seed, dev)
+    x, lengths = stroke3_to_stroke5(seqs, device=dev)
+    z, _ = model.encode(x[:, 1:], lengths)
+    s0 = torch.tensor([[0, 0, 1.0, 0, 0]], device=dev).expand(len(seqs), 5).contiguous()
+    return _continue(model, model.initial_state(z), s0, z, n_points or model.config.max_len, temperature, gen)
+
+
+def baseline_nll_per_point(train_seqs: Sequence[np.ndarray], eval_seqs: Sequence[np.ndarray]) -> float:
+    """NLL per point (nats) of a memoryless model: one bivariate Gaussian for (dx, dy) and pen-state frequencies
+    fitted on ``train_seqs``, scored on ``eval_seqs`` (offset and pen state p1 / p2 of each real point, the
+    points :meth:`SketchRNN.losses`' ``nll_per_point`` averages over). A reference for the RNN's figure.
+    """
+    from scipy.stats import multivariate_normal
+
+    tr = np.concatenate(train_seqs).astype(np.float64)
+    ev = np.concatenate(eval_seqs).astype(np.float64)
+    gauss = multivariate_normal(tr[:, :2].mean(0), np.cov(tr[:, :2].T))
+    p_lift = tr[:, 2].mean()
+    pen = np.where(ev[:, 2] > 0.5, np.log(p_lift), np.log1p(-p_lift))
+    return float(-(gauss.logpdf(ev[:, :2]) + pen).mean())
+
+
 class SketchCompleter:
     """Callable completer for the canvas dialog: ``completer(stroke3, n_points, temperature, seed)``.
 
@@ -442,6 +473,38 @@ def draw_stroke3(ax, s3: np.ndarray, origin: Sequence[float] = (0.0, 0.0), color
         ax.set_xticks([])
         ax.set_yticks([])
     return strokes[-1][-1] if strokes else np.asarray(origin, dtype=np.float64)
+
+
+def plot_drawings(drawings: Sequence[Sequence[tuple[np.ndarray, str]]], titles: Sequence[str] | None = None,
+                  ncols: int = 6, panel: float = 1.6, box: float = 109.0, scale: float = 1.0, lw: float = 1.8):
+    """A grid of drawings; each drawing is a list of (stroke-3 part, colour) drawn one after the other (each
+    part starts at the last point of the previous one). Offsets are multiplied by ``scale`` (normalised ->
+    KanjiVG units) and shown in a ``box`` x ``box`` frame. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    n = len(drawings)
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel * ncols, panel * nrows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for i, parts in enumerate(drawings):
+        ax = axes.ravel()[i]
+        ax.axis("on")
+        origin = np.zeros(2)
+        for s3, color in parts:
+            s3 = np.asarray(s3, dtype=np.float32)
+            if len(s3):
+                origin = draw_stroke3(ax, denormalise(s3, scale), origin, color=color, lw=lw)
+        ax.set_xlim(0, box)
+        ax.set_ylim(box, 0)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 def split_strokes(s3: np.ndarray, n_strokes: int) -> tuple[np.ndarray, np.ndarray]:
