@@ -39,33 +39,6 @@ def square(x0, y0, side, k=9):
     return np.array([x0, y0]) + side * (corners[i] + (t - i[:, None]) * (corners[i + 1] - corners[i]))
 
 
-def test_stroke3_round_trip_and_pen_flags():
-    rng = np.random.default_rng(0)
-    strokes = [rng.uniform(-3, 3, size=(k, 2)) for k in (1, 5, 2, 7)]
-    s3 = cv.strokes_to_stroke3(strokes, origin=(0.5, -1.0))
-    assert s3.shape == (15, 3) and s3.dtype == np.float32
-    np.testing.assert_array_equal(np.flatnonzero(s3[:, 2]), [0, 5, 7, 14])  # the last point of each stroke
-    np.testing.assert_allclose(s3[0, :2], strokes[0][0] - [0.5, -1.0], atol=1e-6)
-    back = cv.stroke3_to_strokes(s3, origin=(0.5, -1.0))
-    assert [len(b) for b in back] == [1, 5, 2, 7]
-    for a, b in zip(strokes, back):
-        np.testing.assert_allclose(b, a, atol=1e-5)
-    # an unfinished last stroke (pen never lifted) still ends; an empty drawing is an empty list
-    s3[-1, 2] = 0
-    assert [len(b) for b in cv.stroke3_to_strokes(s3)] == [1, 5, 2, 7]
-    assert cv.stroke3_to_strokes(np.zeros((0, 3))) == [] and cv.strokes_to_stroke3([]).shape == (0, 3)
-
-
-def test_agrees_with_the_sketch_module_when_present():
-    sketch = pytest.importorskip("localbook.art.sketch")
-    if not hasattr(sketch, "strokes_to_stroke3"):
-        pytest.skip("localbook.art.sketch has no stroke-3 conversion yet")
-    strokes = [np.array([[1.0, 2.0], [3.0, 5.0]]), np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.5]])]
-    np.testing.assert_allclose(sketch.strokes_to_stroke3(strokes), cv.strokes_to_stroke3(strokes), atol=1e-6)
-    for a, b in zip(sketch.stroke3_to_strokes(cv.strokes_to_stroke3(strokes)), strokes):
-        np.testing.assert_allclose(a, b, atol=1e-5)
-
-
 def test_pixel_model_mapping_is_explicit_and_invertible():
     d = cv.Dialog(200, 100)  # defaults: centre = canvas centre, the shorter side spans 2 model units
     assert d.scale == 50.0 and d.centre == (100.0, 50.0)
@@ -113,6 +86,18 @@ def test_amount_is_points_or_a_fraction():
                        ("half", "amount must be")]:
         with pytest.raises(ValueError, match=match):
             cv.completion_points(bad, 10)
+
+
+def test_a_box_dialog_maps_the_training_box_onto_the_canvas():
+    d = cv.Dialog.for_box(436, 500, box=109.0, unit=2.5)  # 4 px per data unit, 2.5 data units per model unit
+    assert d.scale == 10.0 and d.centre == (0.0, 0.0)
+    np.testing.assert_allclose(cv.pixels_to_model([[436.0, 0.0]], d.scale, d.centre), [[43.6, 0.0]])
+    with pytest.raises(ValueError, match="unit must be a positive number"):
+        cv.Dialog.for_box(unit=0.0)
+    e = cv.play_script(retrace, [[square(30, 30, 60)]], dialog=d.copy(0))
+    assert e.scale == 10.0 and len(e.turns) == 2
+    with pytest.raises(ValueError, match="starts on an empty canvas.*dialog.copy\\(0\\)"):
+        cv.play_script(retrace, [[square(30, 30, 60)]], dialog=e)
 
 
 def test_turns_alternate_with_errors_that_name_the_fix():
@@ -199,10 +184,23 @@ def test_bad_completer_answers_are_refused():
     d = cv.Dialog()
     cv.human_turn(d, [square(20, 20, 100)])
     for answer, match in [(np.zeros((3, 2)), r"shape \(n, 3\)"), (np.full((2, 3), np.nan), "NaN"),
-                          (np.zeros((0, 3)), "returned 0 rows"), (np.zeros((100, 3)), "returned 100 rows")]:
+                          (np.zeros((100, 3)), "returned 100 rows for n_points = 5")]:
         with pytest.raises(ValueError, match=match):
             cv.machine_turn(d, lambda *a, ans=answer: ans, amount=5)
     assert len(d.turns) == 1
+
+
+def test_an_empty_answer_is_a_machine_turn_that_passes():
+    d = cv.Dialog()
+    cv.human_turn(d, [square(20, 20, 100)])
+    turn = cv.machine_turn(d, lambda *a: np.zeros((0, 3), np.float32))
+    assert turn.strokes == [] and turn.params["n_returned"] == 0 and d.next_author == "human"
+    cv.human_turn(d, [square(200, 200, 50)])
+    e = cv.Dialog.from_json(d.to_json())
+    assert [len(t.strokes) for t in e.turns] == [1, 0, 1]
+    fig = cv.plot_history(e)
+    assert fig.axes[1].get_title() == "2. machine (passed)"
+    plt.close(fig)
 
 
 def test_machine_points_off_the_canvas_are_clipped_and_counted():

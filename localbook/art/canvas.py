@@ -21,11 +21,17 @@ Quick, Draw! coordinates sketch models are trained on). ``scale`` is canvas pixe
 
 **Stroke-3** (Ha & Eck 2018, after Graves 2013): a float32 array ``(n, 3)`` of rows ``(dx, dy, pen_lifted)``,
 offsets in model units from the previous point (the first row from the model origin), ``pen_lifted = 1``
-when the pen leaves the paper after this point (it ends a stroke).
+when the pen leaves the paper after this point (it ends a stroke). The conversions are those of
+:mod:`localbook.art.sketch` (``strokes_to_stroke3``, ``stroke3_to_strokes``).
 
 **Completer.** Any callable ``completer(stroke3, n_points, temperature, seed) -> (m, 3)`` that returns only
 the continuation of ``stroke3``, at most ``n_points`` rows, in the same units; its first offset is taken
-from the last point drawn so far (the sketch RNN of :mod:`localbook.art.sketch` is one).
+from the last point drawn so far (``localbook.art.sketch.SketchCompleter`` is one). An empty answer (the
+model ended the sketch at once) is a machine turn that *passes*: it is recorded with no strokes.
+
+For the sketch RNN trained on KanjiVG, :meth:`Dialog.for_box` sets ``scale`` and ``centre`` so that the
+canvas shows the training box (origin at the top-left corner, 109 KanjiVG units across) in the model's
+normalised units.
 """
 from __future__ import annotations
 
@@ -37,10 +43,11 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-__all__ = ["Turn", "Dialog", "Completer", "check_strokes", "strokes_to_stroke3", "stroke3_to_strokes",
-           "pixels_to_model", "model_to_pixels", "drawing_stroke3", "completion_points", "human_turn",
-           "machine_turn", "undo", "replay", "play_script", "draw_dialog", "plot_history", "CanvasDialog",
-           "build_canvas_widget", "HUMAN_COLOR", "MACHINE_COLOR"]
+from localbook.art.sketch import stroke3_to_strokes, strokes_to_stroke3
+
+__all__ = ["Turn", "Dialog", "Completer", "check_strokes", "pixels_to_model", "model_to_pixels", "drawing_stroke3",
+           "completion_points", "human_turn", "machine_turn", "undo", "replay", "play_script", "draw_dialog",
+           "plot_history", "CanvasDialog", "build_canvas_widget", "HUMAN_COLOR", "MACHINE_COLOR"]
 
 HUMAN_COLOR = "#d62728"  # red: the person (the thesis' painters drew in red and green)
 MACHINE_COLOR = "#1f77b4"  # blue: the machine's suggestions (thesis ch. 6.1.1)
@@ -100,36 +107,7 @@ def _check_stroke3(s3: Any, what: str) -> np.ndarray:
     return a
 
 
-# ------------------------------------------------------------------------------------- stroke-3 conversion
-def strokes_to_stroke3(strokes: Sequence[np.ndarray], origin: Sequence[float] = (0.0, 0.0)) -> np.ndarray:
-    """Absolute strokes (each ``(k, 2)``) -> stroke-3 ``(n, 3)`` float32, offsets from ``origin`` for the first row.
-
-    Written here rather than imported from :mod:`localbook.art.sketch` so that the dialog does not depend on
-    the model code; the same format (tests check both agree when that module is present).
-    """
-    if len(strokes) == 0:
-        return np.zeros((0, 3), np.float32)
-    points = np.concatenate([np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in strokes])
-    lengths = np.array([len(s) for s in strokes])
-    out = np.zeros((len(points), 3), np.float64)
-    out[:, :2] = np.diff(points, axis=0, prepend=np.asarray(origin, np.float64)[None, :])
-    out[np.cumsum(lengths) - 1, 2] = 1.0
-    return out.astype(np.float32)
-
-
-def stroke3_to_strokes(s3: np.ndarray, origin: Sequence[float] = (0.0, 0.0)) -> list[np.ndarray]:
-    """Stroke-3 ``(n, 3)`` -> absolute strokes ``(k, 2)`` (float64), starting from ``origin``.
-
-    A pen value above 0.5 ends a stroke; an unfinished last stroke (no lifted pen) is ended as well.
-    """
-    a = _check_stroke3(s3, "stroke3")
-    if len(a) == 0:
-        return []
-    points = np.asarray(origin, np.float64)[None, :] + np.cumsum(a[:, :2], axis=0)
-    ends = np.flatnonzero(a[:-1, 2] > 0.5) + 1
-    return [p for p in np.split(points, ends) if len(p)]
-
-
+# ------------------------------------------------------------------------------------- model units
 def pixels_to_model(points: np.ndarray, scale: float, centre: Sequence[float]) -> np.ndarray:
     """Canvas pixels -> model units: ``(points - centre) / scale`` (``scale`` in pixels per model unit)."""
     return (np.asarray(points, np.float64) - np.asarray(centre, np.float64)) / scale
@@ -147,7 +125,7 @@ class Turn:
 
     ``params`` is empty for a human turn; for a machine turn it records ``amount``, ``n_points``,
     ``temperature``, ``seed``, ``n_returned`` (rows the completer returned) and ``n_clipped`` (points moved
-    back onto the canvas).
+    back onto the canvas). A human turn has at least one stroke; a machine turn that passed has none.
     """
 
     author: str
@@ -191,6 +169,20 @@ class Dialog:
             self.centre = (self.width / 2.0, self.height / 2.0)
         self.centre = (float(self.centre[0]), float(self.centre[1]))
 
+    @classmethod
+    def for_box(cls, width: int = 400, height: int = 400, box: float = 109.0, unit: float = 1.0) -> "Dialog":
+        """A dialog whose canvas shows a model's training box in the model's units.
+
+        The canvas' top-left corner is the model origin and its shorter side spans ``box`` data units;
+        ``unit`` is data units per model unit. For the KanjiVG sketch RNN: ``box=109`` (the SVG box) and
+        ``unit=completer.scale`` (the training offsets' standard deviation), so that ``scale = min(width,
+        height) / box * unit`` pixels per normalised unit.
+        """
+        for name, v in (("box", box), ("unit", unit)):
+            if not (isinstance(v, numbers.Real) and math.isfinite(v) and v > 0):
+                raise ValueError(f"{name} must be a positive number of data units, got {v!r}")
+        return cls(width, height, scale=min(width, height) / float(box) * float(unit), centre=(0.0, 0.0))
+
     # -- views of the drawing
     def strokes(self, author: str | None = None) -> list[np.ndarray]:
         """All strokes so far in drawing order (canvas pixels), optionally only ``author``'s."""
@@ -233,7 +225,9 @@ class Dialog:
             raise ValueError(f"the saved dialog lacks {missing}; save it again with Dialog.to_json()")
         dialog = cls(d["width"], d["height"], d["scale"], tuple(d["centre"]))
         for i, t in enumerate(d["turns"]):
-            strokes = check_strokes(t["strokes"], dialog.width, dialog.height, what=f"turns[{i}].strokes")
+            passed = t["author"] == "machine" and not t["strokes"]
+            strokes = [] if passed else check_strokes(t["strokes"], dialog.width, dialog.height,
+                                                      what=f"turns[{i}].strokes")
             dialog.turns.append(Turn(t["author"], strokes, dict(t.get("params", {}))))
         _check_alternation(dialog.turns)
         return dialog
@@ -302,7 +296,8 @@ def machine_turn(dialog: Dialog, completer: Completer, amount: int | float = 0.5
 
     Raises ``ValueError`` if the canvas is empty or the last turn is already the machine's (the person
     draws next; or undo the machine's turn to ask again, e.g. at another temperature or seed), and if the
-    completer's answer is not a finite ``(m, 3)`` array with ``1 <= m <= n_points``.
+    completer's answer is not a finite ``(m, 3)`` array with ``m <= n_points``. With ``m = 0`` the machine
+    passes: the turn is recorded with no strokes.
     """
     if not dialog.turns:
         raise ValueError("the canvas is empty: the person opens the dialog; call human_turn first")
@@ -316,9 +311,9 @@ def machine_turn(dialog: Dialog, completer: Completer, amount: int | float = 0.5
     n_points = completion_points(amount, len(s3))
     answer = completer(s3, n_points, float(temperature), int(seed))
     cont = _check_stroke3(answer, "the completer's answer")
-    if not 1 <= len(cont) <= n_points:
+    if len(cont) > n_points:
         raise ValueError(f"the completer returned {len(cont)} rows for n_points = {n_points}; it must return "
-                         "between 1 and n_points rows of the continuation only (not the drawing it was given)")
+                         "at most n_points rows, of the continuation only (not the drawing it was given)")
     last = pixels_to_model(dialog.strokes()[-1][-1], dialog.scale, dialog.centre)
     model = stroke3_to_strokes(cont, origin=last)
     pixels = [model_to_pixels(s, dialog.scale, dialog.centre) for s in model]
@@ -329,7 +324,8 @@ def machine_turn(dialog: Dialog, completer: Completer, amount: int | float = 0.5
     params = {"amount": amount, "n_points": n_points,
               "temperature": float(temperature), "seed": int(seed), "n_returned": len(cont),
               "n_clipped": n_clipped}
-    turn = Turn("machine", check_strokes(pixels, dialog.width, dialog.height, what="machine strokes"), params)
+    strokes = check_strokes(pixels, dialog.width, dialog.height, what="machine strokes") if pixels else []
+    turn = Turn("machine", strokes, params)
     dialog.turns.append(turn)
     return turn
 
@@ -350,12 +346,13 @@ def replay(dialog: Dialog) -> Iterator[Dialog]:
 def play_script(completer: Completer, human_strokes_per_turn: Sequence[Sequence[Any]],
                 amount: int | float | Sequence[int | float] = 0.5, temperature: float | Sequence[float] = 0.5,
                 seed: int = 0, width: int = 400, height: int = 400, scale: float | None = None,
-                centre: tuple[float, float] | None = None) -> Dialog:
+                centre: tuple[float, float] | None = None, dialog: Dialog | None = None) -> Dialog:
     """A headless dialog: each entry of ``human_strokes_per_turn`` is one human turn, answered by the machine.
 
     The machine's ``k``-th answer (k = 0, 1, ...) uses seed ``seed + k``, so a script replays exactly with a
     deterministic completer. ``amount`` and ``temperature`` are one value for every answer or a sequence of
-    one per answer. Returns the dialog (``2 * len(human_strokes_per_turn)`` turns).
+    one per answer. The canvas is ``Dialog(width, height, scale, centre)``, or ``dialog`` (an empty one, e.g.
+    from :meth:`Dialog.for_box`) when given. Returns the dialog (``2 * len(human_strokes_per_turn)`` turns).
     """
     n = len(human_strokes_per_turn)
     per_turn = {}
@@ -366,7 +363,11 @@ def play_script(completer: Completer, human_strokes_per_turn: Sequence[Sequence[
             raise ValueError(f"{name} has {len(value)} values for {n} scripted turns; give one value, or one "
                              "per turn")
         per_turn[name] = list(value)
-    dialog = Dialog(width, height, scale, centre)
+    if dialog is None:
+        dialog = Dialog(width, height, scale, centre)
+    elif dialog.turns:
+        raise ValueError(f"play_script starts on an empty canvas, but the dialog has {len(dialog.turns)} turns; "
+                         "pass dialog.copy(0) or a new Dialog")
     for k, strokes in enumerate(human_strokes_per_turn):
         human_turn(dialog, strokes)
         machine_turn(dialog, completer, per_turn["amount"][k], per_turn["temperature"][k], seed + k)
@@ -432,7 +433,7 @@ def plot_history(dialog: Dialog, axes=None, ncols: int = 4, panel_size: float = 
         draw_dialog(ax, state)
         label = f"{i + 1}. {turn.author}"
         if turn.author == "machine":
-            label += f" (T={turn.params.get('temperature', float('nan')):g})"
+            label += f" (T={turn.params.get('temperature', float('nan')):g})" if turn.strokes else " (passed)"
         ax.set_title(label, fontsize=9, color=HUMAN_COLOR if turn.author == "human" else MACHINE_COLOR)
     return fig
 
@@ -530,7 +531,9 @@ class CanvasDialog:
             self.status.value = str(exc)
         else:
             self.status.value = (f"turn {len(self.dialog.turns)}: the machine added {turn.n_points} points in "
-                                 f"{len(turn.strokes)} stroke(s); your turn")
+                                 f"{len(turn.strokes)} stroke(s); your turn" if turn.strokes else
+                                 f"turn {len(self.dialog.turns)}: the machine passed (it ended the sketch); "
+                                 "your turn, or undo and ask again at another temperature")
         self.redraw()
 
     def on_undo(self, _=None) -> None:
@@ -589,9 +592,13 @@ class CanvasDialog:
 
 
 def build_canvas_widget(completer: Completer, width: int = 400, height: int = 400, scale: float | None = None,
-                        centre: tuple[float, float] | None = None, **kwargs) -> CanvasDialog:
-    """A :class:`CanvasDialog` on a fresh ``width x height`` dialog (``kwargs`` go to :class:`CanvasDialog`).
+                        centre: tuple[float, float] | None = None, dialog: Dialog | None = None,
+                        **kwargs) -> CanvasDialog:
+    """A :class:`CanvasDialog` on ``dialog`` or a fresh ``Dialog(width, height, scale, centre)``.
+
+    ``kwargs`` (``amount``, ``temperature``, ``seed``, ``line_width``, ``replay_delay``) go to
+    :class:`CanvasDialog`; a ``dialog`` that already has turns is shown and continued.
 
     Needs ipycanvas (imported here, not at module import, so headless use does not).
     """
-    return CanvasDialog(completer, Dialog(width, height, scale, centre), **kwargs)
+    return CanvasDialog(completer, dialog if dialog is not None else Dialog(width, height, scale, centre), **kwargs)
