@@ -143,3 +143,50 @@ def test_sampling_is_seeded_and_completion_returns_only_new_points():
         both = complete(model, [prefix, short], n_points=1, temperature=1e-4, seed=0)
         alone = complete(model, [short], n_points=1, temperature=1e-4, seed=0)
     np.testing.assert_allclose(both[1][:, :2], alone[0][:, :2], atol=1e-4)
+
+
+def test_split_strokes():
+    s3 = strokes_to_stroke3([np.zeros((2, 2)), np.ones((3, 2)), np.full((1, 2), 2.0)])
+    prefix, rest = sketch.split_strokes(s3, 2)
+    assert len(prefix) == 5 and len(rest) == 1
+    np.testing.assert_array_equal(np.concatenate([prefix, rest]), s3)
+    with pytest.raises(ValueError, match="n_strokes"):
+        sketch.split_strokes(s3, 4)
+
+
+def test_completer_answers_at_least_min_points():
+    model = _tiny_model()
+    with torch.no_grad():  # make the end-of-sketch state overwhelmingly likely
+        model.output.bias[-1] = 50.0
+    prefix = np.array([[0.5, 0.5, 0], [1, 0, 1]], np.float32)
+    assert len(complete(model, [prefix], 5, 0.5, seed=0)[0]) == 0
+    comp = SketchCompleter(model, device="cpu", min_points=2)
+    out = comp(prefix, 5, 0.5, 0)
+    assert len(out) == 2
+    assert len(comp(np.zeros((0, 3), np.float32), 5, 0.5, 0)) == 2
+
+
+def test_baseline_nll_matches_direct_formula():
+    rng = np.random.default_rng(0)
+    seqs = [np.c_[rng.normal(0, 1, (5, 2)), [0, 0, 1, 0, 1]].astype(np.float32) for _ in range(20)]
+    got = sketch.baseline_nll_per_point(seqs, seqs[:3])
+    tr = np.concatenate(seqs).astype(np.float64)
+    ev = np.concatenate(seqs[:3]).astype(np.float64)
+    mean, cov = tr[:, :2].mean(0), np.cov(tr[:, :2].T)
+    d = ev[:, :2] - mean
+    logn = -np.log(2 * np.pi) - 0.5 * np.log(np.linalg.det(cov)) - 0.5 * np.einsum("ni,ij,nj->n", d, np.linalg.inv(cov), d)
+    p = 0.4
+    expected = -(logn + np.where(ev[:, 2] > 0.5, np.log(p), np.log(1 - p))).mean()
+    assert got == pytest.approx(expected, rel=1e-9)
+
+
+def test_reconstruct_and_plot_drawings():
+    import matplotlib
+    matplotlib.use("Agg")
+    model = _tiny_model()
+    seqs = [np.array([[1, 1, 0], [1, 0, 1]], np.float32), np.array([[2, 2, 1]], np.float32)]
+    rec = sketch.reconstruct(model, seqs, temperature=0.2, seed=0, n_points=7)
+    assert len(rec) == 2 and all(r.shape[1] == 3 and len(r) <= 7 for r in rec)
+    fig = sketch.plot_drawings([[(seqs[0], "r"), (rec[0], "b")], [(seqs[1], "k")]], titles=["a", "b"], scale=10)
+    assert len(fig.axes) == 2 and fig.axes[0].get_title() == "a"
+    assert len(fig.axes[0].lines) >= 1

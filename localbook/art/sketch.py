@@ -44,7 +44,7 @@ __all__ = [
     "strokes_to_stroke3", "stroke3_to_strokes", "normalise", "denormalise", "offset_scale", "stroke3_to_stroke5",
     "stroke5_to_stroke3", "mixture_nll", "pen_nll", "SketchConfig", "SketchRNN", "sample", "complete",
     "SketchCompleter", "load_pretrained", "save_model", "load_model", "train", "evaluate_nll", "read_curve",
-    "WEIGHTS_DIR", "WEIGHTS_FILE", "CURVE_FILE", "MANIFEST_FILE",
+    "draw_stroke3", "split_strokes", "plot_drawings", "reconstruct", "baseline_nll_per_point", "WEIGHTS_DIR", "WEIGHTS_FILE", "CURVE_FILE", "MANIFEST_FILE",
 ]
 
 WEIGHTS_DIR = Path(__file__).parent / "data"
@@ -279,9 +279,14 @@ class SketchRNN(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------------- sampling
-def _sample_step(params: torch.Tensor, n_mixtures: int, temperature: float, gen: torch.Generator | None):
-    """Draw one stroke-5 row per batch item from decoder outputs (B, 6M + 3), with temperature tau."""
+def _sample_step(params: torch.Tensor, n_mixtures: int, temperature: float, gen: torch.Generator | None,
+                 allow_end: bool = True):
+    """Draw one stroke-5 row per batch item from decoder outputs (B, 6M + 3), with temperature tau.
+
+    ``allow_end=False`` gives the end-of-sketch state p3 probability 0 (renormalising p1, p2)."""
     lp, mx, my, lsx, lsy, rho, pen = _split_params(params, n_mixtures)
+    if not allow_end:
+        pen = torch.cat([pen[..., :2], torch.full_like(pen[..., 2:], -torch.inf)], dim=-1)
     tau = max(float(temperature), 1e-4)
     B = params.shape[0]
     dev = params.device
@@ -309,8 +314,9 @@ def _generator(seed: int | None, device) -> torch.Generator | None:
 
 @torch.no_grad()
 def _continue(model: SketchRNN, state, last: torch.Tensor, z: torch.Tensor, n_points: int, temperature: float,
-              gen) -> list[np.ndarray]:
-    """Sample up to n_points rows after the last input rows ``last`` (B, 5); stops an item at end of sketch."""
+              gen, min_points: int = 0) -> list[np.ndarray]:
+    """Sample up to n_points rows after the last input rows ``last`` (B, 5); stops an item at end of sketch
+    (not before ``min_points`` rows)."""
     B = last.shape[0]
     rows = torch.zeros(B, n_points, 5, device=last.device)
     rows[:, :, 4] = 1.0
@@ -318,7 +324,7 @@ def _continue(model: SketchRNN, state, last: torch.Tensor, z: torch.Tensor, n_po
     x = last
     for t in range(n_points):
         params, state = model.decode(x[:, None], z, state)
-        x = _sample_step(params[:, 0], model.config.n_mixtures, temperature, gen)
+        x = _sample_step(params[:, 0], model.config.n_mixtures, temperature, gen, allow_end=t >= min_points)
         x[done] = torch.tensor([0, 0, 0, 0, 1.0], device=x.device)
         rows[:, t] = x
         done |= x[:, 4] > 0.5
@@ -329,7 +335,7 @@ def _continue(model: SketchRNN, state, last: torch.Tensor, z: torch.Tensor, n_po
 
 @torch.no_grad()
 def sample(model: SketchRNN, n: int, n_points: int | None = None, temperature: float = 0.5,
-           z: torch.Tensor | None = None, seed: int | None = 0) -> list[np.ndarray]:
+           z: torch.Tensor | None = None, seed: int | None = 0, min_points: int = 0) -> list[np.ndarray]:
     """Unconditional samples: z ~ N(0, I) (or the given (n, z_dim) z), decoded from S0 with temperature tau.
 
     Returns n stroke-3 arrays in normalised units (each stops at the end-of-sketch state or ``n_points``,
@@ -341,12 +347,13 @@ def sample(model: SketchRNN, n: int, n_points: int | None = None, temperature: f
     if z is None:
         z = torch.randn(n, model.config.z_dim, generator=gen, device=dev)
     s0 = torch.tensor([[0, 0, 1.0, 0, 0]], device=dev).expand(n, 5).contiguous()
-    return _continue(model, model.initial_state(z), s0, z, n_points or model.config.max_len, temperature, gen)
+    n_points = n_points or model.config.max_len
+    return _continue(model, model.initial_state(z), s0, z, n_points, temperature, gen, min(min_points, n_points))
 
 
 @torch.no_grad()
 def complete(model: SketchRNN, prefixes: Sequence[np.ndarray], n_points: int, temperature: float = 0.5,
-             seed: int | None = 0, z_source: str = "encoder") -> list[np.ndarray]:
+             seed: int | None = 0, z_source: str = "encoder", min_points: int = 0) -> list[np.ndarray]:
     """Continue partial drawings (a batch): the decoder reads S0 and each prefix, then samples.
 
     Parameters
@@ -356,6 +363,7 @@ def complete(model: SketchRNN, prefixes: Sequence[np.ndarray], n_points: int, te
     z_source : ``"encoder"`` (z = mu of the encoder applied to the prefix: the completion is conditioned on
         the prefix both through z and through the decoder's state) or ``"prior"`` (z ~ N(0, I); the prefix
         acts through the decoder's state only).
+    min_points : the end-of-sketch state is not sampled before this many new points.
 
     Returns the continuations only (stroke-3, normalised units; the first offset is from the prefix's last
     point).
@@ -376,7 +384,38 @@ def complete(model: SketchRNN, prefixes: Sequence[np.ndarray], n_points: int, te
                                                enforce_sorted=False)
     _, state = model.decoder(packed, model.initial_state(z))
     last = x[torch.arange(len(prefixes), device=dev), lengths]
-    return _continue(model, state, last, z, n_points, temperature, gen)
+    return _continue(model, state, last, z, n_points, temperature, gen, min(min_points, n_points))
+
+
+@torch.no_grad()
+def reconstruct(model: SketchRNN, seqs: Sequence[np.ndarray], temperature: float = 0.1, seed: int | None = 0,
+                n_points: int | None = None) -> list[np.ndarray]:
+    """Encode each drawing (z = mu of the encoder) and decode it again from S0 (Ha and Eck fig. 3).
+
+    ``seqs``: stroke-3 arrays in normalised units; returns stroke-3 arrays (normalised units).
+    """
+    model.eval()
+    dev = model.device
+    gen = _generator(seed, dev)
+    x, lengths = stroke3_to_stroke5(seqs, device=dev)
+    z, _ = model.encode(x[:, 1:], lengths)
+    s0 = torch.tensor([[0, 0, 1.0, 0, 0]], device=dev).expand(len(seqs), 5).contiguous()
+    return _continue(model, model.initial_state(z), s0, z, n_points or model.config.max_len, temperature, gen)
+
+
+def baseline_nll_per_point(train_seqs: Sequence[np.ndarray], eval_seqs: Sequence[np.ndarray]) -> float:
+    """NLL per point (nats) of a memoryless model: one bivariate Gaussian for (dx, dy) and pen-state frequencies
+    fitted on ``train_seqs``, scored on ``eval_seqs`` (offset and pen state p1 / p2 of each real point, the
+    points :meth:`SketchRNN.losses`' ``nll_per_point`` averages over). A reference for the RNN's figure.
+    """
+    from scipy.stats import multivariate_normal
+
+    tr = np.concatenate(train_seqs).astype(np.float64)
+    ev = np.concatenate(eval_seqs).astype(np.float64)
+    gauss = multivariate_normal(tr[:, :2].mean(0), np.cov(tr[:, :2].T))
+    p_lift = tr[:, 2].mean()
+    pen = np.where(ev[:, 2] > 0.5, np.log(p_lift), np.log1p(-p_lift))
+    return float(-(gauss.logpdf(ev[:, :2]) + pen).mean())
 
 
 class SketchCompleter:
@@ -384,13 +423,17 @@ class SketchCompleter:
 
     ``stroke3``: the partial drawing (n, 3) in the model's normalised units (divide KanjiVG-sized offsets by
     :attr:`scale`); returns the continuation only, (m, 3) float32 with m <= n_points, same units. z is the
-    encoder's mean for the prefix (``z_source="encoder"``) unless ``z_source="prior"``.
+    encoder's mean for the prefix (``z_source="encoder"``) unless ``z_source="prior"``. At least
+    ``min_points`` (default 1) rows are returned: the end-of-sketch state is not sampled before, so the machine
+    always answers on its turn. An empty ``stroke3`` gives an unconditional sample (z from the prior).
     """
 
-    def __init__(self, model: SketchRNN, temperature: float = 0.5, device="auto", z_source: str = "encoder"):
+    def __init__(self, model: SketchRNN, temperature: float = 0.5, device="auto", z_source: str = "encoder",
+                 min_points: int = 1):
         self.model = model.to(pick_device(device)).eval()
         self.temperature = temperature
         self.z_source = z_source
+        self.min_points = min_points
 
     @property
     def scale(self) -> float:
@@ -406,8 +449,72 @@ class SketchCompleter:
             return np.zeros((0, 3), np.float32)
         tau = self.temperature if temperature is None else temperature
         if len(s3) == 0:
-            return sample(self.model, 1, n_points, tau, seed=seed)[0]
-        return complete(self.model, [s3], n_points, tau, seed, self.z_source)[0]
+            return sample(self.model, 1, n_points, tau, seed=seed, min_points=self.min_points)[0]
+        return complete(self.model, [s3], n_points, tau, seed, self.z_source, self.min_points)[0]
+
+
+# ----------------------------------------------------------------------------------------------- drawing
+def draw_stroke3(ax, s3: np.ndarray, origin: Sequence[float] = (0.0, 0.0), color="k", lw: float = 2.0,
+                 box: float | None = None, **kwargs) -> np.ndarray:
+    """Draw a stroke-3 drawing on a matplotlib axis (one line per stroke, y pointing down as in SVG).
+
+    Returns the absolute position (2,) of the last point, so that a continuation can be drawn from it.
+    ``box``: when given, the axis shows [0, box] x [0, box] with the y axis inverted and no ticks.
+    """
+    strokes = stroke3_to_strokes(s3, origin) if len(s3) else []
+    for st in strokes:
+        ax.plot(st[:, 0], st[:, 1], color=color, lw=lw, solid_capstyle="round", **kwargs)
+        if len(st) == 1:
+            ax.plot(st[:, 0], st[:, 1], "o", color=color, ms=lw)
+    if box is not None:
+        ax.set_xlim(0, box)
+        ax.set_ylim(box, 0)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return strokes[-1][-1] if strokes else np.asarray(origin, dtype=np.float64)
+
+
+def plot_drawings(drawings: Sequence[Sequence[tuple[np.ndarray, str]]], titles: Sequence[str] | None = None,
+                  ncols: int = 6, panel: float = 1.6, box: float = 109.0, scale: float = 1.0, lw: float = 1.8):
+    """A grid of drawings; each drawing is a list of (stroke-3 part, colour) drawn one after the other (each
+    part starts at the last point of the previous one). Offsets are multiplied by ``scale`` (normalised ->
+    KanjiVG units) and shown in a ``box`` x ``box`` frame. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    n = len(drawings)
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel * ncols, panel * nrows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for i, parts in enumerate(drawings):
+        ax = axes.ravel()[i]
+        ax.axis("on")
+        origin = np.zeros(2)
+        for s3, color in parts:
+            s3 = np.asarray(s3, dtype=np.float32)
+            if len(s3):
+                origin = draw_stroke3(ax, denormalise(s3, scale), origin, color=color, lw=lw)
+        ax.set_xlim(0, box)
+        ax.set_ylim(box, 0)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def split_strokes(s3: np.ndarray, n_strokes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split a stroke-3 drawing after its first ``n_strokes`` strokes: (prefix, rest), both stroke-3."""
+    s3 = _check_stroke3(s3)
+    ends = np.flatnonzero(s3[:, 2] > 0.5)
+    if not 1 <= n_strokes <= len(ends):
+        raise ValueError(f"n_strokes={n_strokes} must be in [1, {len(ends)}] (the drawing's number of strokes)")
+    cut = int(ends[n_strokes - 1]) + 1
+    return s3[:cut], s3[cut:]
 
 
 # ----------------------------------------------------------------------------------------------- I/O

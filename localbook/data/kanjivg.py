@@ -167,7 +167,7 @@ def _parse_all(files: list[Path], points_per_segment: int, epsilon: float) -> di
     }
 
 
-def load_kanjivg(max_len: int = 120, epsilon: float = 0.85, points_per_segment: int = 8, variants: bool = False,
+def load_kanjivg(max_len: int = 100, epsilon: float = 0.85, points_per_segment: int = 8, variants: bool = False,
                  fractions: tuple[float, float] = (0.8, 0.1), seed: int = 0, folder: Path | None = None,
                  cache: ArrayCache | None = None) -> KanjiStrokes:
     """Parse (or load from the cache) the KanjiVG strokes and split them.
