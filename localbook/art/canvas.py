@@ -1,0 +1,649 @@
+"""Dialog on a canvas with a machine (thesis ch. 6.1): the turn logic, a headless scripted run, and the widget.
+
+In the thesis' installation two painters take turns on a canvas and a *neural sketcher* (a sketch RNN,
+Ha & Eck 2018) is a third player: at its round the drawing so far is read as a sequence of pen points,
+the network continues it, and the continuation is projected back "in blue" (thesis ch. 6.1.1-6.1.2).
+The "amount of completion" is one of the controls the artists keep (ch. 6.1.3).
+
+Here the person draws in red with the mouse (or a script supplies the strokes) and the machine answers in
+blue. Everything that decides what happens is a plain function on a :class:`Dialog`:
+
+- :func:`human_turn`, :func:`machine_turn` (alternation enforced), :func:`undo`, :func:`replay`;
+- :meth:`Dialog.to_json` / :meth:`Dialog.from_json`;
+- :func:`play_script` (a headless run of scripted human strokes) and :func:`plot_history` (matplotlib);
+- :func:`build_canvas_widget`, an ipycanvas front end whose callbacks call the functions above.
+
+**Coordinates.** A *stroke* is a float array ``(k, 2)`` of absolute canvas pixel positions ``(x, y)``,
+``x`` to the right and ``y`` downwards, inside ``[0, width] x [0, height]``. The machine works in *model
+units*: ``model = (pixel - centre) / scale`` (no flip: model ``y`` points down as well, like the SVG and
+Quick, Draw! coordinates sketch models are trained on). ``scale`` is canvas pixels per model unit and
+``centre`` the canvas pixel at model ``(0, 0)``; both are explicit fields of the dialog.
+
+**Stroke-3** (Ha & Eck 2018, after Graves 2013): a float32 array ``(n, 3)`` of rows ``(dx, dy, pen_lifted)``,
+offsets in model units from the previous point (the first row from the model origin), ``pen_lifted = 1``
+when the pen leaves the paper after this point (it ends a stroke). The conversions are those of
+:mod:`localbook.art.sketch` (``strokes_to_stroke3``, ``stroke3_to_strokes``).
+
+**Completer.** Any callable ``completer(stroke3, n_points, temperature, seed) -> (m, 3)`` that returns only
+the continuation of ``stroke3``, at most ``n_points`` rows, in the same units; its first offset is taken
+from the last point drawn so far (``localbook.art.sketch.SketchCompleter`` is one). An empty answer (the
+model ended the sketch at once) is a machine turn that *passes*: it is recorded with no strokes.
+
+For the sketch RNN trained on KanjiVG, :meth:`Dialog.for_box` sets ``scale`` and ``centre`` so that the
+canvas shows the training box (origin at the top-left corner, 109 KanjiVG units across) in the model's
+normalised units.
+
+Example (headless; in Jupyter ``build_canvas_widget(completer, dialog=Dialog.for_box(...))`` is the widget)::
+
+    completer = SketchCompleter(load_pretrained())                  # localbook.art.sketch
+    d = Dialog.for_box(400, 400, box=109.0, unit=completer.scale)
+    script = [d.to_pixels(first_strokes_in_model_units), [[(40, 300), (360, 300)]]]
+    d = play_script(completer, script, amount=0.5, temperature=[0.2, 0.6], seed=0, dialog=d, epsilon=3.0)
+    fig = plot_history(d)
+"""
+from __future__ import annotations
+
+import json
+import math
+import numbers
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from localbook.art.sketch import stroke3_to_strokes, strokes_to_stroke3
+
+__all__ = ["Turn", "Dialog", "Completer", "check_strokes", "pixels_to_model", "model_to_pixels", "drawing_stroke3",
+           "completion_points", "simplify_strokes", "human_turn", "machine_turn", "undo", "replay", "play_script",
+           "draw_dialog", "plot_history", "CanvasDialog", "build_canvas_widget", "HUMAN_COLOR", "MACHINE_COLOR"]
+
+HUMAN_COLOR = "#d62728"  # red: the person (the thesis' painters drew in red and green)
+MACHINE_COLOR = "#1f77b4"  # blue: the machine's suggestions (thesis ch. 6.1.1)
+AUTHORS = ("human", "machine")
+JSON_FORMAT = "localbook.art.canvas.Dialog"
+JSON_VERSION = 1
+
+Completer = Callable[[np.ndarray, int, float, int], np.ndarray]
+
+
+# --------------------------------------------------------------------------------------------- validation
+def check_strokes(strokes: Sequence[Any], width: float, height: float, what: str = "strokes") -> list[np.ndarray]:
+    """Validate a list of strokes on a ``width x height`` canvas; return them as read-only float64 ``(k, 2)``.
+
+    Raises ``ValueError`` naming the problem and the fix for: a bare array instead of a list of strokes, an
+    empty list, a stroke that is not ``(k, 2)`` with ``k >= 1``, NaN or infinite coordinates, and points
+    outside ``[0, width] x [0, height]``.
+    """
+    if isinstance(strokes, np.ndarray):
+        raise ValueError(f"{what} must be a list of (k, 2) point arrays, got one array of shape {strokes.shape}; "
+                         "wrap a single stroke in a list: [stroke]")
+    if strokes is None or len(strokes) == 0:
+        raise ValueError(f"{what}: no strokes given; draw at least one stroke (a list of (k, 2) point arrays)")
+    out = []
+    for i, s in enumerate(strokes):
+        try:
+            a = np.array(s, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{what}[{i}] is not numeric ({exc}); give each stroke as a (k, 2) array of x, y "
+                             "pixel coordinates") from None
+        if a.ndim != 2 or a.shape[1] != 2 or a.shape[0] == 0:
+            raise ValueError(f"{what}[{i}] has shape {a.shape}; each stroke must be a (k, 2) array of x, y pixel "
+                             "coordinates with k >= 1 points")
+        bad = ~np.isfinite(a).all(axis=1)
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{what}[{i}] has {int(bad.sum())} point(s) with NaN or infinite coordinates (first "
+                             f"at index {j}); drop them, e.g. stroke[np.isfinite(stroke).all(axis=1)]")
+        outside = (a < 0).any(axis=1) | (a[:, 0] > width) | (a[:, 1] > height)
+        if outside.any():
+            j = int(np.flatnonzero(outside)[0])
+            raise ValueError(f"{what}[{i}] has {int(outside.sum())} point(s) outside the {width:g} x {height:g} "
+                             f"canvas (first: {tuple(a[j].round(2))}); clip them with "
+                             f"np.clip(stroke, 0, [{width:g}, {height:g}]) or use a larger canvas")
+        a.flags.writeable = False
+        out.append(a)
+    return out
+
+
+def _check_stroke3(s3: Any, what: str) -> np.ndarray:
+    a = np.asarray(s3, dtype=np.float64)
+    if a.ndim != 2 or a.shape[1] != 3:
+        raise ValueError(f"{what} must be a stroke-3 array of shape (n, 3) (dx, dy, pen_lifted), got shape "
+                         f"{a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{what} contains NaN or infinite values; a completer must return finite offsets")
+    return a
+
+
+# ------------------------------------------------------------------------------------- model units
+def pixels_to_model(points: np.ndarray, scale: float, centre: Sequence[float]) -> np.ndarray:
+    """Canvas pixels -> model units: ``(points - centre) / scale`` (``scale`` in pixels per model unit)."""
+    return (np.asarray(points, np.float64) - np.asarray(centre, np.float64)) / scale
+
+
+def model_to_pixels(points: np.ndarray, scale: float, centre: Sequence[float]) -> np.ndarray:
+    """Model units -> canvas pixels: ``centre + scale * points`` (inverse of :func:`pixels_to_model`)."""
+    return np.asarray(centre, np.float64) + scale * np.asarray(points, np.float64)
+
+
+# ------------------------------------------------------------------------------------------------ dialog
+@dataclass(frozen=True)
+class Turn:
+    """One turn: who drew (``"human"`` or ``"machine"``), the strokes added (canvas pixels), the parameters used.
+
+    ``params`` is empty for a human turn; for a machine turn it records ``amount``, ``n_points``,
+    ``temperature``, ``seed``, ``n_returned`` (rows the completer returned) and ``n_clipped`` (points moved
+    back onto the canvas). A human turn has at least one stroke; a machine turn that passed has none.
+    """
+
+    author: str
+    strokes: list[np.ndarray]
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.author not in AUTHORS:
+            raise ValueError(f"a turn's author must be one of {AUTHORS}, got {self.author!r}")
+
+    @property
+    def n_points(self) -> int:
+        return int(sum(len(s) for s in self.strokes))
+
+
+@dataclass
+class Dialog:
+    """A drawing made in turns on a ``width x height`` pixel canvas, and the mapping to the model's units.
+
+    ``scale`` is canvas pixels per model unit (default: the shorter side spans 2 model units, ``[-1, 1]``);
+    ``centre`` the pixel at model ``(0, 0)`` (default: the canvas centre). ``turns`` is the history.
+    """
+
+    width: int = 400
+    height: int = 400
+    scale: float | None = None
+    centre: tuple[float, float] | None = None
+    turns: list[Turn] = field(default_factory=list)
+
+    def __post_init__(self):
+        for name in ("width", "height"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"the canvas {name} must be a positive integer number of pixels, got {v!r}")
+        self.width, self.height = int(self.width), int(self.height)
+        if self.scale is None:
+            self.scale = min(self.width, self.height) / 2.0
+        if not (isinstance(self.scale, numbers.Real) and math.isfinite(self.scale) and self.scale > 0):
+            raise ValueError(f"scale (canvas pixels per model unit) must be a positive number, got {self.scale!r}")
+        self.scale = float(self.scale)
+        if self.centre is None:
+            self.centre = (self.width / 2.0, self.height / 2.0)
+        self.centre = (float(self.centre[0]), float(self.centre[1]))
+
+    @classmethod
+    def for_box(cls, width: int = 400, height: int = 400, box: float = 109.0, unit: float = 1.0) -> "Dialog":
+        """A dialog whose canvas shows a model's training box in the model's units.
+
+        The canvas' top-left corner is the model origin and its shorter side spans ``box`` data units;
+        ``unit`` is data units per model unit. For the KanjiVG sketch RNN: ``box=109`` (the SVG box) and
+        ``unit=completer.scale`` (the training offsets' standard deviation), so that ``scale = min(width,
+        height) / box * unit`` pixels per normalised unit.
+        """
+        for name, v in (("box", box), ("unit", unit)):
+            if not (isinstance(v, numbers.Real) and math.isfinite(v) and v > 0):
+                raise ValueError(f"{name} must be a positive number of data units, got {v!r}")
+        return cls(width, height, scale=min(width, height) / float(box) * float(unit), centre=(0.0, 0.0))
+
+    # -- units
+    def to_model(self, strokes: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Strokes in canvas pixels -> model units (:func:`pixels_to_model` with this dialog's frame)."""
+        return [pixels_to_model(s, self.scale, self.centre) for s in strokes]
+
+    def to_pixels(self, strokes: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Strokes in model units -> canvas pixels, e.g. scripted strokes taken from the data set."""
+        return [model_to_pixels(s, self.scale, self.centre) for s in strokes]
+
+    # -- views of the drawing
+    def strokes(self, author: str | None = None) -> list[np.ndarray]:
+        """All strokes so far in drawing order (canvas pixels), optionally only ``author``'s."""
+        return [s for t in self.turns if author in (None, t.author) for s in t.strokes]
+
+    @property
+    def n_points(self) -> int:
+        return int(sum(t.n_points for t in self.turns))
+
+    @property
+    def next_author(self) -> str:
+        """Who plays next: the person opens; then turns alternate."""
+        return "machine" if self.turns and self.turns[-1].author == "human" else "human"
+
+    def copy(self, n_turns: int | None = None) -> "Dialog":
+        """A dialog with the first ``n_turns`` turns (all by default); strokes are shared (they are read-only)."""
+        return Dialog(self.width, self.height, self.scale, self.centre, list(self.turns[:n_turns]))
+
+    # -- JSON
+    def to_dict(self) -> dict:
+        return {"format": JSON_FORMAT, "version": JSON_VERSION, "width": self.width, "height": self.height,
+                "scale": self.scale, "centre": list(self.centre),
+                "turns": [{"author": t.author, "strokes": [s.tolist() for s in t.strokes], "params": t.params}
+                          for t in self.turns]}
+
+    def to_json(self, indent: int | None = None) -> str:
+        """The dialog as JSON (coordinates as float64 decimals, which read back exactly)."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Dialog":
+        if not isinstance(d, dict) or d.get("format") != JSON_FORMAT:
+            raise ValueError(f"not a saved dialog: expected a JSON object with \"format\": \"{JSON_FORMAT}\"; "
+                             "save one with Dialog.to_json()")
+        if d.get("version") != JSON_VERSION:
+            raise ValueError(f"saved dialog version {d.get('version')!r} is not supported (this code reads "
+                             f"version {JSON_VERSION}); save it again with this version of localbook")
+        missing = [k for k in ("width", "height", "scale", "centre", "turns") if k not in d]
+        if missing:
+            raise ValueError(f"the saved dialog lacks {missing}; save it again with Dialog.to_json()")
+        dialog = cls(d["width"], d["height"], d["scale"], tuple(d["centre"]))
+        for i, t in enumerate(d["turns"]):
+            passed = t["author"] == "machine" and not t["strokes"]
+            strokes = [] if passed else check_strokes(t["strokes"], dialog.width, dialog.height,
+                                                      what=f"turns[{i}].strokes")
+            dialog.turns.append(Turn(t["author"], strokes, dict(t.get("params", {}))))
+        _check_alternation(dialog.turns)
+        return dialog
+
+    @classmethod
+    def from_json(cls, text: str) -> "Dialog":
+        """Read a dialog written by :meth:`to_json` (validates the strokes and the alternation of turns)."""
+        return cls.from_dict(json.loads(text))
+
+
+def _check_alternation(turns: Sequence[Turn]) -> None:
+    authors = [t.author for t in turns]
+    if authors and authors[0] != "human":
+        raise ValueError("a dialog opens with a human turn; the first saved turn is the machine's")
+    repeats = [i for i in range(1, len(authors)) if authors[i] == authors[i - 1]]
+    if repeats:
+        raise ValueError(f"turns must alternate between human and machine; turns {repeats[0] - 1} and "
+                         f"{repeats[0]} are both by the {authors[repeats[0]]}")
+
+
+def simplify_strokes(strokes: Sequence[np.ndarray], epsilon: float) -> list[np.ndarray]:
+    """Each stroke simplified by Ramer--Douglas--Peucker with tolerance ``epsilon`` (same units as the points).
+
+    A mouse gives a point every pixel or so, far denser than the training drawings (the KanjiVG strokes of
+    :mod:`localbook.data.kanjivg` are simplified the same way, ``simplification`` package); ``epsilon = 0``
+    returns the strokes unchanged. The first and last points of each stroke are kept.
+    """
+    if not (isinstance(epsilon, numbers.Real) and math.isfinite(epsilon) and epsilon >= 0):
+        raise ValueError(f"epsilon (the simplification tolerance, in pixels) must be >= 0, got {epsilon!r}; "
+                         "use 0 to keep every point")
+    if epsilon == 0:
+        return list(strokes)
+    from simplification.cutil import simplify_coords
+
+    return [np.asarray(simplify_coords(np.ascontiguousarray(s, dtype=np.float64), float(epsilon)), np.float64)
+            if len(s) > 2 else s for s in strokes]
+
+
+def drawing_stroke3(dialog: Dialog, epsilon: float = 0.0) -> np.ndarray:
+    """The whole drawing so far as stroke-3 ``(n, 3)`` float32 in model units (first offset from model 0).
+
+    ``epsilon`` > 0 simplifies each stroke first (:func:`simplify_strokes`, tolerance in canvas pixels).
+    """
+    return strokes_to_stroke3(dialog.to_model(simplify_strokes(dialog.strokes(), epsilon)))
+
+
+def completion_points(amount: int | float, n_drawn: int) -> int:
+    """Number of points the machine adds: ``amount`` points (an int >= 1) or a fraction (a float in (0, 1])
+    of the ``n_drawn`` points drawn so far, at least 1."""
+    if isinstance(amount, bool) or not isinstance(amount, (int, float, np.integer, np.floating)):
+        raise ValueError(f"amount must be a number of points (int >= 1) or a fraction of the drawing "
+                         f"(float in (0, 1]), got {amount!r}")
+    if isinstance(amount, (int, np.integer)):
+        if amount < 1:
+            raise ValueError(f"amount = {amount} points: ask for at least 1 point, or pass a fraction "
+                             "such as 0.5 (half as many points as drawn so far)")
+        return int(amount)
+    if not (0 < amount <= 1):
+        raise ValueError(f"amount = {amount} as a fraction must lie in (0, 1]; for a number of points pass an "
+                         f"int, e.g. amount={max(1, round(amount))}")
+    return max(1, int(round(amount * n_drawn)))
+
+
+def human_turn(dialog: Dialog, strokes: Sequence[Any]) -> Turn:
+    """The person adds ``strokes`` (a list of ``(k, 2)`` canvas-pixel arrays); returns the recorded turn.
+
+    Raises ``ValueError`` if the last turn is already the person's (draw all strokes of a turn in one call,
+    or let the machine play first) or if the strokes are invalid (see :func:`check_strokes`).
+    """
+    if dialog.next_author != "human":
+        raise ValueError("it is the machine's turn: the last turn is already human; pass all of a turn's strokes "
+                         "in one human_turn call, or call machine_turn first (or undo the last turn)")
+    turn = Turn("human", check_strokes(strokes, dialog.width, dialog.height))
+    dialog.turns.append(turn)
+    return turn
+
+
+def machine_turn(dialog: Dialog, completer: Completer, amount: int | float = 0.5, temperature: float = 0.5,
+                 seed: int = 0, epsilon: float = 0.0) -> Turn:
+    """The machine continues the drawing: returns the recorded turn (strokes in canvas pixels).
+
+    The whole drawing so far becomes stroke-3 in model units (:func:`drawing_stroke3`, simplified with
+    tolerance ``epsilon`` pixels when > 0: the recorded strokes are kept as drawn); ``completer(stroke3,
+    n_points, temperature, seed)`` returns the continuation (``n_points`` from :func:`completion_points`,
+    a fraction counting the points the model is given);
+    its offsets are accumulated from the last pen position and mapped back to pixels. Points the machine
+    puts off the canvas are clipped onto its border (counted in ``params["n_clipped"]``).
+
+    Raises ``ValueError`` if the canvas is empty or the last turn is already the machine's (the person
+    draws next; or undo the machine's turn to ask again, e.g. at another temperature or seed), and if the
+    completer's answer is not a finite ``(m, 3)`` array with ``m <= n_points``. With ``m = 0`` the machine
+    passes: the turn is recorded with no strokes.
+    """
+    if not dialog.turns:
+        raise ValueError("the canvas is empty: the person opens the dialog; call human_turn first")
+    if dialog.next_author != "machine":
+        raise ValueError("it is the person's turn: the machine played last; call human_turn with new strokes, "
+                         "or undo(dialog) and call machine_turn again to replace its answer")
+    if isinstance(temperature, bool) or not (isinstance(temperature, numbers.Real) and math.isfinite(temperature)
+                                             and temperature > 0):
+        raise ValueError(f"temperature must be a positive number (e.g. 0.1 to 1), got {temperature!r}")
+    s3 = drawing_stroke3(dialog, epsilon)
+    n_points = completion_points(amount, len(s3))
+    answer = completer(s3, n_points, float(temperature), int(seed))
+    cont = _check_stroke3(answer, "the completer's answer")
+    if len(cont) > n_points:
+        raise ValueError(f"the completer returned {len(cont)} rows for n_points = {n_points}; it must return "
+                         "at most n_points rows, of the continuation only (not the drawing it was given)")
+    last = pixels_to_model(dialog.strokes()[-1][-1], dialog.scale, dialog.centre)  # RDP keeps it
+    pixels = dialog.to_pixels(stroke3_to_strokes(cont, origin=last))
+    hi = np.array([dialog.width, dialog.height], np.float64)
+    n_clipped = int(sum(((p < 0) | (p > hi)).any(axis=1).sum() for p in pixels))
+    pixels = [np.clip(p, 0.0, hi) for p in pixels]
+    amount = int(amount) if isinstance(amount, (int, np.integer)) else float(amount)
+    params = {"amount": amount, "n_points": n_points,
+              "temperature": float(temperature), "seed": int(seed), "n_returned": len(cont),
+              "n_clipped": n_clipped, "epsilon": float(epsilon), "n_given": len(s3)}
+    strokes = check_strokes(pixels, dialog.width, dialog.height, what="machine strokes") if pixels else []
+    turn = Turn("machine", strokes, params)
+    dialog.turns.append(turn)
+    return turn
+
+
+def undo(dialog: Dialog) -> Turn:
+    """Remove and return the last turn (``ValueError`` if there is none)."""
+    if not dialog.turns:
+        raise ValueError("nothing to undo: the dialog has no turns yet")
+    return dialog.turns.pop()
+
+
+def replay(dialog: Dialog) -> Iterator[Dialog]:
+    """The drawing state after each turn: ``len(dialog.turns)`` dialogs with 1, 2, ... turns."""
+    for i in range(1, len(dialog.turns) + 1):
+        yield dialog.copy(i)
+
+
+def play_script(completer: Completer, human_strokes_per_turn: Sequence[Sequence[Any]],
+                amount: int | float | Sequence[int | float] = 0.5, temperature: float | Sequence[float] = 0.5,
+                seed: int = 0, width: int = 400, height: int = 400, scale: float | None = None,
+                centre: tuple[float, float] | None = None, dialog: Dialog | None = None,
+                epsilon: float = 0.0) -> Dialog:
+    """A headless dialog: each entry of ``human_strokes_per_turn`` is one human turn, answered by the machine.
+
+    The machine's ``k``-th answer (k = 0, 1, ...) uses seed ``seed + k``, so a script replays exactly with a
+    deterministic completer. ``amount`` and ``temperature`` are one value for every answer or a sequence of
+    one per answer. The canvas is ``Dialog(width, height, scale, centre)``, or ``dialog`` (an empty one, e.g.
+    from :meth:`Dialog.for_box`) when given; ``epsilon`` goes to :func:`machine_turn`. Returns the dialog
+    (``2 * len(human_strokes_per_turn)`` turns).
+    """
+    n = len(human_strokes_per_turn)
+    per_turn = {}
+    for name, value in (("amount", amount), ("temperature", temperature)):
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+            value = [value] * n
+        if len(value) != n:
+            raise ValueError(f"{name} has {len(value)} values for {n} scripted turns; give one value, or one "
+                             "per turn")
+        per_turn[name] = list(value)
+    if dialog is None:
+        dialog = Dialog(width, height, scale, centre)
+    elif dialog.turns:
+        raise ValueError(f"play_script starts on an empty canvas, but the dialog has {len(dialog.turns)} turns; "
+                         "pass dialog.copy(0) or a new Dialog")
+    for k, strokes in enumerate(human_strokes_per_turn):
+        human_turn(dialog, strokes)
+        machine_turn(dialog, completer, per_turn["amount"][k], per_turn["temperature"][k], seed + k, epsilon)
+    return dialog
+
+
+# ---------------------------------------------------------------------------------------------- drawing
+def draw_dialog(ax, dialog: Dialog, highlight_last: bool = True, lw: float = 2.0):
+    """Draw the dialog's strokes on a matplotlib ``ax`` (person red, machine blue), canvas orientation.
+
+    With ``highlight_last`` the strokes of earlier turns are drawn lighter than those of the last turn.
+    Single-point strokes are drawn as dots. Returns ``ax``.
+    """
+    from matplotlib.collections import LineCollection
+
+    n = len(dialog.turns)
+    for i, turn in enumerate(dialog.turns):
+        color = HUMAN_COLOR if turn.author == "human" else MACHINE_COLOR
+        alpha = 1.0 if (i == n - 1 or not highlight_last) else 0.35
+        lines = [s for s in turn.strokes if len(s) > 1]
+        dots = [s for s in turn.strokes if len(s) == 1]
+        if lines:
+            ax.add_collection(LineCollection(lines, colors=color, linewidths=lw, alpha=alpha, capstyle="round"))
+        if dots:
+            d = np.concatenate(dots)
+            ax.plot(d[:, 0], d[:, 1], "o", color=color, ms=lw * 1.5, alpha=alpha)
+    ax.set_xlim(0, dialog.width)
+    ax.set_ylim(dialog.height, 0)  # y downwards, as on the canvas
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+    for spine in ax.spines.values():  # the canvas border (the book style hides the top and right spines)
+        spine.set_visible(True)
+        spine.set_color("0.6")
+    return ax
+
+
+def plot_history(dialog: Dialog, axes=None, ncols: int = 4, panel_size: float = 2.2):
+    """One panel per turn showing the drawing after it (earlier turns lighter); returns the figure.
+
+    ``axes``: a sequence of at least ``len(dialog.turns)`` matplotlib axes, or None to make a grid.
+    """
+    import matplotlib.pyplot as plt
+
+    n = len(dialog.turns)
+    if n == 0:
+        raise ValueError("the dialog has no turns to plot; play at least one turn first")
+    if axes is None:
+        ncols = min(ncols, n)
+        nrows = -(-n // ncols)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size * ncols, panel_size * nrows), squeeze=False)
+        axes = list(axes.ravel())
+        for ax in axes[n:]:
+            ax.set_visible(False)
+    else:
+        axes = list(np.ravel(axes))
+        if len(axes) < n:
+            raise ValueError(f"{len(axes)} axes for {n} turns; pass at least one ax per turn, or axes=None")
+        fig = axes[0].figure
+    for i, (ax, state) in enumerate(zip(axes, replay(dialog))):
+        turn = state.turns[-1]
+        draw_dialog(ax, state)
+        label = f"{i + 1}. {turn.author}"
+        if turn.author == "machine":
+            label += f" (T={turn.params.get('temperature', float('nan')):g})" if turn.strokes else " (passed)"
+        ax.set_title(label, fontsize=9, color=HUMAN_COLOR if turn.author == "human" else MACHINE_COLOR)
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------- widget
+class CanvasDialog:
+    """The interactive dialog: an ipycanvas ``Canvas`` with buttons and sliders around a :class:`Dialog`.
+
+    The person draws red strokes with the mouse; they stay *pending* until "machine's turn", which records
+    them with :func:`human_turn` and calls :func:`machine_turn` (amount = the "completion" slider, a
+    fraction of the points drawn so far; temperature = its slider; seed = ``seed`` + turn index; the mouse
+    strokes are simplified for the model with tolerance ``epsilon`` pixels). "undo"
+    removes the last pending stroke, else the last turn (:func:`undo`); "replay" redraws the turns one by
+    one (:func:`replay`); "clear" empties the history. Errors are shown in the status line. The mouse
+    handlers (:meth:`mouse_down`, :meth:`mouse_move`, :meth:`mouse_up`) take canvas pixel coordinates.
+    Display it as the last expression of a cell, or ``display(widget.box)``.
+    """
+
+    def __init__(self, completer: Completer, dialog: Dialog | None = None, amount: float = 0.5,
+                 temperature: float = 0.5, seed: int = 0, epsilon: float = 2.0, line_width: float = 3.0,
+                 replay_delay: float = 0.6):
+        import ipywidgets as w
+        from ipycanvas import Canvas
+
+        self.completer = completer
+        self.dialog = dialog if dialog is not None else Dialog()
+        self.seed = seed
+        self.epsilon = epsilon
+        self.line_width = line_width
+        self.replay_delay = replay_delay
+        self.pending: list[np.ndarray] = []  # finished strokes of the person's turn in progress
+        self._current: list[tuple[float, float]] | None = None  # the stroke under the mouse
+        self.last_drawn: list[tuple[str, np.ndarray]] = []  # (color, stroke) of the last full redraw
+
+        self.canvas = Canvas(width=self.dialog.width, height=self.dialog.height,
+                             layout=w.Layout(border="1px solid #999"))
+        self.canvas.on_mouse_down(self.mouse_down)
+        self.canvas.on_mouse_move(self.mouse_move)
+        self.canvas.on_mouse_up(self.mouse_up)
+        self.canvas.on_mouse_out(self.mouse_up)
+        self.machine_button = w.Button(description="machine's turn", button_style="info")
+        self.undo_button = w.Button(description="undo")
+        self.replay_button = w.Button(description="replay")
+        self.clear_button = w.Button(description="clear", button_style="warning")
+        self.amount_slider = w.FloatSlider(value=amount, min=0.05, max=1.0, step=0.05, description="completion",
+                                           continuous_update=False, readout_format=".2f")
+        self.temperature_slider = w.FloatSlider(value=temperature, min=0.05, max=1.5, step=0.05,
+                                                description="temperature", continuous_update=False)
+        self.status = w.Label("Draw in red, then press \"machine's turn\".")
+        self.machine_button.on_click(self.on_machine)
+        self.undo_button.on_click(self.on_undo)
+        self.replay_button.on_click(self.on_replay)
+        self.clear_button.on_click(self.on_clear)
+        self.box = w.VBox([w.HBox([self.machine_button, self.undo_button, self.replay_button, self.clear_button]),
+                           w.HBox([self.amount_slider, self.temperature_slider]), self.canvas, self.status])
+        self.redraw()
+
+    def _repr_mimebundle_(self, **kwargs):  # pragma: no cover - needs a front end
+        return self.box._repr_mimebundle_(**kwargs)
+
+    # -- mouse (canvas pixel coordinates; clipped onto the canvas)
+    def _clip(self, x: float, y: float) -> tuple[float, float]:
+        return float(min(max(x, 0.0), self.dialog.width)), float(min(max(y, 0.0), self.dialog.height))
+
+    def mouse_down(self, x: float, y: float) -> None:
+        self._current = [self._clip(x, y)]
+
+    def mouse_move(self, x: float, y: float) -> None:
+        if self._current is None:
+            return
+        p = self._clip(x, y)
+        self.canvas.stroke_style = HUMAN_COLOR
+        self.canvas.line_width = self.line_width
+        self.canvas.stroke_line(*self._current[-1], *p)
+        self._current.append(p)
+
+    def mouse_up(self, x: float, y: float) -> None:
+        if self._current is None:
+            return
+        p = self._clip(x, y)
+        if p != self._current[-1]:
+            self.mouse_move(*p)
+        self.pending.append(check_strokes([self._current], self.dialog.width, self.dialog.height)[0])
+        self._current = None
+        self.redraw()
+        self.status.value = f"{len(self.pending)} stroke(s) in this turn; press \"machine's turn\" to answer"
+
+    # -- buttons (the argument is the clicked button, unused)
+    def on_machine(self, _=None) -> None:
+        self.status.value = "the machine is drawing..."
+        try:
+            if self.pending:
+                human_turn(self.dialog, self.pending)
+                self.pending = []
+            turn = machine_turn(self.dialog, self.completer, float(self.amount_slider.value),
+                                float(self.temperature_slider.value), self.seed + len(self.dialog.turns),
+                                self.epsilon)
+        except ValueError as exc:
+            self.status.value = str(exc)
+        else:
+            self.status.value = (f"turn {len(self.dialog.turns)}: the machine added {turn.n_points} points in "
+                                 f"{len(turn.strokes)} stroke(s); your turn" if turn.strokes else
+                                 f"turn {len(self.dialog.turns)}: the machine passed (it ended the sketch); "
+                                 "your turn, or undo and ask again at another temperature")
+        self.redraw()
+
+    def on_undo(self, _=None) -> None:
+        if self.pending:
+            self.pending.pop()
+            self.status.value = "removed your last stroke"
+        else:
+            try:
+                turn = undo(self.dialog)
+            except ValueError as exc:
+                self.status.value = str(exc)
+            else:
+                self.status.value = f"removed the {turn.author}'s turn"
+        self.redraw()
+
+    def on_replay(self, _=None) -> None:
+        import time
+
+        for i, state in enumerate(replay(self.dialog)):
+            self.redraw(state, pending=[])
+            self.status.value = f"replay: turn {i + 1} of {len(self.dialog.turns)} ({state.turns[-1].author})"
+            time.sleep(self.replay_delay)
+        self.redraw()
+
+    def on_clear(self, _=None) -> None:
+        self.dialog.turns.clear()
+        self.pending = []
+        self._current = None
+        self.status.value = "cleared; draw in red"
+        self.redraw()
+
+    # -- rendering
+    def redraw(self, dialog: Dialog | None = None, pending: list[np.ndarray] | None = None) -> None:
+        """Clear the canvas and draw ``dialog``'s turns (default: the current one) and the pending strokes."""
+        from ipycanvas import hold_canvas
+
+        dialog = self.dialog if dialog is None else dialog
+        pending = self.pending if pending is None else pending
+        items = [(HUMAN_COLOR if t.author == "human" else MACHINE_COLOR, s) for t in dialog.turns for s in t.strokes]
+        items += [(HUMAN_COLOR, s) for s in pending]
+        with hold_canvas():
+            self.canvas.clear()
+            self.canvas.fill_style = "white"
+            self.canvas.fill_rect(0, 0, dialog.width, dialog.height)
+            self.canvas.line_width = self.line_width
+            self.canvas.line_cap = "round"
+            self.canvas.line_join = "round"
+            for color, s in items:
+                self.canvas.stroke_style = color
+                self.canvas.fill_style = color
+                if len(s) > 1:
+                    self.canvas.stroke_lines(s)
+                else:
+                    self.canvas.fill_circle(s[0, 0], s[0, 1], self.line_width / 2)
+        self.last_drawn = items
+
+
+def build_canvas_widget(completer: Completer, width: int = 400, height: int = 400, scale: float | None = None,
+                        centre: tuple[float, float] | None = None, dialog: Dialog | None = None,
+                        **kwargs) -> CanvasDialog:
+    """A :class:`CanvasDialog` on ``dialog`` or a fresh ``Dialog(width, height, scale, centre)``.
+
+    ``kwargs`` (``amount``, ``temperature``, ``seed``, ``epsilon``, ``line_width``, ``replay_delay``) go to
+    :class:`CanvasDialog`; a ``dialog`` that already has turns is shown and continued.
+
+    Needs ipycanvas (imported here, not at module import, so headless use does not).
+    """
+    return CanvasDialog(completer, dialog if dialog is not None else Dialog(width, height, scale, centre), **kwargs)
