@@ -101,3 +101,15 @@ def test_train_command_writes_weights_curve_and_manifest(tmp_path, kanjivg_dir, 
     with pytest.raises(ChecksumError):
         sketch.load_pretrained(device="cpu")
     assert json.loads((out / sketch.MANIFEST_FILE).read_text()).keys() == {sketch.WEIGHTS_FILE}
+
+
+def test_n_files_subset(tmp_path, kanjivg_dir):
+    cache = ArrayCache(tmp_path / "cache")
+    names = ["065e5.svg", "06708.svg", "06728.svg", "05c71.svg", "05ddd.svg", "04e00.svg"]
+    for n in names:
+        shutil.copy(kanjivg_dir / n, tmp_path / n)
+    data = load_kanjivg(folder=tmp_path, cache=cache, n_files=3)
+    assert data.n_files == 3
+    assert set(data.train_names + data.val_names + data.test_names) == {"04e00", "05ddd", "06728"}
+    with pytest.raises(ValueError, match="n_files"):
+        load_kanjivg(folder=tmp_path, cache=cache, n_files=2)
