@@ -44,7 +44,8 @@ __all__ = [
     "strokes_to_stroke3", "stroke3_to_strokes", "normalise", "denormalise", "offset_scale", "stroke3_to_stroke5",
     "stroke5_to_stroke3", "mixture_nll", "pen_nll", "SketchConfig", "SketchRNN", "sample", "complete",
     "SketchCompleter", "load_pretrained", "save_model", "load_model", "train", "evaluate_nll", "read_curve",
-    "draw_stroke3", "split_strokes", "plot_drawings", "reconstruct", "baseline_nll_per_point", "WEIGHTS_DIR", "WEIGHTS_FILE", "CURVE_FILE", "MANIFEST_FILE",
+    "write_curve", "draw_stroke3", "split_strokes", "plot_drawings", "reconstruct", "baseline_nll_per_point",
+    "main", "WEIGHTS_DIR", "WEIGHTS_FILE", "CURVE_FILE", "MANIFEST_FILE",
 ]
 
 WEIGHTS_DIR = Path(__file__).parent / "data"
