@@ -50,6 +50,9 @@ def test_pixel_model_mapping_is_explicit_and_invertible():
         cv.Dialog(100, 100, scale=0)
     with pytest.raises(ValueError, match="width must be a positive integer"):
         cv.Dialog(0, 100)
+    e = cv.Dialog(np.int64(10), 10)  # numpy sizes are stored as ints (JSON) and the border is on the canvas
+    cv.human_turn(e, [[[0.0, 0.0], [10.0, 10.0]]])
+    assert cv.Dialog.from_json(e.to_json()).width == 10
 
 
 def test_machine_turn_continues_from_the_last_pen_position_in_pixels():
@@ -68,7 +71,7 @@ def test_machine_turn_continues_from_the_last_pen_position_in_pixels():
     assert turn.author == "machine" and len(turn.strokes) == 1
     np.testing.assert_allclose(turn.strokes[0], b + SHIFT * d.scale, atol=1e-3)  # b, shifted (seed 4 is even)
     assert turn.params == {"amount": 1.0, "n_points": 15, "temperature": 0.7, "seed": 4, "n_returned": 6,
-                           "n_clipped": 0}
+                           "n_clipped": 0, "epsilon": 0.0, "n_given": 15}
     # the next human turn, then a machine answer of a fixed number of points continuing the new last stroke
     c = square(300, 40, 50)
     cv.human_turn(d, [c])
@@ -76,6 +79,26 @@ def test_machine_turn_continues_from_the_last_pen_position_in_pixels():
     np.testing.assert_allclose(turn.strokes[0], c[:4] + 2 * SHIFT * d.scale, atol=1e-3)
     assert [t.author for t in d.turns] == ["human", "machine", "human", "machine"]
     assert len(d.strokes("human")) == 3 and len(d.strokes("machine")) == 2 and d.n_points == 15 + 6 + 9 + 4
+
+
+def test_mouse_strokes_are_simplified_for_the_model_but_kept_as_drawn():
+    x = np.linspace(10, 110, 101)
+    dense = np.stack([x, 50 + 0.3 * np.sin(x)], axis=1)  # a wobbly line, a point per pixel
+    corner = np.concatenate([dense, np.stack([np.full(50, 110.0), np.linspace(51, 100, 50)], axis=1)])
+    simple = cv.simplify_strokes([dense, corner, dense[:2]], epsilon=1.0)
+    np.testing.assert_array_equal(simple[0], dense[[0, -1]])
+    np.testing.assert_array_equal(simple[1], corner[[0, 100, -1]])
+    assert len(simple[2]) == 2 and cv.simplify_strokes([dense], 0)[0] is dense
+    with pytest.raises(ValueError, match="epsilon .* must be >= 0"):
+        cv.simplify_strokes([dense], -1.0)
+    d = cv.Dialog()
+    cv.human_turn(d, [dense, corner])
+    seen = []
+    turn = cv.machine_turn(d, lambda s3, n, t, seed: seen.append(s3) or retrace(s3, n, t, seed), amount=1.0,
+                           epsilon=1.0)
+    assert len(seen[0]) == 5 and turn.params["n_given"] == 5 and turn.params["n_points"] == 5
+    np.testing.assert_allclose(np.cumsum(seen[0][:, :2], axis=0)[-1], d.to_model([corner[-1:]])[0][0], atol=1e-5)
+    assert d.turns[0].strokes[0].shape == (101, 2)  # the recorded drawing is untouched
 
 
 def test_amount_is_points_or_a_fraction():
@@ -249,8 +272,12 @@ def test_headless_import_does_not_need_ipycanvas():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_widget_callbacks_drive_the_plain_functions():
+def test_widget_callbacks_drive_the_plain_functions(monkeypatch):
     pytest.importorskip("ipycanvas")
+    from ipycanvas.canvas import _CANVAS_MANAGER, COMMANDS
+
+    sent = []  # the batches of drawing commands that would go to the browser
+    monkeypatch.setattr(_CANVAS_MANAGER, "_send_custom", lambda command, buffers=[]: sent.append(command))
     w = cv.build_canvas_widget(retrace, width=200, height=150, amount=1.0, temperature=0.4, seed=10,
                                replay_delay=0.0)
     buttons = w.box.children[0].children
@@ -271,6 +298,8 @@ def test_widget_callbacks_drive_the_plain_functions():
     assert [t.author for t in w.dialog.turns] == ["human", "machine"] and w.pending == []
     assert w.dialog.turns[1].params["temperature"] == 0.4 and w.dialog.turns[1].params["seed"] == 11
     assert [c for c, _ in w.last_drawn] == [cv.HUMAN_COLOR] * 2 + [cv.MACHINE_COLOR]
+    batch = sent[-1]  # one redraw = one batch (hold_canvas): white background, then the three polylines
+    assert sum(c[0] == COMMANDS["strokeLines"] for c in batch if isinstance(c, list)) == 3
     buttons[0].click()  # twice: the error is shown, nothing changes
     assert "person's turn" in w.status.value and len(w.dialog.turns) == 2
     w.mouse_down(30, 30), w.mouse_up(30, 30)  # a click: a one-point stroke (a dot)

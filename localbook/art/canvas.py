@@ -32,6 +32,14 @@ model ended the sketch at once) is a machine turn that *passes*: it is recorded 
 For the sketch RNN trained on KanjiVG, :meth:`Dialog.for_box` sets ``scale`` and ``centre`` so that the
 canvas shows the training box (origin at the top-left corner, 109 KanjiVG units across) in the model's
 normalised units.
+
+Example (headless; in Jupyter ``build_canvas_widget(completer, dialog=Dialog.for_box(...))`` is the widget)::
+
+    completer = SketchCompleter(load_pretrained())                  # localbook.art.sketch
+    d = Dialog.for_box(400, 400, box=109.0, unit=completer.scale)
+    script = [d.to_pixels(first_strokes_in_model_units), [[(40, 300), (360, 300)]]]
+    d = play_script(completer, script, amount=0.5, temperature=[0.2, 0.6], seed=0, dialog=d, epsilon=3.0)
+    fig = plot_history(d)
 """
 from __future__ import annotations
 
@@ -46,8 +54,8 @@ import numpy as np
 from localbook.art.sketch import stroke3_to_strokes, strokes_to_stroke3
 
 __all__ = ["Turn", "Dialog", "Completer", "check_strokes", "pixels_to_model", "model_to_pixels", "drawing_stroke3",
-           "completion_points", "human_turn", "machine_turn", "undo", "replay", "play_script", "draw_dialog",
-           "plot_history", "CanvasDialog", "build_canvas_widget", "HUMAN_COLOR", "MACHINE_COLOR"]
+           "completion_points", "simplify_strokes", "human_turn", "machine_turn", "undo", "replay", "play_script",
+           "draw_dialog", "plot_history", "CanvasDialog", "build_canvas_widget", "HUMAN_COLOR", "MACHINE_COLOR"]
 
 HUMAN_COLOR = "#d62728"  # red: the person (the thesis' painters drew in red and green)
 MACHINE_COLOR = "#1f77b4"  # blue: the machine's suggestions (thesis ch. 6.1.1)
@@ -160,6 +168,7 @@ class Dialog:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"the canvas {name} must be a positive integer number of pixels, got {v!r}")
+        self.width, self.height = int(self.width), int(self.height)
         if self.scale is None:
             self.scale = min(self.width, self.height) / 2.0
         if not (isinstance(self.scale, numbers.Real) and math.isfinite(self.scale) and self.scale > 0):
@@ -182,6 +191,15 @@ class Dialog:
             if not (isinstance(v, numbers.Real) and math.isfinite(v) and v > 0):
                 raise ValueError(f"{name} must be a positive number of data units, got {v!r}")
         return cls(width, height, scale=min(width, height) / float(box) * float(unit), centre=(0.0, 0.0))
+
+    # -- units
+    def to_model(self, strokes: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Strokes in canvas pixels -> model units (:func:`pixels_to_model` with this dialog's frame)."""
+        return [pixels_to_model(s, self.scale, self.centre) for s in strokes]
+
+    def to_pixels(self, strokes: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Strokes in model units -> canvas pixels, e.g. scripted strokes taken from the data set."""
+        return [model_to_pixels(s, self.scale, self.centre) for s in strokes]
 
     # -- views of the drawing
     def strokes(self, author: str | None = None) -> list[np.ndarray]:
@@ -248,10 +266,30 @@ def _check_alternation(turns: Sequence[Turn]) -> None:
                          f"{repeats[0]} are both by the {authors[repeats[0]]}")
 
 
-def drawing_stroke3(dialog: Dialog) -> np.ndarray:
-    """The whole drawing so far as stroke-3 ``(n, 3)`` float32 in model units (first offset from model 0)."""
-    model = [pixels_to_model(s, dialog.scale, dialog.centre) for s in dialog.strokes()]
-    return strokes_to_stroke3(model)
+def simplify_strokes(strokes: Sequence[np.ndarray], epsilon: float) -> list[np.ndarray]:
+    """Each stroke simplified by Ramer--Douglas--Peucker with tolerance ``epsilon`` (same units as the points).
+
+    A mouse gives a point every pixel or so, far denser than the training drawings (the KanjiVG strokes of
+    :mod:`localbook.data.kanjivg` are simplified the same way, ``simplification`` package); ``epsilon = 0``
+    returns the strokes unchanged. The first and last points of each stroke are kept.
+    """
+    if not (isinstance(epsilon, numbers.Real) and math.isfinite(epsilon) and epsilon >= 0):
+        raise ValueError(f"epsilon (the simplification tolerance, in pixels) must be >= 0, got {epsilon!r}; "
+                         "use 0 to keep every point")
+    if epsilon == 0:
+        return list(strokes)
+    from simplification.cutil import simplify_coords
+
+    return [np.asarray(simplify_coords(np.ascontiguousarray(s, dtype=np.float64), float(epsilon)), np.float64)
+            if len(s) > 2 else s for s in strokes]
+
+
+def drawing_stroke3(dialog: Dialog, epsilon: float = 0.0) -> np.ndarray:
+    """The whole drawing so far as stroke-3 ``(n, 3)`` float32 in model units (first offset from model 0).
+
+    ``epsilon`` > 0 simplifies each stroke first (:func:`simplify_strokes`, tolerance in canvas pixels).
+    """
+    return strokes_to_stroke3(dialog.to_model(simplify_strokes(dialog.strokes(), epsilon)))
 
 
 def completion_points(amount: int | float, n_drawn: int) -> int:
@@ -286,11 +324,13 @@ def human_turn(dialog: Dialog, strokes: Sequence[Any]) -> Turn:
 
 
 def machine_turn(dialog: Dialog, completer: Completer, amount: int | float = 0.5, temperature: float = 0.5,
-                 seed: int = 0) -> Turn:
+                 seed: int = 0, epsilon: float = 0.0) -> Turn:
     """The machine continues the drawing: returns the recorded turn (strokes in canvas pixels).
 
-    The whole drawing so far becomes stroke-3 in model units (:func:`drawing_stroke3`); ``completer(stroke3,
-    n_points, temperature, seed)`` returns the continuation (``n_points`` from :func:`completion_points`);
+    The whole drawing so far becomes stroke-3 in model units (:func:`drawing_stroke3`, simplified with
+    tolerance ``epsilon`` pixels when > 0: the recorded strokes are kept as drawn); ``completer(stroke3,
+    n_points, temperature, seed)`` returns the continuation (``n_points`` from :func:`completion_points`,
+    a fraction counting the points the model is given);
     its offsets are accumulated from the last pen position and mapped back to pixels. Points the machine
     puts off the canvas are clipped onto its border (counted in ``params["n_clipped"]``).
 
@@ -307,23 +347,22 @@ def machine_turn(dialog: Dialog, completer: Completer, amount: int | float = 0.5
     if isinstance(temperature, bool) or not (isinstance(temperature, numbers.Real) and math.isfinite(temperature)
                                              and temperature > 0):
         raise ValueError(f"temperature must be a positive number (e.g. 0.1 to 1), got {temperature!r}")
-    s3 = drawing_stroke3(dialog)
+    s3 = drawing_stroke3(dialog, epsilon)
     n_points = completion_points(amount, len(s3))
     answer = completer(s3, n_points, float(temperature), int(seed))
     cont = _check_stroke3(answer, "the completer's answer")
     if len(cont) > n_points:
         raise ValueError(f"the completer returned {len(cont)} rows for n_points = {n_points}; it must return "
                          "at most n_points rows, of the continuation only (not the drawing it was given)")
-    last = pixels_to_model(dialog.strokes()[-1][-1], dialog.scale, dialog.centre)
-    model = stroke3_to_strokes(cont, origin=last)
-    pixels = [model_to_pixels(s, dialog.scale, dialog.centre) for s in model]
+    last = pixels_to_model(dialog.strokes()[-1][-1], dialog.scale, dialog.centre)  # RDP keeps it
+    pixels = dialog.to_pixels(stroke3_to_strokes(cont, origin=last))
     hi = np.array([dialog.width, dialog.height], np.float64)
     n_clipped = int(sum(((p < 0) | (p > hi)).any(axis=1).sum() for p in pixels))
     pixels = [np.clip(p, 0.0, hi) for p in pixels]
     amount = int(amount) if isinstance(amount, (int, np.integer)) else float(amount)
     params = {"amount": amount, "n_points": n_points,
               "temperature": float(temperature), "seed": int(seed), "n_returned": len(cont),
-              "n_clipped": n_clipped}
+              "n_clipped": n_clipped, "epsilon": float(epsilon), "n_given": len(s3)}
     strokes = check_strokes(pixels, dialog.width, dialog.height, what="machine strokes") if pixels else []
     turn = Turn("machine", strokes, params)
     dialog.turns.append(turn)
@@ -346,13 +385,15 @@ def replay(dialog: Dialog) -> Iterator[Dialog]:
 def play_script(completer: Completer, human_strokes_per_turn: Sequence[Sequence[Any]],
                 amount: int | float | Sequence[int | float] = 0.5, temperature: float | Sequence[float] = 0.5,
                 seed: int = 0, width: int = 400, height: int = 400, scale: float | None = None,
-                centre: tuple[float, float] | None = None, dialog: Dialog | None = None) -> Dialog:
+                centre: tuple[float, float] | None = None, dialog: Dialog | None = None,
+                epsilon: float = 0.0) -> Dialog:
     """A headless dialog: each entry of ``human_strokes_per_turn`` is one human turn, answered by the machine.
 
     The machine's ``k``-th answer (k = 0, 1, ...) uses seed ``seed + k``, so a script replays exactly with a
     deterministic completer. ``amount`` and ``temperature`` are one value for every answer or a sequence of
     one per answer. The canvas is ``Dialog(width, height, scale, centre)``, or ``dialog`` (an empty one, e.g.
-    from :meth:`Dialog.for_box`) when given. Returns the dialog (``2 * len(human_strokes_per_turn)`` turns).
+    from :meth:`Dialog.for_box`) when given; ``epsilon`` goes to :func:`machine_turn`. Returns the dialog
+    (``2 * len(human_strokes_per_turn)`` turns).
     """
     n = len(human_strokes_per_turn)
     per_turn = {}
@@ -370,7 +411,7 @@ def play_script(completer: Completer, human_strokes_per_turn: Sequence[Sequence[
                          "pass dialog.copy(0) or a new Dialog")
     for k, strokes in enumerate(human_strokes_per_turn):
         human_turn(dialog, strokes)
-        machine_turn(dialog, completer, per_turn["amount"][k], per_turn["temperature"][k], seed + k)
+        machine_turn(dialog, completer, per_turn["amount"][k], per_turn["temperature"][k], seed + k, epsilon)
     return dialog
 
 
@@ -444,7 +485,8 @@ class CanvasDialog:
 
     The person draws red strokes with the mouse; they stay *pending* until "machine's turn", which records
     them with :func:`human_turn` and calls :func:`machine_turn` (amount = the "completion" slider, a
-    fraction of the points drawn so far; temperature = its slider; seed = ``seed`` + turn index). "undo"
+    fraction of the points drawn so far; temperature = its slider; seed = ``seed`` + turn index; the mouse
+    strokes are simplified for the model with tolerance ``epsilon`` pixels). "undo"
     removes the last pending stroke, else the last turn (:func:`undo`); "replay" redraws the turns one by
     one (:func:`replay`); "clear" empties the history. Errors are shown in the status line. The mouse
     handlers (:meth:`mouse_down`, :meth:`mouse_move`, :meth:`mouse_up`) take canvas pixel coordinates.
@@ -452,13 +494,15 @@ class CanvasDialog:
     """
 
     def __init__(self, completer: Completer, dialog: Dialog | None = None, amount: float = 0.5,
-                 temperature: float = 0.5, seed: int = 0, line_width: float = 3.0, replay_delay: float = 0.6):
+                 temperature: float = 0.5, seed: int = 0, epsilon: float = 2.0, line_width: float = 3.0,
+                 replay_delay: float = 0.6):
         import ipywidgets as w
         from ipycanvas import Canvas
 
         self.completer = completer
         self.dialog = dialog if dialog is not None else Dialog()
         self.seed = seed
+        self.epsilon = epsilon
         self.line_width = line_width
         self.replay_delay = replay_delay
         self.pending: list[np.ndarray] = []  # finished strokes of the person's turn in progress
@@ -526,7 +570,8 @@ class CanvasDialog:
                 human_turn(self.dialog, self.pending)
                 self.pending = []
             turn = machine_turn(self.dialog, self.completer, float(self.amount_slider.value),
-                                float(self.temperature_slider.value), self.seed + len(self.dialog.turns))
+                                float(self.temperature_slider.value), self.seed + len(self.dialog.turns),
+                                self.epsilon)
         except ValueError as exc:
             self.status.value = str(exc)
         else:
@@ -596,7 +641,7 @@ def build_canvas_widget(completer: Completer, width: int = 400, height: int = 40
                         **kwargs) -> CanvasDialog:
     """A :class:`CanvasDialog` on ``dialog`` or a fresh ``Dialog(width, height, scale, centre)``.
 
-    ``kwargs`` (``amount``, ``temperature``, ``seed``, ``line_width``, ``replay_delay``) go to
+    ``kwargs`` (``amount``, ``temperature``, ``seed``, ``epsilon``, ``line_width``, ``replay_delay``) go to
     :class:`CanvasDialog`; a ``dialog`` that already has turns is shown and continued.
 
     Needs ipycanvas (imported here, not at module import, so headless use does not).
