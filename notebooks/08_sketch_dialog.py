@@ -237,8 +237,11 @@ print([(t.author, t.n_points) for t in dialog.turns])
 
 # %%
 if interactive:
-    widget = cv.build_canvas_widget(completer, dialog=cv.Dialog.for_box(400, 400, box=kanjivg.KANJIVG_BOX,
-                                                                        unit=completer.scale))
+    side = 400  # pixels; mouse strokes are simplified like the training data (RDP, 0.85 KanjiVG units)
+    widget = cv.build_canvas_widget(completer, epsilon=0.85 * side / kanjivg.KANJIVG_BOX, amount=0.5,
+                                    temperature=completion_tau, seed=seed,
+                                    dialog=cv.Dialog.for_box(side, side, box=kanjivg.KANJIVG_BOX,
+                                                             unit=completer.scale))
     display(widget)
 
 # %% [markdown]
