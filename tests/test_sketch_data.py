@@ -69,3 +69,47 @@ def test_malformed_files_are_counted_and_split_is_seeded(tmp_path, kanjivg_dir):
     short = load_kanjivg(folder=tmp_path, cache=cache, max_len=10)
     assert short.n_too_long > 0
     assert "malformed skipped" in data.summary()
+
+
+def test_train_command_writes_weights_curve_and_manifest(tmp_path, kanjivg_dir, monkeypatch):
+    import json
+
+    import torch
+
+    from localbook.art import sketch
+    from localbook.data import ChecksumError
+
+    folder = tmp_path / "svg"
+    folder.mkdir()
+    for n in ["065e5", "06708", "06728", "05c71", "05ddd", "04e00", "04e8c", "04e09", "053e3", "07530"]:
+        shutil.copy(kanjivg_dir / f"{n}.svg", folder)
+    out = tmp_path / "out"
+    sketch.main(["train", "--out", str(out), "--steps", "4", "--eval-every", "2", "--batch-size", "4",
+                 "--enc-hidden", "8", "--dec-hidden", "16", "--z-dim", "4", "--mixtures", "3",
+                 "--kanjivg-dir", str(folder)])
+    curve = sketch.read_curve(out / sketch.CURVE_FILE)
+    assert list(curve["step"]) == [2, 2, 4, 4] and set(curve["split"]) == {"train", "val"}
+    monkeypatch.setattr(sketch, "WEIGHTS_DIR", out)
+    model = sketch.load_pretrained(device="cpu")
+    assert model.config.dec_hidden == 16 and float(model.scale) > 1
+    x, lengths = sketch.stroke3_to_stroke5([np.array([[1, 1, 1]], np.float32)], max_len=5)
+    assert torch.isfinite(model.losses(x, lengths)["L_R"])
+    # a changed byte in the weights is caught by the manifest's SHA-256
+    blob = bytearray((out / sketch.WEIGHTS_FILE).read_bytes())
+    blob[-10] ^= 0xFF
+    (out / sketch.WEIGHTS_FILE).write_bytes(bytes(blob))
+    with pytest.raises(ChecksumError):
+        sketch.load_pretrained(device="cpu")
+    assert json.loads((out / sketch.MANIFEST_FILE).read_text()).keys() == {sketch.WEIGHTS_FILE}
+
+
+def test_n_files_subset(tmp_path, kanjivg_dir):
+    cache = ArrayCache(tmp_path / "cache")
+    names = ["065e5.svg", "06708.svg", "06728.svg", "05c71.svg", "05ddd.svg", "04e00.svg"]
+    for n in names:
+        shutil.copy(kanjivg_dir / n, tmp_path / n)
+    data = load_kanjivg(folder=tmp_path, cache=cache, n_files=3)
+    assert data.n_files == 3
+    assert set(data.train_names + data.val_names + data.test_names) == {"04e00", "05ddd", "06728"}
+    with pytest.raises(ValueError, match="n_files"):
+        load_kanjivg(folder=tmp_path, cache=cache, n_files=2)

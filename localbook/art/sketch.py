@@ -44,7 +44,8 @@ __all__ = [
     "strokes_to_stroke3", "stroke3_to_strokes", "normalise", "denormalise", "offset_scale", "stroke3_to_stroke5",
     "stroke5_to_stroke3", "mixture_nll", "pen_nll", "SketchConfig", "SketchRNN", "sample", "complete",
     "SketchCompleter", "load_pretrained", "save_model", "load_model", "train", "evaluate_nll", "read_curve",
-    "draw_stroke3", "split_strokes", "plot_drawings", "reconstruct", "baseline_nll_per_point", "WEIGHTS_DIR", "WEIGHTS_FILE", "CURVE_FILE", "MANIFEST_FILE",
+    "write_curve", "draw_stroke3", "split_strokes", "plot_drawings", "reconstruct", "baseline_nll_per_point",
+    "main", "WEIGHTS_DIR", "WEIGHTS_FILE", "CURVE_FILE", "MANIFEST_FILE",
 ]
 
 WEIGHTS_DIR = Path(__file__).parent / "data"
@@ -657,7 +658,8 @@ def write_curve(rows: list[dict], path: str | Path) -> None:
 def _cmd_train(args) -> None:
     from localbook.data.kanjivg import load_kanjivg
 
-    data = load_kanjivg(max_len=args.max_len, epsilon=args.epsilon, seed=args.seed)
+    data = load_kanjivg(max_len=args.max_len, epsilon=args.epsilon, seed=args.seed,
+                        folder=Path(args.kanjivg_dir) if args.kanjivg_dir else None)
     print(data.summary(), flush=True)
     config = SketchConfig(enc_hidden=args.enc_hidden, dec_hidden=args.dec_hidden, z_dim=args.z_dim,
                           n_mixtures=args.mixtures, max_len=args.max_len, kl_weight=args.kl_weight,
@@ -710,6 +712,7 @@ def main(argv=None) -> None:
     t.add_argument("--half", action="store_true", help="store the weights in float16")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="cpu")
+    t.add_argument("--kanjivg-dir", default="", help="a folder of KanjiVG SVGs (default: the kanjivg package's)")
     args = parser.parse_args(argv)
     if args.command == "train":
         _cmd_train(args)
