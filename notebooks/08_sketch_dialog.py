@@ -17,8 +17,8 @@
 # # Dialog on a canvas: a sketch RNN that completes your strokes
 #
 # In the first interactive setting of the thesis' chapter 6.1, two painters (*Tina&Charly*) take turns on a
-# canvas, and a machine is "a third player in [their] dialog": a camera reads the strokes, "a *neural
-# sketcher*" continues them, and a projector shows the continuation in blue, which the painters may or may
+# canvas, and a machine is "a third player in [their] dialog": a camera reads the strokes, a "neural
+# sketcher" continues them, and a projector shows the continuation in blue, which the painters may or may
 # not take up. The sketcher is "a recurrent neural network based on [...] [Ha and Eck, 2018]", fed with "a
 # sequence of points and a channel encoding for stroke breaks" and trained on QuickDraw, then refined on
 # strokes from the artists' own paintings (thesis ch. 6.1.2).
