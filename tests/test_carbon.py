@@ -31,3 +31,21 @@ def test_langevin_snapshots_survive_low_density():
     assert [s.info["snapshot"] for s in snaps] == [0, 1]
     assert all(np.isfinite(s.info["tersoff_energy_ev"]) for s in snaps)
     assert not np.allclose(snaps[0].positions, snaps[1].positions)
+
+
+def test_lammps_langevin_keeps_atom_order_and_cell_and_gives_a_hot_liquid():
+    start = carbon.initial_cell(64, 1.5, seed=2)
+    snaps = carbon.lammps_langevin_snapshots(start, n_snapshots=2, equilibration_ps=0.5, spacing_ps=0.1, seed=2)
+    assert [s.info["snapshot"] for s in snaps] == [0, 1] and len(snaps[0]) == 64
+    assert np.allclose(snaps[0].cell, start.cell)
+    frac = snaps[1].get_scaled_positions(wrap=False)
+    assert (frac >= -1e-9).all() and (frac < 1 + 1e-9).all()
+    # atoms keep their identity: a 0.1 ps step moves each atom by much less than the cell
+    disp = snaps[1].positions - snaps[0].positions
+    disp -= np.round(disp / start.cell.lengths()) * start.cell.lengths()
+    assert np.sqrt((disp**2).sum(1)).max() < 3.0 and np.sqrt((disp**2).sum(1)).mean() > 0.05
+    # Tersoff carbon at 3,000 K and 1.5 g/cm^3: a bound liquid, well above the -7.37 eV/atom of diamond
+    e = snaps[1].info["tersoff_energy_ev"] / 64
+    assert -7.3 < e < -4.5
+    with pytest.raises(ValueError, match="md_engine"):
+        carbon.build_database(carbon.DatabaseSpec(md_engine="verlet"))
