@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -99,3 +100,17 @@ def test_coefficient_scales_use_the_largest_j_of_each_coefficient():
     labels = [C(0, "ones", 1.0), C(1, "ones", 1.0, 0, 1.0), C(2, "ones", 2.0, 1, 0.5, 1, 2.0)]
     s = lr.coefficient_scales(labels, 0.8)
     assert np.isnan(s[0]) and s[1] == pytest.approx(1.6) and s[2] == pytest.approx(3.2)
+
+
+def test_residual_stack_fits_the_second_model_on_the_first_ones_in_fold_residual():
+    X, y, density, run = toy()
+    X2 = np.random.default_rng(1).normal(size=(len(y), 2))
+    y = X[:, 0] * 2.0 + X2[:, 1] * 0.5 + 1.0
+    stack = lr.ResidualStack(LinearRegression(), lr.GroupRidgeCV(), lambda rows: X[rows][:, :1],
+                             lambda rows: X2[rows])
+    pred = lr.cv_predictions(stack, np.arange(len(y)), y, density, run, per_density=False)
+    first_only = lr.cv_predictions(LinearRegression(), X[:, :1], y, density, run, per_density=False)
+    rmse = lambda p: np.sqrt(np.mean((p - y) ** 2))  # noqa: E731
+    assert rmse(pred) < 0.2 * rmse(first_only)
+    fitted = clone(stack).fit(np.arange(len(y)), y, groups=run)
+    assert fitted.second_.alpha_ is not None and abs(fitted.first_.coef_[0] - 2.0) < 0.2

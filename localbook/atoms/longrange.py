@@ -22,7 +22,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 
 __all__ = ["cv_predictions", "errors_by_density", "linear_coefficients", "truncated_scale_errors", "GroupRidgeCV",
-           "check_wavelets_fit_cells", "coefficient_scales", "ALPHAS"]
+           "check_wavelets_fit_cells", "coefficient_scales", "ALPHAS", "ResidualStack"]
 
 ALPHAS = np.logspace(-8, 3, 23)
 """The ridge grid of thesis ch. 2.6.1: ``10^-8 ... 10^3``, two values per decade."""
@@ -197,3 +197,39 @@ def coefficient_scales(labels, sigma_w: float) -> np.ndarray:
     """Largest wavelet width ``2^j sigma_w`` (Å) of each scattering coefficient label (``nan`` for order 0)."""
     return np.array([np.nan if lab.order == 0 else 2.0 ** max(j for j in (lab.j1, lab.j2) if j is not None)
                      * sigma_w for lab in labels])
+
+
+class ResidualStack(RegressorMixin, BaseEstimator):
+    """Two models in sequence, both fitted inside each cross-validation fold: ``first`` on the target, then
+    ``second`` on what ``first`` leaves *on the same training rows* (thesis ch. 2.5.2: "The first term is fitted
+    alone ... Then the remaining energy is fitted using the two ... SOAP kernels").
+
+    ``X`` is an integer array of row indices; ``first_input(rows)`` and ``second_input(rows)`` return each
+    model's input for those rows (e.g. pair features, and a list of structures), so that the two models can take
+    different representations of the same cells. ``groups`` are passed on to models whose ``fit`` takes them.
+    Fitting the second model on *out-of-fold* residuals of the first instead would mix residuals of five
+    different first models, and is not what a single model trained on four runs would see.
+    """
+
+    def __init__(self, first, second, first_input: Callable, second_input: Callable):
+        self.first = first
+        self.second = second
+        self.first_input = first_input
+        self.second_input = second_input
+
+    @staticmethod
+    def _fit(model, X, y, groups):
+        wants = groups is not None and "groups" in inspect.signature(model.fit).parameters
+        return model.fit(X, y, groups=groups) if wants else model.fit(X, y)
+
+    def fit(self, X, y, groups=None):
+        rows = np.asarray(X).astype(int).ravel()
+        y = np.asarray(y, dtype=float)
+        self.first_ = self._fit(clone(self.first), self.first_input(rows), y, groups)
+        residual = y - self.first_.predict(self.first_input(rows))
+        self.second_ = self._fit(clone(self.second), self.second_input(rows), residual, groups)
+        return self
+
+    def predict(self, X):
+        rows = np.asarray(X).astype(int).ravel()
+        return self.first_.predict(self.first_input(rows)) + self.second_.predict(self.second_input(rows))

@@ -87,8 +87,8 @@ class SparseSOAPRegressor(BaseEstimator, RegressorMixin):
     and ``r_cut`` 6 Å, ``sigma`` 1 Å, ``n_max = l_max = 10``); ``n_sparse`` representatives per SOAP;
     ``n_candidates``: CUR chooses among at most this many training environments, evenly strided (``None``: all;
     CUR's cost is linear in the number of candidates, and 10^5 environments of 256-atom cells make it the
-    slowest step); ``zeta`` kernel exponent; ``alpha`` regularisation (eV^2 per unit of ``w^T K w``): a number, or a sequence
-    from which ``fit(X, y, groups)`` picks the value with the smallest leave-one-group-out error (the design
+    slowest step); ``zeta`` kernel exponent; ``alpha`` regularisation (eV^2 per unit of ``w^T K w``): a number,
+    or a sequence from which ``fit(X, y, groups)`` picks the value with the smallest leave-one-group-out error (the design
     matrix is built once, so each candidate costs one small linear solve); the choice is ``alpha_``.
     """
 
