@@ -92,7 +92,7 @@ progress = not params.headless()
 # independent Langevin runs at 3,000 K with Tersoff's carbon potential, integrated by LAMMPS
 # {cite}`thompson2022lammps` (`fix nve` + `fix langevin`, 1 fs steps, damping time 100 fs), each sampled every
 # 2 ps after 2 ps of equilibration. The shipped file was built by
-# `python -m localbook.atoms.carbon build --out localbook/atoms/data/carbon_quick.extxyz.gz` (about 15 minutes
+# `python -m localbook.atoms.carbon build --out localbook/atoms/data/carbon_quick.extxyz.gz` (19 minutes
 # on one shared core, nearly all of it the MBD energies); `regenerate = True` rebuilds it.
 #
 # Every cell has the same number of atoms. An earlier version mixed 64-, 96- and 128-atom cells, like the

