@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %% [markdown] papermill={"duration": 0.003248, "end_time": "2026-11-22T06:08:33.990245+00:00", "exception": false, "start_time": "2026-11-22T06:08:33.986997+00:00", "status": "completed"}
+# %% [markdown]
 # # Long-range carbon energies: scattering versus SOAP and a pair potential
 #
 # Local methods cut the energy into atomic neighbourhoods of a few ångströms. Van der Waals (dispersion)
@@ -29,7 +29,7 @@
 # 3,000 K, five independent runs per density — and computes its MBD energies with `localbook.atoms.mbd`, a torch
 # implementation whose approximations are stated below.
 
-# %% papermill={"duration": 0.012709, "end_time": "2026-11-22T06:08:34.005845+00:00", "exception": false, "start_time": "2026-11-22T06:08:33.993136+00:00", "status": "completed"} tags=["parameters"]
+# %% tags=["parameters"]
 regenerate = False           # True: rerun the MD and MBD (needs `pip install 'localbook[md]'`, ~15 min)
 md_n_atoms = 256             # atoms per cell when regenerating (thesis: 460-512)
 md_snapshots_per_run = 20    # snapshots per MD run when regenerating, 2 ps apart (thesis: 100, 2 then 4 ps apart)
@@ -47,14 +47,14 @@ soap_n_max = 6               # SOAP radial functions (thesis: 10)
 soap_l_max = 6               # SOAP angular degrees (thesis: 10)
 n_sparse = 100               # representative environments per SOAP kernel (thesis: 1,000)
 soap_candidates = 10_000     # training environments CUR chooses them from (thesis: all)
-soap_alphas = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1]  # SOAP regularisation grid (thesis: 5e-5, fixed)
+soap_alphas = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0]  # SOAP regularisation grid (thesis: 5e-5)
 curve_snapshots = [2, 5, 10, 20]  # training snapshots per run in the learning curve (thesis: none)
 device = "auto"
 interactive = True
 smoke = False
 seed = 0
 
-# %% papermill={"duration": 3.940509, "end_time": "2026-11-22T06:08:37.949172+00:00", "exception": false, "start_time": "2026-11-22T06:08:34.008663+00:00", "status": "completed"}
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -85,7 +85,7 @@ use_book_style()
 cache = default_cache()
 progress = not params.headless()
 
-# %% [markdown] papermill={"duration": 0.002032, "end_time": "2026-11-22T06:08:37.954026+00:00", "exception": false, "start_time": "2026-11-22T06:08:37.951994+00:00", "status": "completed"}
+# %% [markdown]
 # ## The database
 #
 # Cubic periodic cells of 256 carbon atoms at five densities, 1.00 to 2.00 g/cm³; for each density, five
@@ -101,7 +101,7 @@ progress = not params.headless()
 # produced errors of up to $10^4$ eV. With one cell size and wavelets no wider than half the smallest cell
 # (checked below) that failure cannot occur.
 
-# %% papermill={"duration": 12.17635, "end_time": "2026-11-22T06:08:50.132413+00:00", "exception": false, "start_time": "2026-11-22T06:08:37.956063+00:00", "status": "completed"}
+# %%
 if regenerate:
     spec = carbon.DatabaseSpec(n_atoms=(md_n_atoms,), snapshots_per_run=md_snapshots_per_run, seed=seed)
     structures = carbon.build_database(spec, progress=progress)
@@ -115,7 +115,7 @@ snapshot = np.array([s.info["snapshot"] for s in structures])
 energy = np.array([s.info["energy_mbd_ev"] for s in structures])
 n_atoms = np.array([len(s) for s in structures])
 
-# %% papermill={"duration": 0.011199, "end_time": "2026-11-22T06:08:50.147925+00:00", "exception": false, "start_time": "2026-11-22T06:08:50.136726+00:00", "status": "completed"}
+# %%
 # NBVAL_CHECK_OUTPUT
 print(text_table([(f"{d:.2f}", int((density == d).sum()), f"{structures[int(np.argmax(density == d))].cell[0, 0]:.2f}",
                    f"{energy[density == d].min():.2f} .. {energy[density == d].max():.2f}",
@@ -132,7 +132,7 @@ print(thesis_vs_book([
      f"{(energy / n_atoms).min() * 1000:.0f} .. {(energy / n_atoms).max() * 1000:.0f}", ""),
 ]))
 
-# %% [markdown] papermill={"duration": 0.003049, "end_time": "2026-11-22T06:08:50.154747+00:00", "exception": false, "start_time": "2026-11-22T06:08:50.151698+00:00", "status": "completed"}
+# %% [markdown]
 # The energies scale with the number of atoms; per atom they can be compared with the thesis' (its per-atom
 # range is only bounded, since its cells have 460 to 512 atoms). Most of the spread is *between* densities;
 # within one density, cells differ by a few hundred meV, and that is what the models must resolve.
@@ -147,7 +147,7 @@ print(thesis_vs_book([
 # at the Γ point; the image sum truncated smoothly at 20 Å. Expanding the square roots to second order gives the
 # damped pairwise sum $-\sum f^2 C_6 / r^6$; the rest is genuinely many-body.
 
-# %% papermill={"duration": 2.048944, "end_time": "2026-11-22T06:08:52.205768+00:00", "exception": false, "start_time": "2026-11-22T06:08:50.156824+00:00", "status": "completed"}
+# %%
 # NBVAL_CHECK_OUTPUT
 examples = [structures[int(np.argmax(density == d))] for d in densities]
 pair_part = [float(mbd.pairwise_dispersion_energy(s, device=torch_device)) for s in examples]
@@ -157,10 +157,11 @@ print(text_table([(f"{s.info['density_g_cm3']:.2f}", len(s), f"{s.info['energy_m
                  header=("density", "atoms", "E_MBD (eV)", "pairwise 2nd order (eV)", "many-body part (eV)",
                          "relative")))
 
-# %% [markdown] papermill={"duration": 0.002267, "end_time": "2026-11-22T06:08:52.211781+00:00", "exception": false, "start_time": "2026-11-22T06:08:52.209514+00:00", "status": "completed"}
+# %% [markdown]
 # The non-pairwise part is positive, 4–10 % of the pairwise sum and growing with density: it *reduces* the
-# dispersion energy, because dipoles screen each other in dense carbon. A pair potential can absorb much of it on average, since the screening depends mostly
-# on density; what it cannot capture is the cell-to-cell variation of this many-body term.
+# dispersion energy, because dipoles screen each other in dense carbon. A pair potential can absorb much of it
+# on average, since the screening depends mostly on density; what it cannot capture is the cell-to-cell
+# variation of this many-body term.
 #
 # ## The protocol
 #
@@ -182,7 +183,7 @@ print(text_table([(f"{s.info['density_g_cm3']:.2f}", len(s), f"{s.info['energy_m
 # coefficients, the thesis' count. The ridge $\alpha$ is chosen on the thesis' log grid $10^{-8} \dots 10^{3}$
 # by an inner leave-one-run-out cross-validation.
 
-# %% papermill={"duration": 47.770557, "end_time": "2026-11-22T06:09:39.984483+00:00", "exception": false, "start_time": "2026-11-22T06:08:52.213926+00:00", "status": "completed"}
+# %%
 half_cell = longrange.check_wavelets_fit_cells(structures, scattering_js, sigma_w_angstrom)
 scattering = SolidHarmonicScattering(J=scattering_js, L=scattering_L, qs=scattering_qs, sigma=sigma_angstrom,
                                      sigma_w=sigma_w_angstrom, spacing=spacing_angstrom, grid="cell",
@@ -193,21 +194,21 @@ X_scat = cache.get_or_compute(
     params=scattering.get_params())["X"]
 _ = scattering.fit(structures[:1])  # labels of the columns (cheap), whether or not the features came from the cache
 
-# %% papermill={"duration": 0.010152, "end_time": "2026-11-22T06:09:39.998044+00:00", "exception": false, "start_time": "2026-11-22T06:09:39.987892+00:00", "status": "completed"}
+# %%
 # NBVAL_CHECK_OUTPUT
 widest = 2 ** max(scattering_js) * sigma_w_angstrom
 print(f"widest wavelet 2^{max(scattering_js):g} x {sigma_w_angstrom} = {widest:.1f} Å <= half the smallest cell, "
       f"{half_cell:.2f} Å")
 print(f"{X_scat.shape[1]} scattering coefficients per cell (thesis: 226)")
 
-# %% papermill={"duration": 0.44609, "end_time": "2026-11-22T06:09:40.447061+00:00", "exception": false, "start_time": "2026-11-22T06:09:40.000971+00:00", "status": "completed"}
+# %%
 pred_scat, fitted_scat = longrange.cv_predictions(longrange.GroupRidgeCV(), X_scat, energy, density, run,
                                                   per_density=False, return_models=True)
 # the other reading of the thesis' per-density table: one model per density, trained on its four other runs
 pred_scat_per_density = longrange.cv_predictions(longrange.GroupRidgeCV(), X_scat, energy, density, run,
                                                  per_density=True)
 
-# %% [markdown] papermill={"duration": 0.002705, "end_time": "2026-11-22T06:09:40.453251+00:00", "exception": false, "start_time": "2026-11-22T06:09:40.450546+00:00", "status": "completed"}
+# %% [markdown]
 # ## Model 2: spatial separation — pair potential, then two SOAP kernels
 #
 # The long-range term is a pair potential on [0, 10] Å expanded on 30 Gaussians of length scale 2 Å,
@@ -220,7 +221,7 @@ pred_scat_per_density = longrange.cv_predictions(longrange.GroupRidgeCV(), X_sca
 # fitted directly on the energies. Quick-scale reductions: $n_\mathrm{max} = l_\mathrm{max} = 6$ instead of 10,
 # 100 representatives per kernel instead of 1,000, chosen among 10,000 of the ~100,000 training environments.
 
-# %% papermill={"duration": 64.861922, "end_time": "2026-11-22T06:10:45.318555+00:00", "exception": false, "start_time": "2026-11-22T06:09:40.456633+00:00", "status": "completed"}
+# %%
 pair_features = PairPotentialFeatures(device=torch_device).fit()
 X_pair = cache.get_or_compute("carbon_pair", lambda: {"X": pair_features.transform(structures)}, inputs=structures,
                               params=pair_features.get_params())["X"]
@@ -232,22 +233,23 @@ soap_model = SparseSOAPRegressor(soaps=soaps, n_sparse=n_sparse, alpha=soap_alph
                                  n_candidates=soap_candidates)
 pair_then_soap = longrange.ResidualStack(longrange.GroupRidgeCV(), soap_model, first_input=lambda rows: X_pair[rows],
                                          second_input=lambda rows: [structures[i] for i in rows])
-pred_pair_soap = longrange.cv_predictions(pair_then_soap, np.arange(len(structures)), energy, density, run,
-                                          per_density=False)
-pred_soap_alone = longrange.cv_predictions(soap_model, structures, energy, density, run, per_density=False)
+pred_pair_soap, fitted_pair_soap = longrange.cv_predictions(pair_then_soap, np.arange(len(structures)), energy,
+                                                            density, run, per_density=False, return_models=True)
+pred_soap_alone, fitted_soap_alone = longrange.cv_predictions(soap_model, structures, energy, density, run,
+                                                              per_density=False, return_models=True)
 
-# %% papermill={"duration": 0.012226, "end_time": "2026-11-22T06:10:45.334496+00:00", "exception": false, "start_time": "2026-11-22T06:10:45.322270+00:00", "status": "completed"}
+# %%
 # NBVAL_CHECK_OUTPUT
 print(f"pair basis: {pair_features.n_basis_} orthonormal functions from {pair_features.n_gaussians} Gaussians")
 
-# %% [markdown] papermill={"duration": 0.002472, "end_time": "2026-11-22T06:10:45.339460+00:00", "exception": false, "start_time": "2026-11-22T06:10:45.336988+00:00", "status": "completed"}
+# %% [markdown]
 # ## Results, side by side with the thesis
 #
 # Out-of-fold errors per cell, in meV. The thesis' cells have about twice as many atoms and a larger energy
 # spread, so the last columns also give the RMSE relative to the standard deviation of the energies
 # (thesis: 7.06 eV).
 
-# %% papermill={"duration": 0.01026, "end_time": "2026-11-22T06:10:45.351974+00:00", "exception": false, "start_time": "2026-11-22T06:10:45.341714+00:00", "status": "completed"}
+# %%
 # NBVAL_CHECK_OUTPUT
 models = {"scattering + ridge": pred_scat, "pair + 2 SOAP": pred_pair_soap, "2 SOAP alone": pred_soap_alone,
           "pair potential alone": pred_pair}
@@ -262,7 +264,7 @@ rows.append(("thesis: scattering + ridge", *[thesis_by_density.get(d, "-") for d
 print(text_table(rows, header=("model (MAE / RMSE meV per cell)", *[f"{d:.2f}" for d in densities], "MAE", "RMSE",
                                "RMSE / std E")))
 
-# %% papermill={"duration": 0.008353, "end_time": "2026-11-22T06:10:45.362904+00:00", "exception": false, "start_time": "2026-11-22T06:10:45.354551+00:00", "status": "completed"}
+# %%
 # NBVAL_CHECK_OUTPUT
 rmse = {name: table[-1][2] for name, table in errors.items()}
 scale = f"{len(structures)} cells of {n_atoms.max()} atoms"
@@ -277,10 +279,22 @@ print(thesis_vs_book([
      "on standardised coefficients"),
 ]))
 
-# %% [markdown] papermill={"duration": 0.002425, "end_time": "2026-11-22T06:10:45.367982+00:00", "exception": false, "start_time": "2026-11-22T06:10:45.365557+00:00", "status": "completed"}
+# %% [markdown]
+# Inside each training set, how well do the SOAP kernels fit their target? The inner leave-one-run-out RMSE at
+# the chosen regularisation, for the energy itself and for what the pair potential leaves:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(text_table([(k, f"{1000 * min(alone.cv_rmse_):.1f}", f"{1000 * min(stack.second_.cv_rmse_):.1f}",
+                   f"{1000 * np.sqrt(np.mean((energy[rows] - stack.first_.predict(X_pair[rows])) ** 2)):.1f}")
+                  for k, ((rows, alone), (_, stack)) in enumerate(zip(fitted_soap_alone, fitted_pair_soap))],
+                 header=("fold", "SOAP on E: inner RMSE (meV)", "SOAP on E - pair: inner RMSE (meV)",
+                         "pair alone on the test run (meV)")))
+
+# %% [markdown]
 # ## Parity plots (thesis figs. 2.5–2.7)
 
-# %% papermill={"duration": 0.256145, "end_time": "2026-11-22T06:10:45.626517+00:00", "exception": false, "start_time": "2026-11-22T06:10:45.370372+00:00", "status": "completed"}
+# %%
 fig, axes = plt.subplots(1, 4, figsize=(15, 3.6))
 for ax, name in zip(axes, models):
     sc = ax.scatter(energy, models[name], c=density, s=6, cmap="viridis")
@@ -290,11 +304,11 @@ for ax, name in zip(axes, models):
 fig.colorbar(sc, ax=axes, label="density (g/cm³)")
 plt.show()
 
-# %% [markdown] papermill={"duration": 0.002722, "end_time": "2026-11-22T06:10:45.632606+00:00", "exception": false, "start_time": "2026-11-22T06:10:45.629884+00:00", "status": "completed"}
+# %% [markdown]
 # The energies form five clusters, one per density. Errors are easier to see against the energy itself,
 # as in the thesis' fig. 2.6 (right):
 
-# %% papermill={"duration": 0.42145, "end_time": "2026-11-22T06:10:46.056568+00:00", "exception": false, "start_time": "2026-11-22T06:10:45.635118+00:00", "status": "completed"}
+# %%
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.4), sharey=True)
 for ax, name in zip(axes, ["scattering + ridge", "pair + 2 SOAP", "2 SOAP alone"]):
     ax.scatter(energy, (models[name] - energy) * 1000, c=density, s=6, cmap="viridis")
@@ -303,10 +317,10 @@ for ax, name in zip(axes, ["scattering + ridge", "pair + 2 SOAP", "2 SOAP alone"
 axes[0].set_ylabel("error (meV per cell)")
 plt.show()
 
-# %% [markdown] papermill={"duration": 0.002967, "end_time": "2026-11-22T06:10:46.063190+00:00", "exception": false, "start_time": "2026-11-22T06:10:46.060223+00:00", "status": "completed"}
+# %% [markdown]
 # ## The learned pair potential (thesis fig. 2.5, right)
 
-# %% papermill={"duration": 0.095212, "end_time": "2026-11-22T06:10:46.161339+00:00", "exception": false, "start_time": "2026-11-22T06:10:46.066127+00:00", "status": "completed"}
+# %%
 r = np.linspace(1.0, 10.0, 300)
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for k, (_, m) in enumerate(fitted_pair):
@@ -317,7 +331,7 @@ ax.set(xlabel="r (Å)", ylabel="V(r) (meV)", title="Learned pair potential, one 
 ax.legend(fontsize=8)
 plt.show()
 
-# %% [markdown] papermill={"duration": 0.003234, "end_time": "2026-11-22T06:10:46.168351+00:00", "exception": false, "start_time": "2026-11-22T06:10:46.165117+00:00", "status": "completed"}
+# %% [markdown]
 # The pair potential is fitted on total energies whose spread is dominated by the density: below about 1.3 Å
 # (the shortest bonds) it is unconstrained by data, and its shape at longer range mostly encodes how the
 # number of pairs at each distance changes with density.
@@ -329,7 +343,7 @@ plt.show()
 # coefficients of scale smaller than j"), which drops terms from the fitted model, and a refit of the ridge
 # regression on those coefficients only, which measures what the range-$L$ coefficients can explain.
 
-# %% papermill={"duration": 0.439432, "end_time": "2026-11-22T06:10:46.610777+00:00", "exception": false, "start_time": "2026-11-22T06:10:46.171345+00:00", "status": "completed"}
+# %%
 col_scale = longrange.coefficient_scales(scattering.feature_labels_, sigma_w_angstrom)
 lengths = np.unique(col_scale[~np.isnan(col_scale)])
 err_truncated = longrange.truncated_scale_errors(X_scat, energy, fitted_scat, col_scale, lengths)
@@ -337,12 +351,12 @@ err_refit = np.array([1000 * np.sqrt(np.mean((longrange.cv_predictions(
     longrange.GroupRidgeCV(), X_scat[:, np.isnan(col_scale) | (col_scale <= length)], energy, density, run,
     per_density=False) - energy) ** 2)) for length in lengths])
 
-# %% papermill={"duration": 0.013458, "end_time": "2026-11-22T06:10:46.627974+00:00", "exception": false, "start_time": "2026-11-22T06:10:46.614516+00:00", "status": "completed"}
+# %%
 # NBVAL_CHECK_OUTPUT
 print(text_table([(f"{length:.2f}", f"{t:.3g}", f"{f:.1f}") for length, t, f in zip(lengths, err_truncated, err_refit)],
                  header=("largest 2^j sigma_w (Å)", "RMSE, coefficients dropped (meV)", "RMSE, refitted (meV)")))
 
-# %% papermill={"duration": 0.220187, "end_time": "2026-11-22T06:10:46.851610+00:00", "exception": false, "start_time": "2026-11-22T06:10:46.631423+00:00", "status": "completed"}
+# %%
 fig, ax = plt.subplots(figsize=(6, 3.5))
 ax.plot(lengths, err_truncated, "o-", label="fitted model, coefficients dropped (thesis)")
 ax.plot(lengths, err_refit, "s-", label="ridge refitted on those coefficients")
@@ -352,14 +366,14 @@ ax.set(xscale="log", yscale="log", xlabel="largest wavelet width kept, 2^j σ_w 
 ax.legend(fontsize=8)
 plt.show()
 
-# %% [markdown] papermill={"duration": 0.003319, "end_time": "2026-11-22T06:10:46.858967+00:00", "exception": false, "start_time": "2026-11-22T06:10:46.855648+00:00", "status": "completed"}
+# %% [markdown]
 # ## How the error depends on the number of training cells
 #
 # The thesis trains on 2,000 cells, this chapter on 400. Training each fold on only the first $k$ snapshots of
 # each run (and still testing on every snapshot of the held-out runs) shows how far each model is from its
 # asymptote.
 
-# %% papermill={"duration": 0.334647, "end_time": "2026-11-22T06:10:47.196742+00:00", "exception": false, "start_time": "2026-11-22T06:10:46.862095+00:00", "status": "completed"}
+# %%
 curve = {"scattering + ridge": [], "pair potential alone": []}
 for k in curve_snapshots:
     mask = snapshot < k
@@ -369,12 +383,12 @@ for k in curve_snapshots:
         curve[name].append(1000 * np.sqrt(np.mean((pred - energy) ** 2)))
 n_train = [int(((snapshot < k) & (run != run.min())).sum()) for k in curve_snapshots]
 
-# %% papermill={"duration": 0.011669, "end_time": "2026-11-22T06:10:47.212481+00:00", "exception": false, "start_time": "2026-11-22T06:10:47.200812+00:00", "status": "completed"}
+# %%
 # NBVAL_CHECK_OUTPUT
 print(text_table([(n, *[f"{curve[name][i]:.1f}" for name in curve]) for i, n in enumerate(n_train)],
                  header=("training cells per fold", *[f"{name} RMSE (meV)" for name in curve])))
 
-# %% papermill={"duration": 0.135972, "end_time": "2026-11-22T06:10:47.352290+00:00", "exception": false, "start_time": "2026-11-22T06:10:47.216318+00:00", "status": "completed"}
+# %%
 fig, ax = plt.subplots(figsize=(5.5, 3.5))
 for name, values in curve.items():
     ax.plot(n_train, values, "o-", label=name)
@@ -383,7 +397,7 @@ ax.set(xscale="log", yscale="log", xlabel="training cells per fold", ylabel="RMS
 ax.legend(fontsize=8)
 plt.show()
 
-# %% [markdown] papermill={"duration": 0.003641, "end_time": "2026-11-22T06:10:47.360069+00:00", "exception": false, "start_time": "2026-11-22T06:10:47.356428+00:00", "status": "completed"}
+# %% [markdown]
 # ## What this shows
 #
 # - **Scattering + ridge reaches the thesis' accuracy, relative to the data.** 38.0 meV RMSE (MAE 29.0) per
@@ -392,12 +406,14 @@ plt.show()
 #   error falls to 26.5 meV: most of the pooled error is a density-dependent offset that one linear model
 #   shares across five very different densities.
 # - **The spatial separation does not rank as in the thesis.** The two SOAP kernels alone reach 42.6 meV, close
-#   to scattering; but the pair potential *followed* by the SOAP kernels is worse (67.9 meV), where the thesis
+#   to scattering; but the pair potential *followed* by the SOAP kernels is worse (70.8 meV), where the thesis
 #   found it better (52.8 against 70.0). The pair potential alone is far better here than there (96.7 against
-#   442 meV, with energies that spread less within each density). We have not isolated why fitting SOAP on the
-#   pair residual hurts; a candidate we did not test is the inner choice of the SOAP regularisation, made on
-#   residuals of a pair model that saw the inner held-out runs, which are smaller than the residuals it leaves
-#   on a new run.
+#   442 meV, with energies that spread less within each density).
+#   The fold table after the results measures where it goes wrong: inside each training set, the SOAP kernels
+#   fit the pair potential's residual worse (inner leave-one-run-out RMSE) than they fit the energy itself.
+#   Here the pair potential, fitted first on totals dominated by density, leaves a residual that SOAP's 6 Å
+#   environments represent less well than the energy, so fitting it first makes SOAP's task harder, not
+#   easier. Why the residual is harder to represent we have not measured.
 # - **Range.** With cells 13.7–17.2 Å wide, the widest wavelet is 6.4 Å, the range of the larger SOAP kernel,
 #   and the two models are within 5 meV of each other, as the thesis found when it limited scattering to 6 Å
 #   (65 meV against 70 for two SOAP kernels). The thesis' truncation of a fitted model is not informative here:
