@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -43,3 +44,73 @@ def test_linear_coefficients_fold_the_scaler_and_truncation_uses_them():
     scales = np.array([np.nan, 1.0, 2.0, 4.0])
     err = lr.truncated_scale_errors(X, y, fitted, scales, lengths=[0.5, 1.0, 2.0, 4.0])
     assert err[0] > err[1] > err[2] and err[2] < 1e-3 and err[3] < 1e-3
+
+
+def test_group_ridge_cv_picks_alpha_by_left_out_runs_and_predicts_in_raw_units():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 5)) * [1, 10, 100, 0.1, 1] + [0, 5, -3, 1, 2]
+    y = X @ np.array([1.0, 0.1, 0.01, 10.0, 0.0]) + 2.0 + 0.01 * rng.normal(size=60)
+    groups = np.repeat(np.arange(5), 12)
+    m = lr.GroupRidgeCV().fit(X, y, groups)
+    assert m.alpha_ < 1.0 and len(m.cv_rmse_) == len(lr.ALPHAS)
+    np.testing.assert_allclose(m.predict(X), y, atol=0.05)
+    coef, intercept = lr.linear_coefficients(m)
+    np.testing.assert_allclose(X @ coef + intercept, m.predict(X))
+    # pure noise: the largest alpha wins, the prediction is the mean
+    noise = lr.GroupRidgeCV().fit(X, rng.normal(size=60), groups)
+    assert noise.alpha_ >= 10.0
+    # a constant column does not break the standardisation
+    Xc = np.column_stack([X, np.ones(60)])
+    assert np.isfinite(lr.GroupRidgeCV().fit(Xc, y, groups).coef_).all()
+    with pytest.raises(ValueError, match="alphas"):
+        lr.GroupRidgeCV(alphas=[-1.0]).fit(X, y, groups)
+
+
+def test_group_ridge_cv_inside_run_folds_gets_the_runs_as_groups():
+    X, y, density, run = toy()
+    pred = lr.cv_predictions(lr.GroupRidgeCV(), X, y, density, run, per_density=False)
+    np.testing.assert_allclose(pred, y, atol=1e-3)
+
+
+def test_train_mask_restricts_training_rows_but_all_rows_are_predicted():
+    X, y, density, run = toy()
+    mask = np.zeros(len(y), bool)
+    mask[::3] = True
+    _, fitted = lr.cv_predictions(LinearRegression(), X, y, density, run, return_models=True, train_mask=mask)
+    pred = lr.cv_predictions(LinearRegression(), X, y, density, run, train_mask=mask)
+    assert not np.isnan(pred).any()
+    with pytest.raises(ValueError):  # a mask leaving a fold too few rows to fit 4 features is the model's error
+        lr.cv_predictions(LinearRegression(), X, y, density, run, train_mask=np.zeros(len(y), bool))
+
+
+def test_wavelet_guard_rejects_wavelets_wider_than_half_the_smallest_cell():
+    from ase import Atoms
+
+    cells = [Atoms("C", positions=[[0, 0, 0]], cell=[s] * 3, pbc=True) for s in (13.0, 17.0)]
+    assert lr.check_wavelets_fit_cells(cells, [0, 1, 2, 3], 0.8) == pytest.approx(6.5)  # 6.4 Å fits
+    with pytest.raises(ValueError, match=r"keep j <= 3"):
+        lr.check_wavelets_fit_cells(cells, [0, 1, 2, 3, 4], 0.8)
+    with pytest.warns(UserWarning, match="wider than half"):
+        lr.check_wavelets_fit_cells(cells, [0, 3.5], 0.8, action="warn")
+
+
+def test_coefficient_scales_use_the_largest_j_of_each_coefficient():
+    from localbook.scattering3d.transform import CoefficientLabel as C
+
+    labels = [C(0, "ones", 1.0), C(1, "ones", 1.0, 0, 1.0), C(2, "ones", 2.0, 1, 0.5, 1, 2.0)]
+    s = lr.coefficient_scales(labels, 0.8)
+    assert np.isnan(s[0]) and s[1] == pytest.approx(1.6) and s[2] == pytest.approx(3.2)
+
+
+def test_residual_stack_fits_the_second_model_on_the_first_ones_in_fold_residual():
+    X, y, density, run = toy()
+    X2 = np.random.default_rng(1).normal(size=(len(y), 2))
+    y = X[:, 0] * 2.0 + X2[:, 1] * 0.5 + 1.0
+    stack = lr.ResidualStack(LinearRegression(), lr.GroupRidgeCV(), lambda rows: X[rows][:, :1],
+                             lambda rows: X2[rows])
+    pred = lr.cv_predictions(stack, np.arange(len(y)), y, density, run, per_density=False)
+    first_only = lr.cv_predictions(LinearRegression(), X[:, :1], y, density, run, per_density=False)
+    rmse = lambda p: np.sqrt(np.mean((p - y) ** 2))  # noqa: E731
+    assert rmse(pred) < 0.2 * rmse(first_only)
+    fitted = clone(stack).fit(np.arange(len(y)), y, groups=run)
+    assert fitted.second_.alpha_ is not None and abs(fitted.first_.coef_[0] - 2.0) < 0.2

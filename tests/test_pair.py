@@ -47,3 +47,16 @@ def test_periodic_pairs_and_errors():
         PairPotentialFeatures().fit().transform(a)
     with pytest.raises(ValueError):
         PairPotentialFeatures(length_scale=0).fit()
+
+
+def test_vectorised_pair_distances_match_ase_neighbor_list():
+    from ase.neighborlist import neighbor_list
+
+    from localbook.atoms.carbon import initial_cell
+
+    for atoms, r_max in [(initial_cell(64, 2.0, seed=0), 10.0), (bulk("C", "diamond", a=3.567), 5.0),
+                         (Atoms("C3", positions=[[0, 0, 0], [0, 0, 1.5], [0, 1.2, 0]]), 1.6)]:
+        ours = np.sort(pair_distances(atoms, r_max))
+        ref = np.sort(neighbor_list("d", atoms, r_max, self_interaction=False))
+        assert len(ours) == len(ref)
+        np.testing.assert_allclose(ours, ref, atol=1e-10)

@@ -63,3 +63,16 @@ def test_alpha_is_chosen_by_leave_one_group_out():
     assert model.alpha_ == [1e-6, 1e-2, 1e2][int(np.argmin(model.cv_rmse_))]
     with pytest.raises(ValueError, match="needs groups"):
         SparseSOAPRegressor(soaps=soaps, n_sparse=20, alpha=[1e-6, 1e-2]).fit(train, y)
+
+
+def test_n_candidates_limits_the_pool_cur_chooses_from():
+    soaps = ({"r_cut": 3.0, "sigma": 0.5, "n_max": 3, "l_max": 3},)
+    train = cells(6, 5)
+    y = np.array([-1.0 * len(s) for s in train])
+    envs = np.concatenate(soap_environments(train, **soaps[0]))
+    model = SparseSOAPRegressor(soaps=soaps, n_sparse=5, alpha=1e-3, n_candidates=12).fit(train, y)
+    pool = envs[np.linspace(0, len(envs) - 1, 12).astype(int)]
+    reps = model.representatives_[0].numpy()
+    assert all(np.isclose(pool, r).all(1).any() for r in reps)
+    full = SparseSOAPRegressor(soaps=soaps, n_sparse=5, alpha=1e-3).fit(train, y)
+    assert not np.allclose(full.representatives_[0].numpy(), reps)

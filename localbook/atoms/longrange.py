@@ -7,6 +7,11 @@
 * Errors: MAE and RMSE in meV per cell, per density and overall.
 * Scale analysis (thesis fig. 2.4): with the fitted linear coefficients of each fold, predict using only the
   scattering coefficients whose scales ``2^j sigma_w`` are below a length, and report the error against it.
+* Ridge regression with its ``alpha`` chosen by an inner leave-one-run-out cross-validation
+  (:class:`GroupRidgeCV`; sklearn's ``RidgeCV`` leaves out one *snapshot*, whose neighbours in the same MD run
+  are nearly copies of it, and so picks too small an ``alpha``).
+* A guard (:func:`check_wavelets_fit_cells`): a wavelet wider than half the smallest periodic cell wraps onto
+  itself, and its coefficients then differ between cell sizes for no physical reason.
 """
 from __future__ import annotations
 
@@ -14,9 +19,13 @@ import inspect
 from typing import Callable, Sequence
 
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 
-__all__ = ["cv_predictions", "errors_by_density", "linear_coefficients", "truncated_scale_errors"]
+__all__ = ["cv_predictions", "errors_by_density", "linear_coefficients", "truncated_scale_errors", "GroupRidgeCV",
+           "check_wavelets_fit_cells", "coefficient_scales", "ALPHAS", "ResidualStack"]
+
+ALPHAS = np.logspace(-8, 3, 23)
+"""The ridge grid of thesis ch. 2.6.1: ``10^-8 ... 10^3``, two values per decade."""
 
 
 def _folds(density: np.ndarray, run: np.ndarray, per_density: bool):
@@ -27,11 +36,13 @@ def _folds(density: np.ndarray, run: np.ndarray, per_density: bool):
             yield rows[run[rows] != r], rows[run[rows] == r]
 
 
-def cv_predictions(model, X, y, density, run, per_density: bool = True, return_models: bool = False):
+def cv_predictions(model, X, y, density, run, per_density: bool = True, return_models: bool = False,
+                   train_mask=None):
     """Out-of-fold predictions (same units as ``y``) of ``clone(model)`` with runs as folds (see module doc).
 
-    ``X`` may be an array (rows indexed) or a list of structures. Returns ``y_pred`` (and the list of
-    ``(test_rows, fitted_model)`` when ``return_models``).
+    ``X`` may be an array (rows indexed) or a list of structures. ``train_mask`` (boolean, optional) restricts
+    the training rows of every fold (a learning curve); every row is still predicted. Returns ``y_pred``
+    (and the list of ``(test_rows, fitted_model)`` when ``return_models``).
     """
     y, density, run = np.asarray(y, dtype=float), np.asarray(density), np.asarray(run)
     if not (len(y) == len(density) == len(run) == len(X)):
@@ -44,6 +55,8 @@ def cv_predictions(model, X, y, density, run, per_density: bool = True, return_m
     y_pred = np.full(len(y), np.nan)
     fitted = []
     for train, test in _folds(density, run, per_density):
+        if train_mask is not None:
+            train = train[np.asarray(train_mask, dtype=bool)[train]]
         kwargs = {"groups": run[train]} if wants_groups else {}
         m = clone(model).fit(take(train), y[train], **kwargs)
         y_pred[test] = m.predict(take(test))
@@ -95,3 +108,128 @@ def truncated_scale_errors(X: np.ndarray, y, fitted: Sequence, scales: np.ndarra
             pred[rows] = X[rows][:, keep] @ coef[keep] + intercept
         out.append(1000 * np.sqrt(np.mean((pred - y) ** 2)))
     return np.array(out)
+
+
+class GroupRidgeCV(RegressorMixin, BaseEstimator):
+    """Ridge regression on standardised features, ``alpha`` chosen by leave-one-group-out cross-validation.
+
+    ``fit(X, y, groups)``: ``X`` ``(n, p)``, ``y`` ``(n,)``; the features are standardised with the training
+    mean and standard deviation (constant columns are left unscaled) and ``y`` centred; for each ``alpha`` of
+    ``alphas`` (sklearn's convention: penalty ``alpha |w|^2`` on the standardised weights, not divided by ``n``)
+    the inner error is the RMSE over all held-out groups, computed from one SVD per inner fold. Without
+    ``groups`` (or with one group) the inner folds are 5 contiguous blocks. Attributes: ``alpha_``,
+    ``cv_rmse_`` (one per alpha), ``coef_`` and ``intercept_`` in raw feature units (so that
+    ``X @ coef_ + intercept_`` predicts and :func:`linear_coefficients` reads them directly).
+    Hand-written rather than ``GridSearchCV(Ridge)`` because the SVD makes the 23-value grid one solve per fold.
+    """
+
+    def __init__(self, alphas=ALPHAS):
+        self.alphas = alphas
+
+    @staticmethod
+    def _svd_fit(X, y):
+        mean, std = X.mean(0), X.std(0)
+        std = np.where(std > 1e-12 * np.abs(mean).clip(1e-300), std, 1.0)
+        xs = (X - mean) / std
+        u, sv, vt = np.linalg.svd(xs, full_matrices=False)
+        return mean, std, y.mean(), u, sv, vt
+
+    def _weights(self, fit, y, alpha):
+        mean, std, y_mean, u, sv, vt = fit
+        w = vt.T @ ((sv / (sv**2 + alpha)) * (u.T @ (y - y_mean)))
+        coef = w / std
+        return coef, y_mean - mean @ coef
+
+    def fit(self, X, y, groups=None):
+        X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+        if X.ndim != 2 or len(X) != len(y):
+            raise ValueError(f"X must be (n, p) and y (n,), got {X.shape} and {y.shape}")
+        alphas = np.atleast_1d(np.asarray(self.alphas, dtype=float))
+        if (alphas < 0).any():
+            raise ValueError("alphas must be >= 0")
+        groups = np.arange(len(y)) * 5 // len(y) if groups is None or len(np.unique(groups)) < 2 \
+            else np.asarray(groups)
+        sq = np.zeros(len(alphas))
+        for g in np.unique(groups):
+            test = groups == g
+            fit = self._svd_fit(X[~test], y[~test])
+            for k, alpha in enumerate(alphas):
+                coef, intercept = self._weights(fit, y[~test], alpha)
+                sq[k] += ((X[test] @ coef + intercept - y[test]) ** 2).sum()
+        self.cv_rmse_ = np.sqrt(sq / len(y))
+        self.alpha_ = float(alphas[int(np.argmin(self.cv_rmse_))])
+        self.coef_, self.intercept_ = self._weights(self._svd_fit(X, y), y, self.alpha_)
+        self.intercept_ = float(self.intercept_)
+        return self
+
+    def predict(self, X):
+        return np.asarray(X, dtype=float) @ self.coef_ + self.intercept_
+
+
+def check_wavelets_fit_cells(structures, js, sigma_w: float, action: str = "raise") -> float:
+    """Check that the widest wavelet, ``2^max(js) sigma_w`` (Å), is at most half the smallest periodic cell.
+
+    "Half the cell" is half the smallest distance between opposite faces over all ``structures``. A wider
+    wavelet overlaps its own periodic images: its coefficients then depend on the cell size (they are ~0 in a
+    small cell and not in a larger one), which a linear model turns into huge errors. ``action``: ``"raise"``
+    (``ValueError``) or ``"warn"`` (``UserWarning``). Returns the largest admissible ``2^j sigma_w`` (Å).
+    """
+    import warnings
+
+    if action not in ("raise", "warn"):
+        raise ValueError(f"action must be 'raise' or 'warn', got {action!r}")
+    if sigma_w <= 0 or len(js) == 0:
+        raise ValueError("need sigma_w > 0 and at least one j")
+    heights = [1.0 / np.linalg.norm(np.linalg.inv(np.asarray(a.cell)).T, axis=1) for a in structures]
+    half = 0.5 * float(np.min(heights))
+    widest = 2.0 ** max(js) * sigma_w
+    if widest > half * (1 + 1e-9):
+        j_ok = np.floor(np.log2(half / sigma_w) * 2) / 2
+        msg = (f"the widest wavelet, 2^{max(js):g} x {sigma_w:g} = {widest:.2f} Å, is wider than half the smallest "
+               f"cell ({half:.2f} Å): keep j <= {j_ok:g} or lower sigma_w")
+        if action == "raise":
+            raise ValueError(msg)
+        warnings.warn(msg, UserWarning, stacklevel=2)
+    return half
+
+
+def coefficient_scales(labels, sigma_w: float) -> np.ndarray:
+    """Largest wavelet width ``2^j sigma_w`` (Å) of each scattering coefficient label (``nan`` for order 0)."""
+    return np.array([np.nan if lab.order == 0 else 2.0 ** max(j for j in (lab.j1, lab.j2) if j is not None)
+                     * sigma_w for lab in labels])
+
+
+class ResidualStack(RegressorMixin, BaseEstimator):
+    """Two models in sequence, both fitted inside each cross-validation fold: ``first`` on the target, then
+    ``second`` on what ``first`` leaves *on the same training rows* (thesis ch. 2.5.2: "The first term is fitted
+    alone ... Then the remaining energy is fitted using the two ... SOAP kernels").
+
+    ``X`` is an integer array of row indices; ``first_input(rows)`` and ``second_input(rows)`` return each
+    model's input for those rows (e.g. pair features, and a list of structures), so that the two models can take
+    different representations of the same cells. ``groups`` are passed on to models whose ``fit`` takes them.
+    Fitting the second model on *out-of-fold* residuals of the first instead would mix residuals of five
+    different first models, and is not what a single model trained on four runs would see.
+    """
+
+    def __init__(self, first, second, first_input: Callable, second_input: Callable):
+        self.first = first
+        self.second = second
+        self.first_input = first_input
+        self.second_input = second_input
+
+    @staticmethod
+    def _fit(model, X, y, groups):
+        wants = groups is not None and "groups" in inspect.signature(model.fit).parameters
+        return model.fit(X, y, groups=groups) if wants else model.fit(X, y)
+
+    def fit(self, X, y, groups=None):
+        rows = np.asarray(X).astype(int).ravel()
+        y = np.asarray(y, dtype=float)
+        self.first_ = self._fit(clone(self.first), self.first_input(rows), y, groups)
+        residual = y - self.first_.predict(self.first_input(rows))
+        self.second_ = self._fit(clone(self.second), self.second_input(rows), residual, groups)
+        return self
+
+    def predict(self, X):
+        rows = np.asarray(X).astype(int).ravel()
+        return self.first_.predict(self.first_input(rows)) + self.second_.predict(self.second_input(rows))

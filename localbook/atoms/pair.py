@@ -21,8 +21,28 @@ __all__ = ["PairPotentialFeatures", "pair_distances"]
 
 
 def pair_distances(atoms: Atoms, r_max: float) -> np.ndarray:
-    """Distances (Å) of all ordered pairs ``i != j`` (periodic images included) closer than ``r_max``."""
-    return neighbor_list("d", atoms, r_max, self_interaction=False)
+    """Distances (Å) of all ordered pairs ``i != j`` (periodic images included) closer than ``r_max``.
+
+    The same set as ASE's ``neighbor_list("d", atoms, r_max)``, computed in one vectorised pass: minimum-image
+    differences in fractional coordinates, then every lattice shift that can bring an image within ``r_max``
+    (``floor(r_max / h + 1/2)`` shells along an axis whose planes are ``h`` apart). Memory ``N^2 M`` doubles for
+    ``M`` shifts: fine for the few hundred atoms of this chapter's cells, and 20-50 times faster than ASE there.
+    """
+    pos = np.asarray(atoms.positions, dtype=float)
+    cell, pbc = np.asarray(atoms.cell, dtype=float), np.asarray(atoms.pbc, dtype=bool)
+    d = pos[None, :, :] - pos[:, None, :]
+    shells = [0, 0, 0]
+    if pbc.any():
+        if not pbc.all():
+            return neighbor_list("d", atoms, r_max, self_interaction=False)
+        frac = d @ np.linalg.inv(cell)
+        d = (frac - np.round(frac)) @ cell
+        heights = abs(np.linalg.det(cell)) / np.linalg.norm(np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1)
+        shells = [int(np.floor(r_max / h + 0.5)) for h in heights]  # |n h| - h / 2 < r_max along each normal
+    n = np.stack(np.meshgrid(*[np.arange(-m, m + 1) for m in shells], indexing="ij"), -1).reshape(-1, 3)
+    r = np.linalg.norm(d[:, :, None, :] + (n @ cell)[None, None], axis=-1)
+    self_pair = np.eye(len(pos), dtype=bool)[:, :, None] & (np.abs(n).sum(1) == 0)[None, None, :]
+    return r[(r < r_max) & ~self_pair]
 
 
 class PairPotentialFeatures(BaseEstimator, TransformerMixin):
@@ -71,12 +91,9 @@ class PairPotentialFeatures(BaseEstimator, TransformerMixin):
             self.fit()
         if isinstance(X, Atoms) or not all(isinstance(a, Atoms) for a in X):
             raise TypeError("PairPotentialFeatures.transform takes a list of ase.Atoms")
-        distances = [pair_distances(a, self.r_max) for a in X]
-        counts = torch.tensor([len(d) for d in distances], device=self.device)
-        flat = torch.as_tensor(np.concatenate(distances), dtype=torch.float64, device=self.device)
-        owner = torch.repeat_interleave(torch.arange(len(X), device=self.device), counts)
-        phi = torch.zeros(len(X), self.n_basis_, dtype=torch.float64, device=self.device)
-        phi.index_add_(0, owner, self.basis(flat))
+        # one structure at a time: a 256-atom cell at 2 g/cm^3 has ~10^5 pairs within 10 Å, and the basis of all
+        # pairs of a whole database at once, (pairs, n_gaussians) doubles, would take gigabytes
+        phi = torch.stack([self.basis(pair_distances(a, self.r_max)).sum(0) for a in X])
         return (0.5 * phi).cpu().numpy()
 
     def potential(self, r, coef) -> np.ndarray:

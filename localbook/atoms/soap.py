@@ -85,15 +85,19 @@ class SparseSOAPRegressor(BaseEstimator, RegressorMixin):
 
     ``soaps``: a list of dicts of :func:`soap_environments` settings (the thesis: ``r_cut`` 3 Å, ``sigma`` 0.5 Å
     and ``r_cut`` 6 Å, ``sigma`` 1 Å, ``n_max = l_max = 10``); ``n_sparse`` representatives per SOAP;
-    ``zeta`` kernel exponent; ``alpha`` regularisation (eV^2 per unit of ``w^T K w``): a number, or a sequence
-    from which ``fit(X, y, groups)`` picks the value with the smallest leave-one-group-out error (the design
+    ``n_candidates``: CUR chooses among at most this many training environments, evenly strided (``None``: all;
+    CUR's cost is linear in the number of candidates, and 10^5 environments of 256-atom cells make it the
+    slowest step); ``zeta`` kernel exponent; ``alpha`` regularisation (eV^2 per unit of ``w^T K w``): a number,
+    or a sequence from which ``fit(X, y, groups)`` picks the value with the smallest leave-one-group-out error (the design
     matrix is built once, so each candidate costs one small linear solve); the choice is ``alpha_``.
     """
 
     def __init__(self, soaps: Sequence[dict] = ({"r_cut": 3.0, "sigma": 0.5}, {"r_cut": 6.0, "sigma": 1.0}),
-                 n_sparse: int = 200, zeta: int = 2, alpha: float | Sequence[float] = 1e-3, device="cpu"):
+                 n_sparse: int = 200, zeta: int = 2, alpha: float | Sequence[float] = 1e-3, device="cpu",
+                 n_candidates: int | None = None):
         self.soaps = soaps
         self.n_sparse = n_sparse
+        self.n_candidates = n_candidates
         self.zeta = zeta
         self.alpha = alpha
         self.device = device
@@ -127,6 +131,8 @@ class SparseSOAPRegressor(BaseEstimator, RegressorMixin):
         for settings in self.soaps:
             envs = torch.as_tensor(np.concatenate(soap_environments(X, **settings)), dtype=torch.float64,
                                    device=self.device)
+            if self.n_candidates is not None and len(envs) > self.n_candidates:
+                envs = envs[torch.linspace(0, len(envs) - 1, self.n_candidates, device=self.device).long()]
             self.representatives_.append(envs[cur_select(envs, min(self.n_sparse, len(envs)))])
         a, n_atoms = self._design(X)
         k_mm = torch.block_diag(*[(r @ r.T) ** self.zeta for r in self.representatives_])
