@@ -21,6 +21,8 @@ from typing import Callable, Sequence
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 
+from localbook.scattering3d.frontend import check_wavelets_fit_cells, coefficient_scales  # noqa: F401 (re-exported)
+
 __all__ = ["cv_predictions", "errors_by_density", "linear_coefficients", "truncated_scale_errors", "GroupRidgeCV",
            "check_wavelets_fit_cells", "coefficient_scales", "ALPHAS", "ResidualStack"]
 
@@ -164,39 +166,6 @@ class GroupRidgeCV(RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         return np.asarray(X, dtype=float) @ self.coef_ + self.intercept_
-
-
-def check_wavelets_fit_cells(structures, js, sigma_w: float, action: str = "raise") -> float:
-    """Check that the widest wavelet, ``2^max(js) sigma_w`` (Å), is at most half the smallest periodic cell.
-
-    "Half the cell" is half the smallest distance between opposite faces over all ``structures``. A wider
-    wavelet overlaps its own periodic images: its coefficients then depend on the cell size (they are ~0 in a
-    small cell and not in a larger one), which a linear model turns into huge errors. ``action``: ``"raise"``
-    (``ValueError``) or ``"warn"`` (``UserWarning``). Returns the largest admissible ``2^j sigma_w`` (Å).
-    """
-    import warnings
-
-    if action not in ("raise", "warn"):
-        raise ValueError(f"action must be 'raise' or 'warn', got {action!r}")
-    if sigma_w <= 0 or len(js) == 0:
-        raise ValueError("need sigma_w > 0 and at least one j")
-    heights = [1.0 / np.linalg.norm(np.linalg.inv(np.asarray(a.cell)).T, axis=1) for a in structures]
-    half = 0.5 * float(np.min(heights))
-    widest = 2.0 ** max(js) * sigma_w
-    if widest > half * (1 + 1e-9):
-        j_ok = np.floor(np.log2(half / sigma_w) * 2) / 2
-        msg = (f"the widest wavelet, 2^{max(js):g} x {sigma_w:g} = {widest:.2f} Å, is wider than half the smallest "
-               f"cell ({half:.2f} Å): keep j <= {j_ok:g} or lower sigma_w")
-        if action == "raise":
-            raise ValueError(msg)
-        warnings.warn(msg, UserWarning, stacklevel=2)
-    return half
-
-
-def coefficient_scales(labels, sigma_w: float) -> np.ndarray:
-    """Largest wavelet width ``2^j sigma_w`` (Å) of each scattering coefficient label (``nan`` for order 0)."""
-    return np.array([np.nan if lab.order == 0 else 2.0 ** max(j for j in (lab.j1, lab.j2) if j is not None)
-                     * sigma_w for lab in labels])
 
 
 class ResidualStack(RegressorMixin, BaseEstimator):

@@ -93,9 +93,10 @@ def scales_within(labels, sigma_w: float, cell_length: float) -> np.ndarray:
     cells, 1e-23 in 250-atom ones for ``j = 5``, ``sigma_w = 0.5`` Å), and a standardised linear model
     trained on one size then explodes on the other. ``labels``: ``feature_labels_`` of the fitted transformer.
     """
+    from localbook.scattering3d import coefficient_scales
     if sigma_w <= 0 or cell_length <= 0:
         raise ValueError(f"sigma_w={sigma_w} and cell_length={cell_length} must be positive lengths in Å")
-    return np.array([2.0 ** lab.max_scale * sigma_w <= cell_length / 2 for lab in labels])
+    return ~(coefficient_scales(labels, sigma_w) > cell_length / 2)   # order 0 (nan): no wavelet, kept
 
 
 def linear_model(kind: str = "bayes") -> Pipeline:

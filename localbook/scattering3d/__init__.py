@@ -52,12 +52,13 @@ from localbook.scattering3d.core import (K_l, aliasing_precision, analytic_first
                                          analytic_first_order_integral, analytic_order0_integral,
                                          gaussian_width_for_aliasing, min_distance_for_overlap, overlap_precision)
 from localbook.scattering3d.frontend import (CHANNELS, ConditionReport, SamplingConditionWarning,
-                                             SolidHarmonicScattering, atom_channels, check_conditions)
+                                             SolidHarmonicScattering, atom_channels, check_conditions,
+                                             check_wavelets_fit_cells, coefficient_scales)
 from localbook.scattering3d.transform import CoefficientLabel, GridScattering
 
 __all__ = [
     "SolidHarmonicScattering", "GridScattering", "CoefficientLabel", "ConditionReport", "check_conditions",
     "atom_channels", "CHANNELS", "SamplingConditionWarning", "K_l", "gaussian_width_for_aliasing",
     "aliasing_precision", "min_distance_for_overlap", "overlap_precision", "analytic_first_order",
-    "analytic_first_order_integral", "analytic_order0_integral",
+    "analytic_first_order_integral", "analytic_order0_integral", "check_wavelets_fit_cells", "coefficient_scales",
 ]
