@@ -73,9 +73,10 @@ def test_download_only_when_allowed(tmp_path):
 
 
 def test_site_packages_source_finds_a_top_level_folder(tmp_path, monkeypatch):
-    (tmp_path / "kanji").mkdir()
+    # a folder name no installed package uses (PyPI kanjivg really installs a top-level "kanji/")
+    (tmp_path / "localbook_test_strokes").mkdir()
     monkeypatch.syspath_prepend(str(tmp_path))
-    assert SitePackagesSource("kanji", "kanjivg").find(None) == tmp_path / "kanji"
+    assert SitePackagesSource("localbook_test_strokes", "x").find(None) == tmp_path / "localbook_test_strokes"
     assert SitePackagesSource("no_such_folder_xyz", "x").find(None) is None
 
 
