@@ -14,7 +14,6 @@ NB_TIMEOUT ?= 900
 export LOCALBOOK_HEADLESS := 1
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 
 .PHONY: help setup book execute html run test unit nbval smoke sync bench clean
 
@@ -56,7 +55,7 @@ run: setup
 test: unit nbval smoke html
 
 unit: setup
-	$(PY) -m pytest tests -q
+	MPLBACKEND=Agg $(PY) -m pytest tests -q
 
 nbval: setup
 	@for py in $(NOTEBOOKS); do nb=$${py%.py}.ipynb; start=$$(date +%s); \

@@ -210,6 +210,8 @@ fig = sk.plot_drawings([[(p, "#bbbbbb"), (r, "#bbbbbb")] for p, r in cuts], ncol
 for ax, (p, _), cont in zip(fig.axes, cuts, conts):
     end = sk.draw_stroke3(ax, sk.denormalise(p, float(model.scale)), color=cv.HUMAN_COLOR, lw=1.8)
     sk.draw_stroke3(ax, sk.denormalise(cont, float(model.scale)), origin=end, color=cv.MACHINE_COLOR, lw=1.8)
+
+# %%
 print("new points per completion:", [len(x) for x in conts], "true rest:", [len(r) for _, r in cuts])
 # NBVAL_CHECK_OUTPUT
 
@@ -231,6 +233,8 @@ completer = sk.SketchCompleter(model, temperature=completion_tau, device=torch_d
 dialog = cv.play_script(completer, script, amount=0.5, temperature=completion_tau, seed=seed,
                         dialog=cv.Dialog.for_box(width, width, box=kanjivg.KANJIVG_BOX, unit=completer.scale))
 fig = cv.plot_history(dialog)
+
+# %%
 print([(t.author, t.n_points) for t in dialog.turns])
 # NBVAL_CHECK_OUTPUT
 

@@ -53,6 +53,9 @@ def test_notebook_conventions(py):
     checked = [c for c in code if re.search(r"^\s*#\s*NBVAL_CHECK_OUTPUT\s*$", c.source, re.M)]
     assert checked, "no cell carries # NBVAL_CHECK_OUTPUT"
     assert all(c.outputs for c in checked), "a checked cell has no stored output: execute the notebook"
+    figures = [c.source[:60] for c in checked if any(o.get("output_type") == "display_data" for o in c.outputs)]
+    assert not figures, ("a checked cell also shows a figure, which headless runs (MPLBACKEND=Agg, as CI) do not "
+                         f"redisplay: print the checked numbers in a cell of their own: {figures[0]!r}")
     text = str([c.outputs for c in code])
     assert "Traceback" not in text and "DeprecationWarning" not in text
 
