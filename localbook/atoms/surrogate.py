@@ -54,8 +54,8 @@ def _scattering(J=SCATTERING_J, L=9, qs=(2.0,), sigma=0.5, sigma_w=None, max_ord
     """
     from localbook.scattering3d import SolidHarmonicScattering
     return SolidHarmonicScattering(J=list(J), L=L, qs=tuple(qs), sigma=sigma, sigma_w=sigma_w, grid="cell",
-                                   max_order=max_order, include_order0=include_order0, channels=tuple(channels), dtype=dtype,
-                                   **kw)
+                                   max_order=max_order, include_order0=include_order0, channels=tuple(channels),
+                                   dtype=dtype, **kw)
 
 
 register_descriptor("scattering", _scattering)

@@ -461,8 +461,6 @@ def check_wavelets_fit_cells(structures, js, sigma_w: float, action: str = "rais
     small cell and not in a larger one), which a linear model turns into huge errors. ``action``: ``"raise"``
     (``ValueError``) or ``"warn"`` (``UserWarning``). Returns the largest admissible ``2^j sigma_w`` (Å).
     """
-    import warnings
-
     if action not in ("raise", "warn"):
         raise ValueError(f"action must be 'raise' or 'warn', got {action!r}")
     if sigma_w <= 0 or len(js) == 0:
@@ -482,5 +480,4 @@ def check_wavelets_fit_cells(structures, js, sigma_w: float, action: str = "rais
 
 def coefficient_scales(labels, sigma_w: float) -> np.ndarray:
     """Largest wavelet width ``2^j sigma_w`` (Å) of each scattering coefficient label (``nan`` for order 0)."""
-    return np.array([np.nan if lab.order == 0 else 2.0 ** max(j for j in (lab.j1, lab.j2) if j is not None)
-                     * sigma_w for lab in labels])
+    return np.array([np.nan if lab.order == 0 else 2.0 ** lab.max_scale * sigma_w for lab in labels])
