@@ -6,10 +6,10 @@ The task: for every 6 x 6 patch of ``--images`` Fashion-MNIST images (23 x 23 = 
 K = 0.4 |D| nearest atoms among |D| = ``--atoms`` whitened dictionary patches and among their negatives
 (thesis eq. 5.2, app. B.2). Three routes produce the same binary codes (checked before timing):
 
-* ``localbook``: :class:`localbook.images.patches.KNNPatchEncoder`, the whitening as a convolution, the atoms
+* ``localbook``: :class:`localbook.images.knn_encoding.KNNPatchEncoder`, the whitening as a convolution, the atoms
   as a 1 x 1 convolution, a (K+1)-th-value threshold per position (``encode``: no pooling);
 * ``cdist + topk``: explicit whitened patches, ``torch.cdist`` to the atoms, ``topk``, scatter
-  (:func:`localbook.images.patches.bruteforce_knn_encoding`);
+  (:func:`localbook.images.knn_encoding.bruteforce_knn_encoding`);
 * ``faiss``: faiss-cpu's exact ``IndexFlatL2`` over the whitened atoms, ``search`` with k = K, then the same
   scatter. faiss-cpu is optional (``pip install -e .[bench]``); the peer is skipped when it is missing.
 
@@ -25,7 +25,8 @@ import torch
 import localbook  # noqa: F401
 from localbook.data.images import load_fashion_mnist
 from localbook.device import best_of, pick_device
-from localbook.images import patches as pt
+from localbook.images import knn_encoding as ke
+from localbook.images import whitening as wh
 
 
 def faiss_encoding(x, dictionary, whitening, k):
@@ -34,7 +35,7 @@ def faiss_encoding(x, dictionary, whitening, k):
 
     p = dictionary.shape[-1]
     b, _, h, w = x.shape
-    patches = whitening.transform(pt.extract_patches(x, p).reshape(-1, whitening.dim)).float().numpy()
+    patches = whitening.transform(wh.extract_patches(x, p).reshape(-1, whitening.dim)).float().numpy()
     atoms = whitening.transform(dictionary.double()).float().numpy()
     halves = []
     for a in (atoms, -atoms):
@@ -56,17 +57,17 @@ def main():
     device = pick_device(args.device)
 
     train = load_fashion_mnist("train", n=2000, seed=0)
-    whitening = pt.PatchWhitening(1e-3).fit_images(train.x, 6)
-    dictionary = pt.sample_patches(train.x, args.atoms, 6, rng=0, distinct=True)
+    whitening = wh.PatchWhitening(1e-3).fit_images(train.x, 6)
+    dictionary = wh.sample_patches(train.x, args.atoms, 6, rng=0, distinct=True)
     k = round(0.4 * args.atoms)
     x = load_fashion_mnist("test", n=args.images, seed=0).x
     n_patches = args.images * 23 * 23
     print(f"{args.images} images, {n_patches} patches, |D| = {args.atoms} (+ negatives), K = {k}, device {device}")
 
-    encoder = pt.KNNPatchEncoder(dictionary, whitening, k).to(device)
+    encoder = ke.KNNPatchEncoder(dictionary, whitening, k).to(device)
     xd = x.to(device)
     t_ours, ours = best_of(lambda: encoder.encode(xd))
-    t_cdist, ref = best_of(lambda: pt.bruteforce_knn_encoding(xd, dictionary.to(device), whitening, k))
+    t_cdist, ref = best_of(lambda: ke.bruteforce_knn_encoding(xd, dictionary.to(device), whitening, k))
     mismatch = float((ours != ref).float().mean())
     if mismatch > 1e-3:
         raise AssertionError(f"the convolutional and brute-force codes differ on {100 * mismatch:.2f} % of entries")

@@ -14,7 +14,7 @@ Three measures of a cloud of patches in the extrinsic dimension ``d_ext = C * P 
   ``tau_k(p)`` the distance from ``p`` to its k-th nearest neighbour (thesis fig. 5.5, right),
   :func:`levina_bickel` and :func:`intrinsic_dimension`.
 
-Each is computed on raw patches and on whitened ones (:class:`localbook.images.patches.PatchWhitening`).
+Each is computed on raw patches and on whitened ones (:class:`localbook.images.whitening.PatchWhitening`).
 Distances are exact (batched ``torch.cdist`` + top-k on ``device``).
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from localbook.images.patches import PatchWhitening, sample_patches
+from localbook.images.whitening import PatchWhitening, sample_patches
 
 __all__ = ["covariance_spectrum", "covariance_dimension", "nearest_neighbor_distances", "levina_bickel",
            "intrinsic_dimension", "sample_unique_patches", "patch_dimensions"]

@@ -1,4 +1,5 @@
-"""Tests of the scattering patch network (thesis ch. 4): front end, patch separation, training, DDP, loaders."""
+"""Tests of the scattering patch network (thesis ch. 4): oversampled scattering, patch separation, the shared
+training loop, DDP, the command line, loaders and figures."""
 from __future__ import annotations
 
 import os
@@ -12,11 +13,12 @@ import torch
 
 import localbook  # noqa: F401  (SciPy shim before kymatio)
 from localbook.data.registry import DataUnavailableError
-from localbook.images.scattering_cnn import (EndToEndCNN, PatchNet, RandomTranslate, ScatteringFrontEnd,
-                                             ScatteringLinear, count_parameters, patch_evidence,
-                                             scattering_channels, scattering_features, select_orders,
-                                             topk_accuracy)
-from localbook.images.train_patch_cnn import TrainConfig, evaluate, train_classifier
+from localbook.images.augment import RandomTranslate, SubsampledTranslate
+from localbook.images.patch_cnn import EndToEndCNN, PatchNet, ScatteringLinear, ScatteringPatchLinear, patch_evidence
+from localbook.images.scattering2d import (OversampledScattering2D, scattering_channels, scattering_features,
+                                           select_orders)
+from localbook.images.training import (TrainConfig, count_parameters, evaluate, recalibrate_batchnorm,
+                                       topk_accuracy, train_classifier)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,14 +36,14 @@ def test_channel_count_matches_thesis_figure():
 
 def test_frontend_shapes_and_oversampling_grid():
     x = _images()
-    plain = ScatteringFrontEnd(2, (16, 16), oversampling=0)(x)
-    over = ScatteringFrontEnd(2, (16, 16), oversampling=1)(x)
+    plain = OversampledScattering2D(2, (16, 16), oversampling=0)(x)
+    over = OversampledScattering2D(2, (16, 16), oversampling=1)(x)
     assert plain.shape == (6, 81, 4, 4) and over.shape == (6, 81, 8, 8)
     # window (0, 0) is the plain scattering: even positions are exactly the non-oversampled transform
     torch.testing.assert_close(over[..., ::2, ::2], plain, rtol=0, atol=0)
     # odd positions are the scattering of the image shifted by stride = 2 px (checked away from the borders,
     # where the reflect padding of the shifted window and kymatio's own padding differ)
-    shifted = ScatteringFrontEnd(2, (16, 16), oversampling=0)(torch.roll(x, (-2, -2), (2, 3)))
+    shifted = OversampledScattering2D(2, (16, 16), oversampling=0)(torch.roll(x, (-2, -2), (2, 3)))
     torch.testing.assert_close(over[..., 1::2, 1::2][..., 1:-2, 1:-2], shifted[..., 1:-2, 1:-2],
                                atol=2e-3 * float(plain.abs().max()), rtol=0)
     # and they are not simply copies of the even ones
@@ -49,21 +51,21 @@ def test_frontend_shapes_and_oversampling_grid():
 
 
 def test_frontend_colour_channels_and_errors():
-    fe = ScatteringFrontEnd(1, (8, 8), L=4, max_order=1, oversampling=1)
+    fe = OversampledScattering2D(1, (8, 8), L=4, max_order=1, oversampling=1)
     out = fe(_images(2, 3, 8))
     assert out.shape == (2, 3 * 5, 8, 8) and fe.output_shape(3) == (15, 8, 8) and fe.stride == 1
     with pytest.raises(ValueError, match="multiple of 2\\*\\*J"):
-        ScatteringFrontEnd(2, (18, 16))
+        OversampledScattering2D(2, (18, 16))
     with pytest.raises(ValueError, match="oversampling"):
-        ScatteringFrontEnd(2, (16, 16), oversampling=3)
+        OversampledScattering2D(2, (16, 16), oversampling=3)
     with pytest.raises(ValueError, match="expects images"):
         fe(_images(2, 1, 16))
 
 
 def test_select_orders_equals_order_one_transform():
     x = _images(3, 2)
-    full = ScatteringFrontEnd(2, (16, 16), max_order=2, oversampling=1)(x)
-    first = ScatteringFrontEnd(2, (16, 16), max_order=1, oversampling=1)(x)
+    full = OversampledScattering2D(2, (16, 16), max_order=2, oversampling=1)(x)
+    first = OversampledScattering2D(2, (16, 16), max_order=1, oversampling=1)(x)
     torch.testing.assert_close(select_orders(full, 2, J=2), first)
     with pytest.raises(ValueError, match="channels"):
         select_orders(full[:, :10], 2, J=2)
@@ -91,6 +93,21 @@ def test_patch_separation_logits_are_mean_of_evidences(patch):
     assert torch.equal(changed, expected)
 
 
+def test_patch_separated_linear_ignores_where_descriptors_sit():
+    torch.manual_seed(0)
+    model = ScatteringPatchLinear(7, 3)
+    s = torch.randn(16, 7, 5, 5)
+    model.train()
+    model(s)
+    model.eval()
+    shuffled = s.flatten(2)[..., torch.randperm(25)].reshape(16, 7, 5, 5)   # descriptors moved around
+    torch.testing.assert_close(model(shuffled), model(s), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(model(s), model.evidence(s).mean(dim=(2, 3)))
+    # the position-aware linear model does depend on where they sit
+    linear = ScatteringLinear(7, (5, 5), 3).eval()
+    assert (linear(shuffled) - linear(s)).abs().max() > 1e-3
+
+
 def test_models_reject_wrong_input_and_bad_arguments():
     with pytest.raises(ValueError, match="patch must be 1"):
         PatchNet(5, 3, patch=2)
@@ -99,6 +116,7 @@ def test_models_reject_wrong_input_and_bad_arguments():
     with pytest.raises(ValueError, match="expects a tensor"):
         PatchNet(5, 3, width=4, depth=1)(torch.zeros(2, 6, 3, 3))
     assert ScatteringLinear(5, (3, 3), 4)(torch.randn(2, 5, 3, 3)).shape == (2, 4)
+    assert ScatteringPatchLinear(5, 4)(torch.randn(2, 5, 3, 3)).shape == (2, 4)
     assert EndToEndCNN(1, 10, 16)(torch.rand(2, 1, 28, 28)).shape == (2, 10)
     assert count_parameters(PatchNet(5, 3, width=4, depth=1, patch=1)) == 2 * 5 + 5 * 4 + 4 + 2 * 4 + 4 * 3 + 3
 
@@ -133,21 +151,20 @@ def test_training_learns_a_local_pattern():
     pos = torch.randint(0, 13, (n, 2), generator=g)
     for i in torch.nonzero(y).ravel().tolist():
         x[i, 0, pos[i, 0]:pos[i, 0] + 3, pos[i, 1]:pos[i, 1] + 3] = 1.0
-    fe = ScatteringFrontEnd(2, (16, 16), max_order=1, oversampling=1)
+    fe = OversampledScattering2D(2, (16, 16), max_order=1, oversampling=1)
     s = scattering_features(fe, x, batch_size=100, progress=False)
     torch.manual_seed(0)
     net = PatchNet(s.shape[1], 2, width=16, depth=2, patch=3)
-    hist = train_classifier(net, (s[:192], y[:192]), (s[192:], y[192:]),
-                            TrainConfig(epochs=6, lr_step=4, batch_size=32), progress=False)
+    hist = train_classifier(net, (s[:192], y[:192]), TrainConfig(epochs=6, milestones=(0.6,), batch_size=32),
+                            val=(s[128:192], y[128:192]), test=(s[192:], y[192:]), progress=False)
     assert hist.epoch == list(range(1, 7)) and hist.lr[0] == 0.1 and hist.lr[-1] == pytest.approx(0.01)
-    assert hist.train_loss[-1] < hist.train_loss[0]
+    assert hist.lr[3] == 0.1 and hist.lr[4] == pytest.approx(0.01)      # 0.6 x 6 epochs: the drop after epoch 4
+    assert hist.train_loss[-1] < hist.train_loss[0] and len(hist.val_top1) == 6
     assert hist.final["top1"] >= 0.9
     assert evaluate(net, (s[192:], y[192:]))[1] == pytest.approx(hist.final["top1"])
 
 
 def test_recalibrate_batchnorm_gives_exact_statistics():
-    from localbook.images.train_patch_cnn import recalibrate_batchnorm
-
     torch.manual_seed(0)
     net = PatchNet(3, 2, width=4, depth=1, patch=1)
     s = 2.0 + 3.0 * torch.randn(50, 3, 4, 4)
@@ -160,16 +177,24 @@ def test_recalibrate_batchnorm_gives_exact_statistics():
 def test_training_with_transform_and_augment_on_images():
     g = torch.Generator().manual_seed(0)
     x, y = torch.rand(40, 1, 8, 8, generator=g), torch.arange(40) % 2
-    fe = ScatteringFrontEnd(1, (8, 8), L=4, max_order=1, oversampling=0)
+    fe = OversampledScattering2D(1, (8, 8), L=4, max_order=1, oversampling=0)
     torch.manual_seed(0)
     net = PatchNet(5, 2, width=4, depth=1, patch=1)
-    hist = train_classifier(net, (x, y), (x, y), TrainConfig(epochs=2, batch_size=16), transform=fe,
+    hist = train_classifier(net, (x, y), TrainConfig(epochs=2, batch_size=16), test=(x, y), transform=fe,
                             augment=RandomTranslate(1, flip=True), progress=False)
-    assert len(hist.test_top1) == 2 and 0 <= hist.final["top1"] <= 1
+    assert hist.val_top1 == [] and 0 <= hist.final["top1"] <= 1 and np.isnan(hist.final["val_top1"])
     with pytest.raises(ValueError, match="batch_size"):
         TrainConfig(batch_size=0)
+    with pytest.raises(ValueError, match="milestones"):
+        TrainConfig(milestones=(30,))
     with pytest.raises(TypeError, match="tuple"):
-        train_classifier(net, x, None, TrainConfig(epochs=1), progress=False)
+        train_classifier(net, x, TrainConfig(epochs=1), progress=False)
+
+
+def test_milestones_are_fractions_of_the_epochs():
+    assert TrainConfig(epochs=100, milestones=(0.3, 0.6, 0.9)).milestone_epochs() == [30, 60, 90]
+    assert TrainConfig(epochs=175, milestones=(100 / 175, 150 / 175)).milestone_epochs() == [100, 150]
+    assert TrainConfig(epochs=3, milestones=(0.1, 0.2)).milestone_epochs() == [1]
 
 
 def _write_folder(root: Path, split: str, n_per_class: int = 3):
@@ -228,7 +253,7 @@ def test_ddp_two_cpu_ranks_end_with_identical_weights(tmp_path):
         pytest.skip(f"Fashion-MNIST not installed: {err}")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
            "-m", "localbook.images.train_patch_cnn", "--n-train", "64", "--n-test", "20", "--width", "8",
-           "--depth", "2", "--epochs", "2", "--lr-step", "1", "--batch-size", "16", "--J", "2",
+           "--depth", "2", "--epochs", "2", "--milestones", "0.5", "--batch-size", "16", "--J", "2",
            "--oversampling", "1", "--out", str(tmp_path), "--save-every-rank", "--device", "cpu"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
@@ -252,38 +277,39 @@ def test_plots_and_table_render():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from localbook.images.scattering_cnn import format_table, plot_evidence_maps, plot_training_curves
-    from localbook.images.train_patch_cnn import History
+    from localbook.images.figures import (evidence_browser, pick_examples, plot_convergence, plot_evidence_maps,
+                                          plot_scattering_example, show_evidence)
+    from localbook.images.training import History
 
     ev = torch.randn(3, 10, 7, 7)
     fig = plot_evidence_maps(torch.rand(3, 1, 28, 28), ev, torch.tensor([0, 1, 2]), [str(i) for i in range(10)],
                              stride=4, n_show=3)
     assert len(fig.axes) == 3 * 3 + 1  # images, true and predicted evidences, colour bar
-    h = History(epoch=[1, 2], lr=[0.1, 0.1], train_loss=[1.0, 0.5], train_top1=[0.5, 0.7], test_top1=[0.4, 0.6],
-                test_top5=[0.9, 1.0])
-    fig2 = plot_training_curves({"a": h, "b": h})
+    h = History(epoch=[1, 2], lr=[0.1, 0.1], train_loss=[1.0, 0.5], train_top1=[0.5, 0.7], val_top1=[0.4, 0.6])
+    fig2 = plot_convergence({"a": [h, h], "b": [h]})
     assert len(fig2.axes) == 2 and len(fig2.axes[1].lines) == 2
-    from localbook.images.scattering_cnn import show_evidence
-
+    fig3 = plot_scattering_example(torch.rand(1, 8, 8), torch.rand(5, 4, 4), oversampling=1, title="x")
+    assert len(fig3.axes) == 3 and fig3.axes[1].images[0].get_array().shape == (2, 2)
+    assert pick_examples(torch.tensor([0, 1, 2, 3]), torch.tensor([0, 0, 2, 0]), 1, 5).tolist() == [0, 1, 3]
     show_evidence(1, torch.rand(3, 1, 28, 28), ev, torch.tensor([0, 1, 2]), [str(i) for i in range(10)], stride=4)
     assert len(plt.gcf().axes) == 3 + 1
     with pytest.raises(IndexError, match="out of range"):
         show_evidence(3, torch.rand(3, 1, 28, 28), ev, torch.tensor([0, 1, 2]), list("0123456789"), stride=4)
+    # the browser's callback is a named function: ipywidgets' interact refused a functools.partial in a browser
+    browser = evidence_browser(torch.rand(3, 1, 28, 28), ev, torch.tensor([0, 1, 2]), list("0123456789"), stride=4)
+    assert browser.__name__ == "show_test_image" and browser.widget.children[0].max == 2
+    browser.widget.children[0].value = 2                                # moving the slider redraws, no error
     plt.close("all")
-    table = format_table([["a", 1.25, None]], ["model", "x", "y"])
-    assert table.splitlines()[0].split() == ["model", "x", "y"] and table.splitlines()[2].split() == ["a", "1.25", "-"]
 
 
 def test_subsampled_translate_is_plain_scattering_of_translated_image():
-    from localbook.images.scattering_cnn import SubsampledTranslate
-
     x = _images(4)
-    over = ScatteringFrontEnd(2, (16, 16), oversampling=1)(x)
+    over = OversampledScattering2D(2, (16, 16), oversampling=1)(x)
     g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
     out = SubsampledTranslate(max_shift=1, step=2)(over, g1)
     ref = RandomTranslate(1)(over, g2)[..., ::2, ::2]
     assert out.shape == (4, 81, 4, 4)
     torch.testing.assert_close(out, ref, rtol=0, atol=0)
     # with no shift it is the scattering without oversampling
-    plain = ScatteringFrontEnd(2, (16, 16), oversampling=0)(x)
+    plain = OversampledScattering2D(2, (16, 16), oversampling=0)(x)
     torch.testing.assert_close(SubsampledTranslate(0, 2)(over), plain, rtol=0, atol=0)

@@ -1,0 +1,115 @@
+"""Comparisons of models over several seeds, and the tables that report them.
+
+A chapter's comparison is a dict of named :class:`Variant` (how to build the model, its data, its
+augmentation); :func:`train_variants` trains each one with the shared loop for every seed (re-seeding torch
+before building each model, so that each result reproduces on its own) and returns a :class:`VariantResult`
+per name: the histories (training loss, validation curve, final test accuracy) of every seed and the model of
+the first. :func:`accuracy_cell` and :func:`comparison_table` print mean +- standard deviation over the seeds
+next to the thesis' number, for these results, the baselines (:mod:`localbook.images.baselines`) and the patch
+k-NN results alike -- anything with a ``test_accuracies`` array.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import torch.nn as nn
+
+from localbook.images.training import History, TrainConfig, count_parameters, train_classifier
+
+__all__ = ["Variant", "VariantResult", "train_variants", "accuracy_cell", "comparison_table"]
+
+
+@dataclass
+class Variant:
+    """One model of a comparison: ``build()`` makes a fresh model (called right after seeding), trained on
+    ``train`` and monitored on ``val`` each epoch, tested on ``test`` ((x, y) tensors), with an optional
+    per-batch ``augment`` and its own ``config`` (else the comparison's)."""
+
+    build: Callable[[], nn.Module]
+    train: tuple
+    test: tuple
+    val: tuple | None = None
+    augment: Callable | None = None
+    config: TrainConfig | None = None
+
+
+@dataclass
+class VariantResult:
+    """The histories of one variant, one per seed, and the trained model of the first seed."""
+
+    seeds: tuple[int, ...]
+    histories: list[History] = field(repr=False)
+    model: nn.Module = field(repr=False)
+    n_parameters: int = 0
+
+    @property
+    def test_accuracies(self) -> np.ndarray:
+        return np.array([h.final["top1"] for h in self.histories])
+
+    @property
+    def test_accuracy(self) -> float:
+        return float(self.test_accuracies.mean())
+
+    @property
+    def train_accuracy(self) -> float:
+        return float(np.mean([h.final["train_top1"] for h in self.histories]))
+
+    @property
+    def seconds(self) -> float:
+        """Mean training time of one seed (s)."""
+        return float(np.mean([h.seconds for h in self.histories]))
+
+
+def train_variants(variants: Mapping[str, Variant], config: TrainConfig, seeds: Sequence[int] = (0,),
+                   device="cpu", progress: bool | None = None) -> dict[str, VariantResult]:
+    """Train every variant for every seed with the same recipe (``config``, or the variant's own), seeding torch
+    before building each model; returns ``{name: VariantResult}`` in the given order."""
+    from localbook.device import seed_everything
+
+    out = {}
+    for name, v in variants.items():
+        histories, first = [], None
+        for seed in seeds:
+            seed_everything(seed)
+            model = v.build()
+            cfg = (v.config or config).with_(seed=seed)
+            histories.append(train_classifier(model, v.train, cfg, val=v.val, test=v.test, augment=v.augment,
+                                              device=device, progress=progress))
+            if first is None:
+                first = model
+        out[name] = VariantResult(tuple(seeds), histories, first, count_parameters(first))
+    return out
+
+
+def accuracy_cell(accuracies, digits: int = 1) -> str:
+    """Accuracy in percent, ``"mean ± std"`` over seeds (sample standard deviation), or one number."""
+    acc = 100 * np.asarray(accuracies, dtype=float).ravel()
+    if len(acc) == 1:
+        return f"{acc[0]:.{digits}f}"
+    return f"{acc.mean():.{digits}f} ± {acc.std(ddof=1):.{digits}f}"
+
+
+def comparison_table(results: Mapping[str, object], thesis: Mapping[str, str] | None = None,
+                     extra: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """A text table, one row per result: its name, the thesis' number (``thesis[name]``, "-" when absent), this
+    book's test accuracy (:func:`accuracy_cell` of ``result.test_accuracies``), the number of seeds, and the
+    columns of ``extra[name]`` (e.g. parameters, chosen hyper-parameters)."""
+    from localbook.plotting import text_table
+
+    thesis = thesis or {}
+    extra = extra or {}
+    columns = list(dict.fromkeys(c for cols in extra.values() for c in cols))
+    rows = []
+    for name, res in results.items():
+        acc = np.asarray(res.test_accuracies)
+        rows.append([name, thesis.get(name, "-"), accuracy_cell(acc), len(acc),
+                     *(extra.get(name, {}).get(c, "-") for c in columns)])
+    return text_table(rows, header=["model", "thesis %", "book test %", "seeds", *columns])
+
+
+def parameter_count_cell(result) -> str:
+    """Thousands separator for a result's ``n_parameters`` (``"-"`` when it has none)."""
+    n = getattr(result, "n_parameters", None)
+    return f"{n:,}" if n else "-"

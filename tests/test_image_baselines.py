@@ -1,0 +1,66 @@
+"""Tests of the image baselines (pixel logistic regression, whole-image k-NN) and of comparisons over seeds."""
+import numpy as np
+import pytest
+import torch
+
+from localbook.images import baselines, experiments
+from localbook.images.patch_cnn import ScatteringPatchLinear
+from localbook.images.training import TrainConfig
+
+
+def _blobs(n, seed, noise=1.0):
+    """Two-class 'images' (n, 1, 4, 4): class means differ in the top-left pixels, plus Gaussian noise."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % 3
+    x = noise * torch.randn(n, 1, 4, 4, generator=g)
+    x[:, 0, 0, :3] += 2.0 * torch.nn.functional.one_hot(y, 3).float()
+    return x, y
+
+
+def test_whole_image_knn_chooses_k_on_validation():
+    train, val, test = _blobs(300, 0, noise=1.5), _blobs(200, 1, noise=1.5), _blobs(200, 2, noise=1.5)
+    res = baselines.whole_image_knn(train, test, val=val, ks=(1, 15))
+    assert set(res.validation) == {1, 15} and res.chosen["k"] == max(res.validation, key=res.validation.get)
+    assert res.validation[15] > res.validation[1]                 # noisy classes: averaging more neighbours helps
+    direct = (baselines.knn_classify(*train, test[0], k=res.chosen["k"]) == test[1]).float().mean()
+    assert res.test_accuracy == pytest.approx(float(direct)) and res.test_accuracies.shape == (1,)
+    assert baselines.whole_image_knn(train, test, ks=(3, 15)).chosen == {"k": 3}    # no validation: the first
+
+
+def test_pixel_logistic_regression_matches_scikit_learn_and_chooses_c():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    train, val, test = _blobs(300, 0), _blobs(200, 1), _blobs(200, 2)
+    res = baselines.pixel_logistic_regression(train, test, val=val, Cs=(1e-4, 1.0))
+    C = res.chosen["C"]
+    assert set(res.validation) == {1e-4, 1.0} and C == max(res.validation, key=res.validation.get)
+    assert res.chosen["converged"]
+    flat = lambda d: d[0].reshape(len(d[0]), -1).numpy()  # noqa: E731
+    scaler = StandardScaler().fit(flat(train))
+    sk = LogisticRegression(C=C, max_iter=1000).fit(scaler.transform(flat(train)), train[1].numpy())
+    assert res.test_accuracy == pytest.approx((sk.predict(scaler.transform(flat(test))) == test[1].numpy()).mean())
+    assert res.test_accuracy > 0.6                                # chance is 1/3
+
+
+def test_train_variants_over_seeds_reproduces_each_seed():
+    train, val, test = _blobs(96, 0), _blobs(48, 1), _blobs(48, 2)
+    variant = experiments.Variant(lambda: ScatteringPatchLinear(1, 3), train, test, val=val)
+    cfg = TrainConfig(epochs=3, lr=0.05, batch_size=32)
+    res = experiments.train_variants({"a": variant}, cfg, seeds=(0, 1))["a"]
+    again = experiments.train_variants({"a": variant}, cfg, seeds=(1,))["a"]
+    assert res.seeds == (0, 1) and len(res.histories) == 2 and res.n_parameters == 2 + 3 + 3
+    assert again.histories[0].train_loss == res.histories[1].train_loss        # seed 1 alone = seed 1 in the pair
+    assert res.histories[0].train_loss != res.histories[1].train_loss
+    assert len(res.histories[0].val_top1) == 3 and 0 <= res.test_accuracy <= 1
+
+
+def test_accuracy_cell_and_comparison_table():
+    assert experiments.accuracy_cell([0.8]) == "80.0"
+    assert experiments.accuracy_cell([0.8, 0.9]) == f"85.0 ± {100 * np.std([0.8, 0.9], ddof=1):.1f}"
+    res = baselines.BaselineResult("knn", 0.75, {"k": 5})
+    table = experiments.comparison_table({"whole-image k-NN": res}, thesis={"whole-image k-NN": "58.3"},
+                                         extra={"whole-image k-NN": {"chosen": "k = 5"}})
+    header, _, row = table.splitlines()
+    assert header.split()[:3] == ["model", "thesis", "%"] and "chosen" in header
+    assert row.split() == ["whole-image", "k-NN", "58.3", "75.0", "1", "k", "=", "5"]
