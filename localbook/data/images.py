@@ -1,12 +1,20 @@
 """Image classification datasets as torch tensors ``(N, C, H, W)`` in ``[0, 1]`` with int64 labels.
 
 Fashion-MNIST is read from the IDX files of Debian's ``dataset-fashion-mnist`` (or ``$LOCALBOOK_DATA`` or a
-torchvision download); CIFAR-10 from its python pickle batches. Subsets are taken class-balanced and seeded,
-so that a quick-scale run sees every class.
+torchvision download); CIFAR-10 from its python pickle batches, in ``$LOCALBOOK_DATA/cifar-10-batches-py`` or
+downloaded on request. Subsets are taken class-balanced and seeded, so that a quick-scale run sees every class.
+
+CIFAR-10's batches are Python pickles, and unpickling a file can run arbitrary code. So each batch is checked
+against the MD5 checksum published with the dataset (the same numbers torchvision checks) *before* it is
+opened, and it is then read with a restricted unpickler that builds only dicts, lists, strings, numbers and
+NumPy arrays and refuses any other class or function, even for a file the user chose to trust
+(``verify=False``). The download (:func:`download_cifar10`, opt-in) checks the archive's published MD5 and
+extracts only regular files.
 """
 from __future__ import annotations
 
 import gzip
+import hashlib
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +22,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from localbook.data.registry import locate
+from localbook.data import ChecksumError
+from localbook.data.registry import DataUnavailableError, locate
 
 __all__ = ["ImageDataset", "load_fashion_mnist", "load_cifar10", "load_images", "balanced_subset",
-           "FASHION_MNIST_CLASSES", "CIFAR10_CLASSES"]
+           "FASHION_MNIST_CLASSES", "CIFAR10_CLASSES", "CIFAR10_MD5", "CIFAR10_URL", "CIFAR10_ARCHIVE_MD5",
+           "ChecksumError", "read_cifar10_batch", "download_cifar10"]
 
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
                          "Bag", "Ankle boot")
@@ -93,16 +103,126 @@ def load_fashion_mnist(split: str = "train", n: int | None = None, seed: int = 0
     return ImageDataset(x, torch.from_numpy(labels[idx]), FASHION_MNIST_CLASSES, f"Fashion-MNIST {split}")
 
 
-def load_cifar10(split: str = "train", n: int | None = None, seed: int = 0, download: bool = False) -> ImageDataset:
-    """CIFAR-10 ``split`` ("train": 50,000, "test": 10,000), optionally a balanced subset of ``n``."""
+# Published with the dataset (https://www.cs.toronto.edu/~kriz/cifar.html) and checked by torchvision's CIFAR10.
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_ARCHIVE_MD5 = "c58f30108f718f92721af3b95e74349a"
+CIFAR10_MD5 = {
+    "data_batch_1": "c99cafc152244af753f735de768cd75f",
+    "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+    "data_batch_3": "54ebc095f3ab1f0389bbae665268c751",
+    "data_batch_4": "634d18415352ddfa80567beed471001a",
+    "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
+    "test_batch": "40351d587109b95175f43aff81a1287e",
+    "batches.meta": "5ff9c542aee3614f3951f8cda6e48888",
+}
+
+
+def _md5(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Builds only the types a CIFAR batch holds (dict, list, bytes, str, int, NumPy arrays); any other class
+    or function named by the pickle is refused, so that a crafted file cannot run code."""
+
+    def find_class(self, module, name):
+        from numpy._core.multiarray import _reconstruct
+
+        allowed = {("numpy.core.multiarray", "_reconstruct"): _reconstruct,   # written by numpy < 2 (the real files)
+                   ("numpy._core.multiarray", "_reconstruct"): _reconstruct,  # written by numpy >= 2
+                   ("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
+        if (module, name) == ("_codecs", "encode"):                        # bytes written by Python 3, protocol 2
+            import codecs
+
+            return codecs.encode
+        if (module, name) not in allowed:
+            raise pickle.UnpicklingError(
+                f"refusing to load {module}.{name} from a CIFAR-10 batch: a batch holds only dicts, lists, strings "
+                "and NumPy arrays; this file is not a CIFAR-10 batch (or was crafted to run code)")
+        return allowed[(module, name)]
+
+
+def read_cifar10_batch(path: str | Path, verify: bool = True) -> dict:
+    """One CIFAR-10 python batch as a dict with str keys (``"data"`` (n, 3072) uint8, ``"labels"``, ...).
+
+    ``verify=True`` first checks the file's MD5 against :data:`CIFAR10_MD5` (by its file name) and raises
+    :class:`ChecksumError` on a mismatch or an unknown name; ``verify=False`` skips that check (for a copy of
+    your own in the same format). Either way the file is read with a restricted unpickler (see the module
+    docstring)."""
+    path = Path(path)
+    if verify:
+        expected = CIFAR10_MD5.get(path.name)
+        if expected is None:
+            raise ChecksumError(f"{path.name} is not a CIFAR-10 batch name ({', '.join(CIFAR10_MD5)}); pass "
+                                "verify=False to read a batch of your own in the same format")
+        actual = _md5(path)
+        if actual != expected:
+            raise ChecksumError(f"{path} has MD5 {actual}, the published CIFAR-10 file has {expected}: the copy is "
+                                "corrupt or modified. Delete it and download again (load_cifar10(download=True)), "
+                                "or pass verify=False if it is a batch of your own in the same format")
+    with open(path, "rb") as f:
+        batch = _BatchUnpickler(f, encoding="latin1").load()
+    if not isinstance(batch, dict):
+        raise ValueError(f"{path} holds a {type(batch).__name__}, not a CIFAR-10 batch dict")
+    return {(k.decode() if isinstance(k, bytes) else k): v for k, v in batch.items()}
+
+
+def download_cifar10(dest: str | Path) -> Path:
+    """Download the CIFAR-10 python archive into ``dest``, check its published MD5, extract its regular files
+    and check each batch; returns ``dest/cifar-10-batches-py``. Needs network access; called only when a
+    loader is given ``download=True``."""
+    import tarfile
+    import urllib.request
+
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = dest / "cifar-10-python.tar.gz"
+    if not archive.exists() or _md5(archive) != CIFAR10_ARCHIVE_MD5:
+        partial = archive.with_suffix(".part")
+        urllib.request.urlretrieve(CIFAR10_URL, partial)
+        partial.replace(archive)
+    actual = _md5(archive)
+    if actual != CIFAR10_ARCHIVE_MD5:
+        archive.unlink()
+        raise ChecksumError(f"the download of {CIFAR10_URL} has MD5 {actual}, not the published "
+                            f"{CIFAR10_ARCHIVE_MD5}: deleted it; try again")
+    with tarfile.open(archive, "r:gz") as tar:
+        members = [m for m in tar.getmembers() if m.isfile() and Path(m.name).name in CIFAR10_MD5
+                   and Path(m.name).parent.name == "cifar-10-batches-py"]
+        tar.extractall(dest, members=members, filter="data")
+    root = dest / "cifar-10-batches-py"
+    for name, expected in CIFAR10_MD5.items():
+        if _md5(root / name) != expected:
+            raise ChecksumError(f"{root / name} extracted from a verified archive fails its own checksum")
+    return root
+
+
+
+def load_cifar10(split: str = "train", n: int | None = None, seed: int = 0, download: bool = False,
+                 root: str | Path | None = None, verify: bool = True) -> ImageDataset:
+    """CIFAR-10 ``split`` ("train": 50,000, "test": 10,000), optionally a balanced subset of ``n``.
+
+    The batches are found in ``root`` when given, else by the registry (``$LOCALBOOK_DATA/cifar-10-batches-py``,
+    or a download when ``download=True``); each is checked against its published MD5 before it is read
+    (``verify=False`` skips the check, for batches of your own in the same format; the restricted unpickler is
+    always used)."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    root = locate("cifar-10", download=download)
     files = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
+    if root is None:
+        root = locate("cifar-10", download=download)
+    root = Path(root)
+    missing = [f for f in files if not (root / f).is_file()]
+    if missing:
+        raise DataUnavailableError(f"{root} lacks {', '.join(missing)}: point root (or $LOCALBOOK_DATA) at the "
+                                   "extracted cifar-10-batches-py folder, or pass download=True")
     xs, ys = [], []
     for name in files:
-        with open(root / name, "rb") as f:
-            batch = pickle.load(f, encoding="latin1")
+        batch = read_cifar10_batch(root / name, verify=verify)
         xs.append(np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
         ys.append(np.asarray(batch["labels"], dtype=np.int64))
     images, labels = np.concatenate(xs), np.concatenate(ys)
@@ -112,9 +232,10 @@ def load_cifar10(split: str = "train", n: int | None = None, seed: int = 0, down
 
 
 def load_images(dataset: str, split: str = "train", n: int | None = None, seed: int = 0,
-                download: bool = False) -> ImageDataset:
-    """Dispatch on the dataset name: ``"fashion-mnist"`` or ``"cifar-10"``."""
+                download: bool = False, **options) -> ImageDataset:
+    """Dispatch on the dataset name: ``"fashion-mnist"`` or ``"cifar-10"``; ``options`` go to the loader
+    (e.g. ``root=`` and ``verify=`` for :func:`load_cifar10`)."""
     loaders = {"fashion-mnist": load_fashion_mnist, "cifar-10": load_cifar10}
     if dataset not in loaders:
         raise ValueError(f"dataset must be one of {sorted(loaders)}, got {dataset!r}")
-    return loaders[dataset](split=split, n=n, seed=seed, download=download)
+    return loaders[dataset](split=split, n=n, seed=seed, download=download, **options)
