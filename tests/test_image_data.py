@@ -118,3 +118,14 @@ def test_download_checks_the_archive_and_extracts_only_batches(tmp_path, monkeyp
     assert im.load_cifar10("test", root=root).x.shape == (4, 3, 32, 32)
     im.download_cifar10(tmp_path / "b")                         # a verified archive is not fetched again
     assert len(served) == 2
+
+
+def test_validation_split_is_balanced_and_disjoint():
+    x = torch.arange(60, dtype=torch.float32).reshape(60, 1, 1, 1)
+    ds = im.ImageDataset(x, torch.arange(60) % 3, ("a", "b", "c"), "toy")
+    fit, val = ds.split(12, seed=1)
+    assert len(fit) == 48 and len(val) == 12 and torch.bincount(val.y).tolist() == [4, 4, 4]
+    assert set(fit.x.ravel().tolist()).isdisjoint(val.x.ravel().tolist())
+    assert torch.equal(ds.split(12, seed=1)[1].x, val.x) and "validation" in val.name
+    with pytest.raises(ValueError, match="n_held_out"):
+        ds.split(60)

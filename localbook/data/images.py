@@ -54,6 +54,20 @@ class ImageDataset:
     def to(self, device) -> "ImageDataset":
         return ImageDataset(self.x.to(device), self.y.to(device), self.classes, self.name)
 
+    def subset(self, idx, name: str | None = None) -> "ImageDataset":
+        """The images at indices ``idx`` (same classes), named ``name`` (default: this name)."""
+        idx = torch.as_tensor(idx, dtype=torch.long)
+        return ImageDataset(self.x[idx], self.y[idx], self.classes, name or self.name)
+
+    def split(self, n_held_out: int, seed: int = 0) -> tuple["ImageDataset", "ImageDataset"]:
+        """(the rest, a class-balanced held-out subset of ``n_held_out`` images, seeded): a validation set
+        taken from a training set, disjoint from what is left for training."""
+        if not 0 < n_held_out < len(self):
+            raise ValueError(f"n_held_out must be in [1, {len(self) - 1}], got {n_held_out}")
+        held = balanced_subset(self.y.numpy(), n_held_out, seed)
+        rest = np.setdiff1d(np.arange(len(self)), held)
+        return self.subset(rest, f"{self.name} (training part)"), self.subset(held, f"{self.name} (validation part)")
+
     def summary(self) -> str:
         counts = torch.bincount(self.y, minlength=len(self.classes)).tolist()
         return (f"{self.name}: {len(self)} images of shape {tuple(self.x.shape[1:])}, "

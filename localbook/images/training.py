@@ -47,7 +47,10 @@ class TrainConfig:
 
     ``milestones``: fractions of ``epochs`` after which the learning rate is multiplied by ``lr_gamma``
     (rounded to whole epochs, at least 1); ``batch_size`` is the global batch, split over the ranks of a
-    distributed run. ``recalibrate_bn`` recomputes the batch-norm statistics exactly before the final test.
+    distributed run. ``recalibrate_bn`` recomputes the batch-norm statistics exactly before each validation
+    (on the first ``calibration_size`` training samples) and before the final test (on all of them): the
+    running averages lag far behind the weights in a short training, enough to put the validation accuracy of
+    an eval-mode network at chance level (measured at the quick scale), while the weights are fine.
     """
 
     epochs: int = 100
@@ -59,9 +62,10 @@ class TrainConfig:
     batch_size: int = 256
     seed: int = 0
     recalibrate_bn: bool = True
+    calibration_size: int = 2048
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size"):
+        for name in ("epochs", "batch_size", "calibration_size"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ValueError(f"TrainConfig.{name} must be an integer >= 1, got {getattr(self, name)!r}")
         if not self.lr > 0:
@@ -139,6 +143,15 @@ def _shard(ds: Dataset, rank: int, world: int) -> Dataset:
     if isinstance(ds, TensorDataset):
         return TensorDataset(*(t[rank::world] for t in ds.tensors))
     return Subset(ds, range(rank, len(ds), world))
+
+
+def _head(ds: Dataset, n: int) -> Dataset:
+    """The first ``n`` samples of ``ds`` (all when it has fewer)."""
+    if len(ds) <= n:
+        return ds
+    if isinstance(ds, TensorDataset):
+        return TensorDataset(*(t[:n] for t in ds.tensors))
+    return Subset(ds, range(n))
 
 
 def _loader(ds: Dataset, batch_size: int, sampler, workers: int) -> DataLoader:
@@ -290,6 +303,9 @@ def train_classifier(model: nn.Module, train, config: TrainConfig | None = None,
         hist.train_loss.append((stats[0] / stats[2]).item())
         hist.train_top1.append((stats[1] / stats[2]).item())
         if val is not None:
+            if config.recalibrate_bn:
+                recalibrate_batchnorm(model, _head(ds, config.calibration_size), transform, eval_batch_size, device,
+                                      workers)
             hist.val_top1.append(evaluate(model, val, transform, eval_batch_size, device, workers)[1])
             bar.set_postfix(loss=f"{hist.train_loss[-1]:.3f}", val=f"{hist.val_top1[-1]:.3f}")
     if config.recalibrate_bn:
