@@ -315,3 +315,26 @@ def test_subsampled_translate_is_plain_scattering_of_translated_image():
     # with no shift it is the scattering without oversampling
     plain = OversampledScattering2D(2, (16, 16), oversampling=0)(x)
     torch.testing.assert_close(SubsampledTranslate(0, 2)(over), plain, rtol=0, atol=0)
+
+
+def test_patch_cnn_variants_cover_the_thesis_ablations():
+    from localbook.images.experiments import patch_cnn_variants
+
+    x, y = _images(8, 1, 16), torch.arange(8) % 2
+    s = OversampledScattering2D(2, (16, 16), oversampling=1)(x)
+    feats, imgs = {k: (s, y) for k in ("train", "val", "test")}, {k: (x, y) for k in ("train", "val", "test")}
+    kw = dict(in_channels=1, n_classes=2, J=2, max_order=2, oversampling=1, width=8, depth=2, patch=3, cnn_width=4,
+              max_shift=1)
+    main, abl = patch_cnn_variants(feats, imgs, **kw)
+    assert list(main) == ["patch network", "scattering + linear, position-aware",
+                          "scattering + linear, patch-separated", "end-to-end CNN (pixels)"]
+    assert list(abl) == ["1x1 patch (one descriptor)", "order 2 removed", "order 2 removed, no oversampling",
+                         "order 2 removed, width halved", "order 2 removed, depth halved"]
+    no_o = abl["order 2 removed, no oversampling"]
+    assert no_o.train[0].shape == (8, 17, 8, 8) and no_o.test[0].shape == (8, 17, 4, 4)
+    assert no_o.augment(no_o.train[0]).shape == (8, 17, 4, 4)                  # trained on the coarse grid
+    assert main["end-to-end CNN (pixels)"].augment.max_shift == 2                # 1 sample = 2 px
+    assert main["patch network"].build()(s).shape == (8, 2)
+    assert abl["order 2 removed"].build()(no_o.train[0]).shape == (8, 2)
+    _, fewer = patch_cnn_variants(feats, imgs, **{**kw, "oversampling": 0, "depth": 1})
+    assert list(fewer) == ["1x1 patch (one descriptor)", "order 2 removed", "order 2 removed, width halved"]

@@ -283,6 +283,21 @@ def test_run_patch_knn_over_seeds_and_reclassify():
         patch_knn.run_patch_knn(train, test, cfg, whitening=wh.PatchWhitening(1e-2).fit_images(train[0], 3))
 
 
+def test_variants_and_sweeps_change_one_thing_each():
+    train, test = _stripes(60, 0), _stripes(30, 2)
+    cfg = patch_knn.PatchKNNConfig(n_patches=16, patch_size=3, pool_size=4, pool_stride=3, bottleneck=8, k3=2,
+                                   train=training.PATCH_KNN_RECIPE.with_(epochs=2, lr=0.05, batch_size=16))
+    base = patch_knn.run_patch_knn(train, test, cfg)
+    runs = patch_knn.run_variants(train, test, cfg, {"no whitening": {"whitening": "none"},
+                                                     "soft": {"assignment": "soft"}}, whitening=base.whitening)
+    assert runs["no whitening"].whitening is not base.whitening and runs["no whitening"].whitening.method == "none"
+    assert runs["soft"].whitening is base.whitening and runs["soft"].config.assignment == "soft"
+    sweeps = patch_knn.run_sweeps(train, test, base, {"n_patches": [8, 16], "k_fraction": [], "reg": [1e-2]})
+    assert set(sweeps) == {"n_patches", "reg"} and sorted(sweeps["n_patches"]) == [8, 16]
+    assert sweeps["n_patches"][16] is base and sweeps["n_patches"][8].encoder.n_atoms == 8
+    assert sweeps["reg"][1e-2].whitening.reg == 1e-2 and sweeps["reg"][1e-3] is base
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16])
 def test_kth_smallest_equals_kthvalue(dtype):
     s = torch.randn(3, 4, 5, 11, generator=torch.Generator().manual_seed(0)).to(dtype)

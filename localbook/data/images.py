@@ -27,7 +27,7 @@ from localbook.data.registry import DataUnavailableError, locate
 
 __all__ = ["ImageDataset", "load_fashion_mnist", "load_cifar10", "load_images", "balanced_subset",
            "FASHION_MNIST_CLASSES", "CIFAR10_CLASSES", "CIFAR10_MD5", "CIFAR10_URL", "CIFAR10_ARCHIVE_MD5",
-           "ChecksumError", "read_cifar10_batch", "download_cifar10"]
+           "ChecksumError", "read_cifar10_batch", "download_cifar10", "load_splits"]
 
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
                          "Bag", "Ankle boot")
@@ -253,3 +253,15 @@ def load_images(dataset: str, split: str = "train", n: int | None = None, seed: 
     if dataset not in loaders:
         raise ValueError(f"dataset must be one of {sorted(loaders)}, got {dataset!r}")
     return loaders[dataset](split=split, n=n, seed=seed, download=download, **options)
+
+
+def load_splits(dataset: str, n_train: int | None, n_val: int, n_test: int | None, seed: int = 0,
+                download: bool = False, **options) -> tuple[ImageDataset, ImageDataset, ImageDataset]:
+    """(training, validation, test) sets: ``n_train + n_val`` class-balanced training images (all of them when
+    ``n_train`` is None), of which ``n_val`` are held out for validation, and ``n_test`` test images (all when
+    None). Every model of a chapter is trained on the first, monitored on the second and tested on the third."""
+    n_total = None if n_train is None else n_train + n_val
+    full = load_images(dataset, "train", n=n_total, seed=seed, download=download, **options)
+    fit, val = full.split(n_val, seed=seed)
+    test = load_images(dataset, "test", n=n_test, seed=seed, download=download, **options)
+    return fit, val, test

@@ -18,7 +18,7 @@ import torch.nn as nn
 
 from localbook.images.training import History, TrainConfig, count_parameters, train_classifier
 
-__all__ = ["Variant", "VariantResult", "train_variants", "accuracy_cell", "comparison_table"]
+__all__ = ["Variant", "VariantResult", "train_variants", "patch_cnn_variants", "accuracy_cell", "comparison_table"]
 
 
 @dataclass
@@ -81,6 +81,62 @@ def train_variants(variants: Mapping[str, Variant], config: TrainConfig, seeds: 
                 first = model
         out[name] = VariantResult(tuple(seeds), histories, first, count_parameters(first))
     return out
+
+
+def patch_cnn_variants(features: Mapping[str, tuple], images: Mapping[str, tuple], *, in_channels: int,
+                       n_classes: int, J: int, max_order: int, oversampling: int, width: int, depth: int,
+                       patch: int, cnn_width: int, max_shift: int) -> tuple[dict[str, Variant], dict[str, Variant]]:
+    """The comparison of thesis chapter 4 on one dataset: ``(main, ablations)`` dicts of :class:`Variant`.
+
+    ``features`` / ``images``: ``{"train" | "val" | "test": (x, y)}`` -- scattering maps of
+    :class:`~localbook.images.scattering2d.OversampledScattering2D` (computed up to ``max_order``, with
+    ``oversampling``) and the images themselves. Every scattering model is trained with random translations
+    of the descriptor grid by up to ``max_shift`` samples; the CNN with translations of the images by the same
+    number of pixels (``max_shift * 2**(J - o)``).
+
+    main: the patch network (thesis section 4.2), a linear classifier on the whole scattering tensor
+    (position-aware, the thesis' "Scattering + linear"), a linear evidence per position averaged
+    (patch-separated), and an end-to-end CNN on pixels. ablations (thesis section 4.3): a 1 x 1 patch (one
+    descriptor), and from the model without the order-2 coefficients: no oversampling (every ``2**o``-th
+    descriptor, trained on the same translations, :class:`~localbook.images.augment.SubsampledTranslate`),
+    half the width, half the depth. Ablations that coincide with another row (``max_order=1``,
+    ``oversampling=0``, ``depth=1``) are left out.
+    """
+    from localbook.images.augment import RandomTranslate, SubsampledTranslate
+    from localbook.images.patch_cnn import EndToEndCNN, PatchNet, ScatteringLinear, ScatteringPatchLinear
+    from localbook.images.scattering2d import select_orders
+
+    c_full, spatial = features["train"][0].shape[1], tuple(features["train"][0].shape[-2:])
+    shift, step, stride = RandomTranslate(max_shift), 2 ** oversampling, 2 ** (J - oversampling)
+
+    def on(feats, build, augment=shift):
+        return Variant(build, feats["train"], feats["test"], feats["val"], augment)
+
+    main = {
+        "patch network": on(features, lambda: PatchNet(c_full, n_classes, width, depth, patch)),
+        "scattering + linear, position-aware": on(features, lambda: ScatteringLinear(c_full, spatial, n_classes)),
+        "scattering + linear, patch-separated": on(features, lambda: ScatteringPatchLinear(c_full, n_classes)),
+        "end-to-end CNN (pixels)": on(images, lambda: EndToEndCNN(in_channels, n_classes, cnn_width),
+                                      RandomTranslate(max_shift * stride)),
+    }
+    order1 = {k: (select_orders(f, in_channels, J, keep_order=1, computed_order=max_order), y)
+              for k, (f, y) in features.items()}
+    c1 = order1["train"][0].shape[1]
+    ablations = {"1x1 patch (one descriptor)": on(features, lambda: PatchNet(c_full, n_classes, width, depth, 1))}
+    if max_order == 2:
+        ablations["order 2 removed"] = on(order1, lambda: PatchNet(c1, n_classes, width, depth, patch))
+    reference = "order 2 removed" if max_order == 2 else "patch network"
+    if oversampling > 0:
+        coarse = {k: (f[..., ::step, ::step].contiguous(), y) for k, (f, y) in order1.items()}
+        coarse["train"] = order1["train"]               # translated on the fine grid, then subsampled, per batch
+        ablations[f"{reference}, no oversampling"] = on(coarse, lambda: PatchNet(c1, n_classes, width, depth, patch),
+                                                        SubsampledTranslate(max_shift, step))
+    ablations[f"{reference}, width halved"] = on(order1, lambda: PatchNet(c1, n_classes, max(1, width // 2), depth,
+                                                                            patch))
+    if depth > 1:
+        ablations[f"{reference}, depth halved"] = on(order1, lambda: PatchNet(c1, n_classes, width, max(1, depth // 2),
+                                                                                patch))
+    return main, ablations
 
 
 def accuracy_cell(accuracies, digits: int = 1) -> str:

@@ -37,7 +37,8 @@ from localbook.images.knn_encoding import KNNPatchEncoder, encode_dataset
 from localbook.images.training import PATCH_KNN_RECIPE, History, TrainConfig, train_classifier
 from localbook.images.whitening import PatchWhitening, _device, gaussian_noise_dictionary, sample_patches
 
-__all__ = ["PatchClassifier", "PatchKNNConfig", "PatchKNNResult", "run_patch_knn", "reclassify"]
+__all__ = ["PatchClassifier", "PatchKNNConfig", "PatchKNNResult", "run_patch_knn", "reclassify", "run_variants",
+           "run_sweeps"]
 
 
 class PatchClassifier(nn.Module):
@@ -236,3 +237,35 @@ def reclassify(result: PatchKNNResult, config: PatchKNNConfig, device=None, prog
         histories.append(hist)
         first = first or model
     return replace(result, config=config, histories=histories, classifier=first)
+
+
+def run_variants(train, test, base: PatchKNNConfig, changes, *, val=None, seeds=(0,), device=None,
+                 progress: bool = False, whitening: PatchWhitening | None = None) -> dict[str, PatchKNNResult]:
+    """:func:`run_patch_knn` for each ``{name: {field: value, ...}}`` of ``changes`` applied to ``base`` (the
+    ablations of thesis table 5.3 and section 5.3.1: a noise dictionary, no whitening, soft assignment...).
+    ``whitening`` (fitted for ``base``) is reused by every variant that whitens the same way."""
+    out = {}
+    for name, change in changes.items():
+        cfg = replace(base, **change)
+        same = whitening is not None and (cfg.reg, cfg.whitening, cfg.patch_size) == (base.reg, base.whitening,
+                                                                                      base.patch_size)
+        out[name] = run_patch_knn(train, test, cfg, val=val, seeds=seeds, device=device, progress=progress,
+                                  whitening=whitening if same else None)
+    return out
+
+
+def run_sweeps(train, test, base_result: PatchKNNResult, sweeps, *, val=None, seeds=(0,), device=None,
+               progress: bool = False) -> dict[str, dict]:
+    """One hyper-parameter at a time around ``base_result.config`` (thesis fig. 5.3): ``{field: [values]}`` ->
+    ``{field: {value: PatchKNNResult}}``, each sweep including the base value (``base_result`` itself).
+    Fields with no values are left out."""
+    base = base_result.config
+    out = {}
+    for name, values in sweeps.items():
+        if not values:
+            continue
+        changes = {v: {name: v} for v in values if v != getattr(base, name)}
+        runs = run_variants(train, test, base, changes, val=val, seeds=seeds, device=device, progress=progress,
+                            whitening=base_result.whitening)
+        out[name] = {getattr(base, name): base_result, **runs}
+    return out
