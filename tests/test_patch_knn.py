@@ -283,6 +283,18 @@ def test_run_patch_knn_over_seeds_and_reclassify():
         patch_knn.run_patch_knn(train, test, cfg, whitening=wh.PatchWhitening(1e-2).fit_images(train[0], 3))
 
 
+def test_codes_stored_on_disk_give_the_same_result(tmp_path):
+    train, test = _stripes(60, 0), _stripes(30, 2)
+    cfg = patch_knn.PatchKNNConfig(n_patches=16, patch_size=3, pool_size=4, pool_stride=3, bottleneck=8, k3=2,
+                                   train=training.PATCH_KNN_RECIPE.with_(epochs=2, lr=0.05, batch_size=16))
+    memory = patch_knn.run_patch_knn(train, test, cfg, keep_features=True)
+    disk = patch_knn.run_patch_knn(train, test, cfg, keep_features=True, storage=tmp_path / "codes")
+    codes = disk.features[0]["train"][0]
+    assert codes.dtype == torch.uint8 and torch.equal(codes, memory.features[0]["train"][0])
+    assert disk.histories[0].train_loss == memory.histories[0].train_loss
+    assert list((tmp_path / "codes").iterdir()) == []        # unlinked files: freed with the tensors
+
+
 def test_variants_and_sweeps_change_one_thing_each():
     train, test = _stripes(60, 0), _stripes(30, 2)
     cfg = patch_knn.PatchKNNConfig(n_patches=16, patch_size=3, pool_size=4, pool_stride=3, bottleneck=8, k3=2,

@@ -27,6 +27,7 @@ and flipped images at every epoch, which a CPU cannot afford).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -174,15 +175,36 @@ def _train_classifier_on(features: dict, n_classes: int, config: PatchKNNConfig,
     return model, hist
 
 
+def _code_store(storage, name: str, shape: tuple, dtype: torch.dtype):
+    """A preallocated tensor for codes: None (in memory, allocated by encode_dataset) or a file-backed one."""
+    if storage is None:
+        return None
+    import os
+    import tempfile
+
+    folder = Path(storage)
+    folder.mkdir(parents=True, exist_ok=True)
+    np_dtype = {torch.uint8: np.uint8, torch.float16: np.float16}[dtype]
+    fd, path = tempfile.mkstemp(dir=folder, prefix=f"{name}-", suffix=".codes")
+    os.close(fd)
+    array = np.memmap(path, dtype=np_dtype, mode="w+", shape=shape)
+    os.unlink(path)      # the mapping keeps the data; the disk space is freed when the tensor is released
+    return torch.from_numpy(array)
+
+
 def run_patch_knn(train, test, config: PatchKNNConfig = PatchKNNConfig(), *, val=None, seeds=(0,), device=None,
                   progress: bool = False, whitening: PatchWhitening | None = None,
-                  keep_features: bool = False) -> PatchKNNResult:
+                  keep_features: bool = False, storage: str | Path | None = None) -> PatchKNNResult:
     """The whole pipeline of thesis fig. 5.1 on images (N, C, H, W) in [0, 1], for each seed in ``seeds``.
 
     ``train`` / ``val`` / ``test``: :class:`~localbook.data.images.ImageDataset` or (images, labels). Fits the
     whitening on every training patch (or reuses ``whitening``, fitted for the same P, method and reg), then
     per seed: samples the dictionary (or noise), encodes the images, trains the classifier (validation
     accuracy after every epoch, test accuracy at the end).
+
+    ``storage``: a folder where the codes are kept in memory-mapped temporary files (deleted when the result
+    is garbage-collected) instead of memory: all of Fashion-MNIST at |D| = 2,048 is 14 GB of codes (one byte
+    per window sum). The training reads its random batches from the files.
     """
     import time
 
@@ -207,8 +229,14 @@ def run_patch_knn(train, test, config: PatchKNNConfig = PatchKNNConfig(), *, val
         encoder = KNNPatchEncoder(dictionary, whitening, config.n_neighbors, config.assignment, negatives=True,
                                   pool_size=config.pool_size, pool_stride=config.pool_stride)
         start = time.perf_counter()
-        features = {name: (encode_dataset(encoder, x, device=dev, progress=progress), y.to(dev))
-                    for name, (x, y) in sets.items()}
+        features = {}
+        for name, (x, y) in sets.items():
+            h = (x.shape[-2] - config.patch_size + 1 - config.pool_size) // config.pool_stride + 1
+            w = (x.shape[-1] - config.patch_size + 1 - config.pool_size) // config.pool_stride + 1
+            dtype = torch.uint8 if config.assignment == "hard" and config.pool_size ** 2 < 256 else torch.float16
+            out = _code_store(storage, f"{name}-seed{seed}", (len(x), encoder.out_channels, h, w), dtype)
+            features[name] = (encode_dataset(encoder, x, device=dev, out_dtype=dtype, out=out, progress=progress),
+                              y.to(dev))
         encode_seconds += time.perf_counter() - start
         model, hist = _train_classifier_on(features, n_classes, config, seed, dev, progress)
         histories.append(hist)
