@@ -5,7 +5,8 @@ resumable, and sharded across processes, GPUs or nodes with ``torchrun``.
 consecutive chunks of ``chunk_size`` items, each chunk stored in the :class:`~localbook.data.cache.ArrayCache`
 under a key of the items' content, the transformer's class and parameters. Hence:
 
-* a second run with the same items and parameters reads the chunks back;
+* a second run with the same items and parameters reads the chunks back, until the localbook source the
+  transformer depends on changes (the key holds its hash: :func:`localbook.provenance.source_hash`);
 * a stopped run (killed, out of time) resumes where it stopped: finished chunks are never recomputed;
 * under ``torchrun`` (``torch.distributed`` initialised), rank ``r`` of ``W`` computes chunks ``r, r + W, ...``
   into the shared cache, waits for the others, then every rank reads the whole matrix — equal, bit for bit, to the
@@ -88,6 +89,7 @@ def cached_transform(transformer, items: Sequence, name: str, *, cache=None, chu
 
     from localbook.data.cache import cache_key, default_cache, fingerprint
     from localbook.params import headless
+    from localbook.provenance import module_file
 
     cache = default_cache() if cache is None else cache
     items = list(items)
@@ -101,8 +103,12 @@ def cached_transform(transformer, items: Sequence, name: str, *, cache=None, chu
     params["class"] = f"{type(transformer).__module__}.{type(transformer).__qualname__}"
     starts = list(range(0, len(items), chunk_size))
     whole = fingerprint(items)  # the fit sees every item, so every chunk's key depends on all of them
-    keys = [cache_key(name, {"items": whole, "start": s, "stop": min(s + chunk_size, len(items))}, params)
-            for s in starts]
+    # the source the values depend on: the transformer's module and its imports (a transformer defined outside
+    # localbook falls back on the whole package)
+    module = type(transformer).__module__
+    depends_on = (module,) if module_file(module) is not None else None
+    keys = [cache_key(name, {"items": whole, "start": s, "stop": min(s + chunk_size, len(items))}, params,
+                      depends_on) for s in starts]
     rank, world = distributed_context()
     if world > 1 and not cache.enabled:
         raise RuntimeError(f"cached_transform({name!r}) under torchrun ({world} processes) shares its results "
