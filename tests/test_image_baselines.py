@@ -59,8 +59,41 @@ def test_accuracy_cell_and_comparison_table():
     assert experiments.accuracy_cell([0.8]) == "80.0"
     assert experiments.accuracy_cell([0.8, 0.9]) == f"85.0 ± {100 * np.std([0.8, 0.9], ddof=1):.1f}"
     res = baselines.BaselineResult("knn", 0.75, {"k": 5})
-    table = experiments.comparison_table({"whole-image k-NN": res}, thesis={"whole-image k-NN": "58.3"},
-                                         extra={"whole-image k-NN": {"chosen": "k = 5"}})
+    from localbook.plotting import text_table
+
+    table = text_table(*experiments.comparison_rows({"whole-image k-NN": res}, thesis={"whole-image k-NN": "58.3"},
+                                                    extra={"whole-image k-NN": {"chosen": "k = 5"}}))
     header, _, row = table.splitlines()
     assert header.split()[:3] == ["model", "thesis", "%"] and "chosen" in header
     assert row.split() == ["whole-image", "k-NN", "58.3", "75.0", "1", "k", "=", "5"]
+
+
+def test_end_to_end_cnn_baseline_and_thesis_rows():
+    from localbook.data.images import ImageDataset
+    from localbook.images import thesis
+
+    g = torch.Generator().manual_seed(0)
+    make = lambda n: ImageDataset(torch.rand(n, 1, 8, 8, generator=g), torch.arange(n) % 2, ("a", "b"), "toy")  # noqa: E731
+    cnn = experiments.end_to_end_cnn(make(32), make(16), make(16), 4, TrainConfig(epochs=2, batch_size=16),
+                                     seeds=(0, 1))
+    assert cnn.seeds == (0, 1) and len(cnn.histories[0].val_top1) == 2 and cnn.n_parameters > 0
+    a, b = baselines.BaselineResult("a", 0.80, {}), baselines.BaselineResult("b", 0.75, {})
+    assert thesis.gap_cell(a, b) == "+5.0" and thesis.gap_cell(None, b) == "not run"
+    rows = thesis.patch_cnn_thesis_rows({"patch network": a, "scattering + linear, position-aware": b}, "here")
+    gains = {r[0]: r[2] for r in rows}
+    assert gains["patch network - scattering + linear (top-5 gain)"] == "+5.0"
+    assert gains["order 2 removed (top-5)"] == "not run" and all(r[3] == "here" for r in rows)
+    dims = {"photos": [{"patch_size": 8, "d_ext": 192, "d_int_whitened": 19.2}]}
+    knn_rows = thesis.patch_knn_thesis_rows({"patch k-NN + linear": a, "whole-image k-NN": b}, {},
+                                            {"n_patches": {64: b, 256: a}}, dims, "here", "dims")
+    by_name = {r[0]: r for r in knn_rows}
+    assert by_name["patch k-NN + linear - whole-image k-NN"][2] == "+5.0"
+    assert by_name["patch k-NN + linear, largest |D| run here (256)"][2] == "80.0"
+    assert by_name["d_int / d_ext after whitening, photos, P = 8"][2:] == ("10 %", "dims")
+    class Run:
+        def __init__(self, acc):
+            self.train_accuracies, self.test_accuracies = np.array([1.0]), np.array(acc)
+
+    rows, header = experiments.sweep_rows({"n_patches": {256: Run([0.8, 0.9]), 64: Run([0.7])}})
+    assert rows[1][3] == experiments.accuracy_cell([0.8, 0.9])
+    assert header == ["parameter", "value", "train %", "test %"] and [r[1] for r in rows] == [64, 256]

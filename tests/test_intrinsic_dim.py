@@ -118,3 +118,14 @@ def test_photographs_load_offline():
     assert len(PHOTOGRAPHS) == 7
     with pytest.raises(ValueError, match="unknown photograph"):
         load_photographs(("mona-lisa",))
+
+
+def test_dimensions_of_sources_and_their_table():
+    g = torch.Generator().manual_seed(0)
+    smooth = torch.nn.functional.avg_pool2d(torch.rand(6, 1, 20, 20, generator=g), 3, 1)
+    dims = idim.dimensions_of_sources({"a": smooth, "b": smooth}, [2, 3], n_patches=150, n_neighbors=10,
+                                      n_whitening=500, rng=0)
+    assert list(dims) == ["a", "b"] and [r["patch_size"] for r in dims["a"]] == [2, 3]
+    rows, header = idim.dimension_rows(dims)
+    assert len(rows) == 4 and len(header) == len(rows[0]) and rows[2][:3] == ("b", 2, 4)
+    assert rows[0][-1] == f"{100 * dims['a'][0]['d_int_whitened'] / 4:.3g}"

@@ -14,7 +14,8 @@ import torch
 import localbook  # noqa: F401  (SciPy shim before kymatio)
 from localbook.data.registry import DataUnavailableError
 from localbook.images.augment import RandomTranslate, SubsampledTranslate
-from localbook.images.patch_cnn import EndToEndCNN, PatchNet, ScatteringLinear, ScatteringPatchLinear, patch_evidence
+from localbook.images.patch_cnn import (EndToEndCNN, PatchNet, ScatteringLinear, ScatteringPatchLinear,
+                                        evidence_decomposition_error, patch_evidence)
 from localbook.images.scattering2d import (OversampledScattering2D, scattering_channels, scattering_features,
                                            select_orders)
 from localbook.images.training import (TrainConfig, count_parameters, evaluate, recalibrate_batchnorm,
@@ -83,6 +84,7 @@ def test_patch_separation_logits_are_mean_of_evidences(patch):
     assert ev.shape == (32, 4, 6, 6)
     torch.testing.assert_close(net(s), ev.mean(dim=(2, 3)), atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(patch_evidence(net, s, batch_size=5), ev)
+    assert evidence_decomposition_error(net, s, batch_size=7) < 1e-5 and net.training is False
     # locality: changing the descriptor at u0 = (2, 3) changes the evidence only within the patch around it
     s2 = s.clone()
     s2[:, :, 2, 3] += 5.0

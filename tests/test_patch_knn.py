@@ -69,6 +69,13 @@ def test_pca_and_zca_whitening_give_the_mahalanobis_distance():
     torch.testing.assert_close((none.transform(a) - none.transform(b)).norm(dim=1), (a - b).norm(dim=1))
 
 
+def test_distance_agreement_on_real_patches():
+    x = _smooth_images(n=12, size=12).float()
+    check = wh.distance_agreement(x, 4, 1e-3, n_pairs=50, rng=1)
+    assert check["dim"] == 16 and check["largest_eigenvalue"] > check["smallest_eigenvalue"] > 0
+    assert check["zca_vs_mahalanobis"] < 1e-9 and check["pca_vs_zca"] < 1e-9 and check["zca"].method == "zca"
+
+
 def test_fit_images_uses_every_patch():
     x = _smooth_images(n=7, c=3, size=10)
     w1 = wh.PatchWhitening(1e-2).fit_images(x, 3, batch_size=2)

@@ -51,15 +51,15 @@ class ImageDataset:
     def __len__(self) -> int:
         return len(self.y)
 
-    def to(self, device) -> "ImageDataset":
+    def to(self, device) -> ImageDataset:
         return ImageDataset(self.x.to(device), self.y.to(device), self.classes, self.name)
 
-    def subset(self, idx, name: str | None = None) -> "ImageDataset":
+    def subset(self, idx, name: str | None = None) -> ImageDataset:
         """The images at indices ``idx`` (same classes), named ``name`` (default: this name)."""
         idx = torch.as_tensor(idx, dtype=torch.long)
         return ImageDataset(self.x[idx], self.y[idx], self.classes, name or self.name)
 
-    def split(self, n_held_out: int, seed: int = 0) -> tuple["ImageDataset", "ImageDataset"]:
+    def split(self, n_held_out: int, seed: int = 0) -> tuple[ImageDataset, ImageDataset]:
         """(the rest, a class-balanced held-out subset of ``n_held_out`` images, seeded): a validation set
         taken from a training set, disjoint from what is left for training."""
         if not 0 < n_held_out < len(self):

@@ -4,21 +4,22 @@ A chapter's comparison is a dict of named :class:`Variant` (how to build the mod
 augmentation); :func:`train_variants` trains each one with the shared loop for every seed (re-seeding torch
 before building each model, so that each result reproduces on its own) and returns a :class:`VariantResult`
 per name: the histories (training loss, validation curve, final test accuracy) of every seed and the model of
-the first. :func:`accuracy_cell` and :func:`comparison_table` print mean +- standard deviation over the seeds
+the first. :func:`accuracy_cell` and :func:`comparison_rows` report mean +- standard deviation over the seeds
 next to the thesis' number, for these results, the baselines (:mod:`localbook.images.baselines`) and the patch
 k-NN results alike -- anything with a ``test_accuracies`` array.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch.nn as nn
 
 from localbook.images.training import History, TrainConfig, count_parameters, train_classifier
 
-__all__ = ["Variant", "VariantResult", "train_variants", "patch_cnn_variants", "accuracy_cell", "comparison_table"]
+__all__ = ["Variant", "VariantResult", "train_variants", "PATCH_CNN_ABLATIONS", "patch_cnn_variants",
+           "end_to_end_cnn", "accuracy_cell", "comparison_rows", "sweep_rows"]
 
 
 @dataclass
@@ -83,9 +84,14 @@ def train_variants(variants: Mapping[str, Variant], config: TrainConfig, seeds: 
     return out
 
 
+#: The ablations of thesis section 4.3, in its order.
+PATCH_CNN_ABLATIONS = ("1x1 patch", "order 2 removed", "no oversampling", "width halved", "depth halved")
+
+
 def patch_cnn_variants(features: Mapping[str, tuple], images: Mapping[str, tuple], *, in_channels: int,
                        n_classes: int, J: int, max_order: int, oversampling: int, width: int, depth: int,
-                       patch: int, cnn_width: int, max_shift: int) -> tuple[dict[str, Variant], dict[str, Variant]]:
+                       patch: int, cnn_width: int, max_shift: int,
+                       ablations: Sequence[str] = PATCH_CNN_ABLATIONS) -> tuple[dict[str, Variant], dict[str, Variant]]:
     """The comparison of thesis chapter 4 on one dataset: ``(main, ablations)`` dicts of :class:`Variant`.
 
     ``features`` / ``images``: ``{"train" | "val" | "test": (x, y)}`` -- scattering maps of
@@ -99,8 +105,8 @@ def patch_cnn_variants(features: Mapping[str, tuple], images: Mapping[str, tuple
     (patch-separated), and an end-to-end CNN on pixels. ablations (thesis section 4.3): a 1 x 1 patch (one
     descriptor), and from the model without the order-2 coefficients: no oversampling (every ``2**o``-th
     descriptor, trained on the same translations, :class:`~localbook.images.augment.SubsampledTranslate`),
-    half the width, half the depth. Ablations that coincide with another row (``max_order=1``,
-    ``oversampling=0``, ``depth=1``) are left out.
+    half the width, half the depth. Only the ``ablations`` named (of :data:`PATCH_CNN_ABLATIONS`) are built;
+    those that coincide with another row (``max_order=1``, ``oversampling=0``, ``depth=1``) are left out.
     """
     from localbook.images.augment import RandomTranslate, SubsampledTranslate
     from localbook.images.patch_cnn import EndToEndCNN, PatchNet, ScatteringLinear, ScatteringPatchLinear
@@ -122,21 +128,42 @@ def patch_cnn_variants(features: Mapping[str, tuple], images: Mapping[str, tuple
     order1 = {k: (select_orders(f, in_channels, J, keep_order=1, computed_order=max_order), y)
               for k, (f, y) in features.items()}
     c1 = order1["train"][0].shape[1]
-    ablations = {"1x1 patch (one descriptor)": on(features, lambda: PatchNet(c_full, n_classes, width, depth, 1))}
-    if max_order == 2:
-        ablations["order 2 removed"] = on(order1, lambda: PatchNet(c1, n_classes, width, depth, patch))
+    unknown = sorted(set(ablations) - set(PATCH_CNN_ABLATIONS))
+    if unknown:
+        raise ValueError(f"unknown ablation(s) {unknown}; choose among {PATCH_CNN_ABLATIONS}")
     reference = "order 2 removed" if max_order == 2 else "patch network"
-    if oversampling > 0:
+    built = {}
+    if "1x1 patch" in ablations:
+        built["1x1 patch (one descriptor)"] = on(features, lambda: PatchNet(c_full, n_classes, width, depth, 1))
+    if "order 2 removed" in ablations and max_order == 2:
+        built["order 2 removed"] = on(order1, lambda: PatchNet(c1, n_classes, width, depth, patch))
+    if "no oversampling" in ablations and oversampling > 0:
         coarse = {k: (f[..., ::step, ::step].contiguous(), y) for k, (f, y) in order1.items()}
         coarse["train"] = order1["train"]               # translated on the fine grid, then subsampled, per batch
-        ablations[f"{reference}, no oversampling"] = on(coarse, lambda: PatchNet(c1, n_classes, width, depth, patch),
-                                                        SubsampledTranslate(max_shift, step))
-    ablations[f"{reference}, width halved"] = on(order1, lambda: PatchNet(c1, n_classes, max(1, width // 2), depth,
+        built[f"{reference}, no oversampling"] = on(coarse, lambda: PatchNet(c1, n_classes, width, depth, patch),
+                                                    SubsampledTranslate(max_shift, step))
+    if "width halved" in ablations:
+        built[f"{reference}, width halved"] = on(order1, lambda: PatchNet(c1, n_classes, max(1, width // 2), depth,
                                                                             patch))
-    if depth > 1:
-        ablations[f"{reference}, depth halved"] = on(order1, lambda: PatchNet(c1, n_classes, width, max(1, depth // 2),
-                                                                                patch))
+    if "depth halved" in ablations and depth > 1:
+        built[f"{reference}, depth halved"] = on(order1, lambda: PatchNet(c1, n_classes, width, max(1, depth // 2),
+                                                                            patch))
+    ablations = built
     return main, ablations
+
+
+def end_to_end_cnn(train, val, test, width: int, config: TrainConfig, seeds: Sequence[int] = (0,), max_shift: int = 2,
+                   device="cpu", progress: bool | None = None) -> VariantResult:
+    """The end-to-end CNN baseline (:class:`~localbook.images.patch_cnn.EndToEndCNN` of ``width``) trained from
+    pixels with ``config`` and random translations by up to ``max_shift`` pixels, for each seed; ``train`` /
+    ``val`` / ``test`` are ImageDatasets."""
+    from localbook.images.augment import RandomTranslate
+    from localbook.images.patch_cnn import EndToEndCNN
+
+    xy = [(d.x.to(device), d.y.to(device)) for d in (train, val, test)]
+    variant = Variant(lambda: EndToEndCNN(train.x.shape[1], len(train.classes), width), xy[0], xy[2], xy[1],
+                      RandomTranslate(max_shift))
+    return train_variants({"cnn": variant}, config, seeds, device, progress)["cnn"]
 
 
 def accuracy_cell(accuracies, digits: int = 1) -> str:
@@ -147,13 +174,12 @@ def accuracy_cell(accuracies, digits: int = 1) -> str:
     return f"{acc.mean():.{digits}f} ± {acc.std(ddof=1):.{digits}f}"
 
 
-def comparison_table(results: Mapping[str, object], thesis: Mapping[str, str] | None = None,
-                     extra: Mapping[str, Mapping[str, str]] | None = None) -> str:
-    """A text table, one row per result: its name, the thesis' number (``thesis[name]``, "-" when absent), this
-    book's test accuracy (:func:`accuracy_cell` of ``result.test_accuracies``), the number of seeds, and the
-    columns of ``extra[name]`` (e.g. parameters, chosen hyper-parameters)."""
-    from localbook.plotting import text_table
-
+def comparison_rows(results: Mapping[str, object], thesis: Mapping[str, str] | None = None,
+                    extra: Mapping[str, Mapping[str, str]] | None = None) -> tuple[list[list], list[str]]:
+    """``(rows, header)`` of a results table, for ``localbook.plotting.text_table(rows, header)``: one row per
+    result with its name, the thesis' number (``thesis[name]``, "-" when absent), this book's test accuracy
+    (:func:`accuracy_cell` of ``result.test_accuracies``), the number of seeds, and the columns of
+    ``extra[name]`` (e.g. parameters, chosen hyper-parameters)."""
     thesis = thesis or {}
     extra = extra or {}
     columns = list(dict.fromkeys(c for cols in extra.values() for c in cols))
@@ -162,10 +188,13 @@ def comparison_table(results: Mapping[str, object], thesis: Mapping[str, str] | 
         acc = np.asarray(res.test_accuracies)
         rows.append([name, thesis.get(name, "-"), accuracy_cell(acc), len(acc),
                      *(extra.get(name, {}).get(c, "-") for c in columns)])
-    return text_table(rows, header=["model", "thesis %", "book test %", "seeds", *columns])
+    return rows, ["model", "thesis %", "book test %", "seeds", *columns]
 
 
-def parameter_count_cell(result) -> str:
-    """Thousands separator for a result's ``n_parameters`` (``"-"`` when it has none)."""
-    n = getattr(result, "n_parameters", None)
-    return f"{n:,}" if n else "-"
+def sweep_rows(sweeps: Mapping[str, Mapping]) -> tuple[list[list], list[str]]:
+    """``(rows, header)`` of hyper-parameter sweeps ``{parameter: {value: result}}`` (e.g. the output of
+    :func:`localbook.images.patch_knn.run_sweeps`): one row per value, in increasing order, with the training and
+    test accuracies (mean +- std over seeds), as in thesis fig. 5.3."""
+    rows = [[name, value, accuracy_cell(res.train_accuracies), accuracy_cell(res.test_accuracies)]
+            for name, runs in sweeps.items() for value, res in sorted(runs.items())]
+    return rows, ["parameter", "value", "train %", "test %"]

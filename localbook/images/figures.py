@@ -9,7 +9,7 @@ Chapter 5: :func:`tile_patches`, :func:`plot_dictionary`, :func:`plot_sweeps`, :
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch

@@ -25,7 +25,8 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-__all__ = ["PatchNet", "ScatteringLinear", "ScatteringPatchLinear", "EndToEndCNN", "patch_evidence"]
+__all__ = ["PatchNet", "ScatteringLinear", "ScatteringPatchLinear", "EndToEndCNN", "patch_evidence",
+           "evidence_decomposition_error"]
 
 
 def _check_features(x: torch.Tensor, in_channels: int, who: str) -> None:
@@ -151,5 +152,20 @@ def patch_evidence(model: nn.Module, features: torch.Tensor, batch_size: int = 5
     model.eval()
     try:
         return torch.cat([model.evidence(features[i:i + batch_size]) for i in range(0, len(features), batch_size)])
+    finally:
+        model.train(was_training)
+
+
+@torch.no_grad()
+def evidence_decomposition_error(model: nn.Module, features: torch.Tensor, evidence: torch.Tensor | None = None,
+                                 batch_size: int = 512) -> float:
+    """Largest ``|F(x) - mean_u evidence(x, u)|`` over ``features`` (logit units): zero up to rounding for a
+    patch-separated model (thesis section 4.2.2), whose decision is the average of its patch evidences."""
+    was_training = model.training
+    model.eval()
+    try:
+        evidence = patch_evidence(model, features, batch_size) if evidence is None else evidence
+        logits = torch.cat([model(features[i:i + batch_size]) for i in range(0, len(features), batch_size)])
+        return float((logits - evidence.mean(dim=(2, 3))).abs().max())
     finally:
         model.train(was_training)

@@ -38,8 +38,8 @@ from localbook.images.knn_encoding import KNNPatchEncoder, encode_dataset
 from localbook.images.training import PATCH_KNN_RECIPE, History, TrainConfig, train_classifier
 from localbook.images.whitening import PatchWhitening, _device, gaussian_noise_dictionary, sample_patches
 
-__all__ = ["PatchClassifier", "PatchKNNConfig", "PatchKNNResult", "run_patch_knn", "reclassify", "run_variants",
-           "run_sweeps"]
+__all__ = ["PatchClassifier", "PatchKNNConfig", "PatchKNNResult", "ABLATIONS", "run_patch_knn", "reclassify",
+           "run_variants", "run_sweeps"]
 
 
 class PatchClassifier(nn.Module):
@@ -69,6 +69,10 @@ class PatchClassifier(nn.Module):
             z = F.relu(z)
         return self.head(z).mean(dim=(2, 3))
 
+
+#: The ablations of thesis table 5.3 and section 5.3.1: one ingredient changed each.
+ABLATIONS = {"noise dictionary": {"dictionary": "noise"}, "no whitening": {"whitening": "none"},
+             "soft assignment": {"assignment": "soft"}}
 
 _ENCODING_FIELDS = ("n_patches", "patch_size", "k_fraction", "reg", "whitening", "dictionary", "assignment",
                     "pool_size", "pool_stride")
@@ -109,7 +113,11 @@ class PatchKNNConfig:
         """K = round(k_fraction |D|), within [1, |D| - 1]."""
         return min(max(1, round(self.k_fraction * self.n_patches)), self.n_patches - 1)
 
-    def same_encoding(self, other: "PatchKNNConfig") -> bool:
+    def with_(self, **changes) -> PatchKNNConfig:
+        """A copy with some fields changed (``dataclasses.replace``)."""
+        return replace(self, **changes)
+
+    def same_encoding(self, other: PatchKNNConfig) -> bool:
         """True when ``other`` encodes images exactly as this one (it may differ in its classifier)."""
         return all(getattr(self, f) == getattr(other, f) for f in _ENCODING_FIELDS)
 
@@ -177,12 +185,17 @@ def _train_classifier_on(features: dict, n_classes: int, config: PatchKNNConfig,
 
 def _code_store(storage, name: str, shape: tuple, dtype: torch.dtype):
     """A preallocated tensor for codes: None (in memory, allocated by encode_dataset) or a file-backed one."""
-    if storage is None:
+    if storage is None or storage == "memory":
         return None
     import os
     import tempfile
 
-    folder = Path(storage)
+    if storage == "disk":
+        from localbook.data.cache import default_cache
+
+        folder = default_cache().root / "patch-knn-codes"
+    else:
+        folder = Path(storage)
     folder.mkdir(parents=True, exist_ok=True)
     np_dtype = {torch.uint8: np.uint8, torch.float16: np.float16}[dtype]
     fd, path = tempfile.mkstemp(dir=folder, prefix=f"{name}-", suffix=".codes")
@@ -202,9 +215,10 @@ def run_patch_knn(train, test, config: PatchKNNConfig = PatchKNNConfig(), *, val
     per seed: samples the dictionary (or noise), encodes the images, trains the classifier (validation
     accuracy after every epoch, test accuracy at the end).
 
-    ``storage``: a folder where the codes are kept in memory-mapped temporary files (deleted when the result
-    is garbage-collected) instead of memory: all of Fashion-MNIST at |D| = 2,048 is 14 GB of codes (one byte
-    per window sum). The training reads its random batches from the files.
+    ``storage``: ``None`` or ``"memory"``, or a folder where the codes are kept in memory-mapped temporary files
+    (unlinked at once, their space freed when the result is garbage-collected): ``"disk"`` for
+    ``$LOCALBOOK_CACHE/patch-knn-codes``. All of Fashion-MNIST at |D| = 2,048 is 14 GB of codes (one byte per
+    window sum); the training reads its random batches from the files.
     """
     import time
 

@@ -149,8 +149,9 @@ def cached_scattering_features(scattering: OversampledScattering2D, x: torch.Ten
 
 
 def scatter_datasets(scattering: OversampledScattering2D, datasets, device="cpu", progress: bool | None = None,
-                     dtype: torch.dtype = torch.float32) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+                     dtype: torch.dtype | str = torch.float32) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """``{name: (features, labels)}`` on ``device`` for each ``{name: ImageDataset}``, the features cached on
-    disk (:func:`cached_scattering_features`)."""
+    disk (:func:`cached_scattering_features`) in ``dtype`` (a torch dtype or its name, ``"float16"``)."""
+    dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
     return {name: (cached_scattering_features(scattering, d.x, device=device, progress=progress, dtype=dtype),
                    d.y.to(device)) for name, d in datasets.items()}

@@ -29,7 +29,7 @@ statistics are averaged over the ranks at the end of each epoch (so every rank e
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.distributed as dist
@@ -79,7 +79,7 @@ class TrainConfig:
         """The epochs after which the learning rate drops (distinct, in [1, epochs - 1] when possible)."""
         return sorted({max(1, round(m * self.epochs)) for m in self.milestones})
 
-    def with_(self, **changes) -> "TrainConfig":
+    def with_(self, **changes) -> TrainConfig:
         """A copy with some fields changed (``dataclasses.replace``)."""
         return replace(self, **changes)
 

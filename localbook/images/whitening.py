@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-__all__ = ["extract_patches", "sample_patches", "PatchWhitening", "gaussian_noise_dictionary"]
+__all__ = ["extract_patches", "sample_patches", "PatchWhitening", "gaussian_noise_dictionary", "distance_agreement"]
 
 
 def _device(device) -> torch.device | None:
@@ -136,7 +136,7 @@ class PatchWhitening:
         self.patch_shape_: tuple[int, int, int] | None = None
 
     # --- fitting ---------------------------------------------------------------------------------------
-    def fit(self, patches: torch.Tensor) -> "PatchWhitening":
+    def fit(self, patches: torch.Tensor) -> PatchWhitening:
         """Estimate ``mu`` and ``Sigma`` from patches (n, D) or (n, C, P, P)."""
         if patches.ndim == 4:
             self.patch_shape_ = tuple(patches.shape[1:])
@@ -150,7 +150,7 @@ class PatchWhitening:
         return self._set_statistics(mean, centred.T @ centred / len(flat))
 
     def fit_images(self, x: torch.Tensor, patch_size: int, batch_size: int = 256, device=None,
-                   progress: bool = False) -> "PatchWhitening":
+                   progress: bool = False) -> PatchWhitening:
         """Estimate ``mu`` and ``Sigma`` over *every* patch (stride 1) of the images ``x`` (N, C, H, W).
 
         Accumulates first and second moments in float64 over batches of images, so memory stays at one
@@ -174,7 +174,7 @@ class PatchWhitening:
         self.patch_shape_ = (x.shape[1], patch_size, patch_size)
         return self._set_statistics(mean, (cov + cov.T) / 2)
 
-    def _set_statistics(self, mean: torch.Tensor, cov: torch.Tensor) -> "PatchWhitening":
+    def _set_statistics(self, mean: torch.Tensor, cov: torch.Tensor) -> PatchWhitening:
         evals, evecs = torch.linalg.eigh(cov)
         evals, evecs = evals.flip(0).clamp_min(0.0), evecs.flip(1)       # decreasing order
         self.mean_, self.covariance_ = mean, cov
@@ -244,3 +244,26 @@ def gaussian_noise_dictionary(n_patches: int, whitening: PatchWhitening, rng: np
     noise = torch.as_tensor(gen.standard_normal((n_patches, whitening.dim)), dtype=torch.float32, device=dev)
     atoms = whitening.mean_.float().to(dev) + scale * noise
     return atoms.reshape(n_patches, *whitening.patch_shape_)
+
+
+def distance_agreement(x: torch.Tensor, patch_size: int, reg: float, n_pairs: int = 1000,
+                       rng: np.random.Generator | int | None = 0, device=None) -> dict:
+    """Thesis app. B.1 on real patches: ZCA and PCA whitening, fitted on every patch of ``x``, give the same
+    distances, and both equal the regularised Mahalanobis distance computed by a linear solve.
+
+    Returns the extrinsic dimension ``dim``, the largest and smallest covariance eigenvalues, and the largest
+    differences (relative to the largest distance) between ZCA and Mahalanobis (``zca_vs_mahalanobis``) and
+    between PCA and ZCA (``pca_vs_zca``) distances over ``n_pairs`` random pairs of patches; plus the fitted
+    ZCA whitening (``zca``)."""
+    zca = PatchWhitening(reg, "zca").fit_images(x, patch_size, device=device)
+    pca = PatchWhitening(reg, "pca").fit_images(x, patch_size, device=device)
+    pairs = sample_patches(x, 2 * n_pairs, patch_size, rng, device=device).double()
+    a, b = pairs[:n_pairs], pairs[n_pairs:]
+    d_zca = (zca.transform(a) - zca.transform(b)).norm(dim=1)
+    d_pca = (pca.transform(a) - pca.transform(b)).norm(dim=1)
+    d_mah = zca.mahalanobis(a, b)
+    largest = float(d_mah.max())
+    return {"dim": zca.dim, "largest_eigenvalue": float(zca.eigenvalues_[0]),
+            "smallest_eigenvalue": float(zca.eigenvalues_[-1]),
+            "zca_vs_mahalanobis": float((d_zca - d_mah).abs().max()) / largest,
+            "pca_vs_zca": float((d_pca - d_zca).abs().max()) / largest, "zca": zca}
