@@ -133,8 +133,8 @@ fig = figures.plot_dictionary(dictionary[:64], zca)
 # nearest atoms of the patch in whitened space (thesis eq. 5.2). Since
 # $\|W(p-\mu) - W(d-\mu)\|^2 = \|W(p-\mu)\|^2 + 2 s_d(p)$ with
 # $s_d(p) = \|W(d-\mu)\|^2/2 - \langle W(p-\mu), W(d-\mu)\rangle$, the $K$ nearest atoms are the $K$
-# smallest scores $s_d$, and the scores of all patches are one convolution of the image (app. B.2). Then $\Phi(x)$ sums $\phi$ over $k_1 \times k_1$ windows with stride $s_1$
-# (eq. 5.4). The tests check the convolution against an explicit search (`torch.cdist` + top-$K$). Each position
+# smallest scores $s_d$, and the scores of all patches are one convolution of the image (app. B.2). Then
+# $\Phi(x)$ sums $\phi$ over $k_1 \times k_1$ windows with stride $s_1$ (eq. 5.4). The tests check the convolution against an explicit search (`torch.cdist` + top-$K$). Each position
 # gets exactly $K$ ones per half, unless two atoms tie exactly at the threshold (then one fewer, as in the
 # original code).
 #
