@@ -134,8 +134,9 @@ fig = figures.plot_dictionary(dictionary[:64], zca)
 # $\|W(p-\mu) - W(d-\mu)\|^2 = \|W(p-\mu)\|^2 + 2 s_d(p)$ with
 # $s_d(p) = \|W(d-\mu)\|^2/2 - \langle W(p-\mu), W(d-\mu)\rangle$, the $K$ nearest atoms are the $K$
 # smallest scores $s_d$, and the scores of all patches are one convolution of the image (app. B.2). Then
-# $\Phi(x)$ sums $\phi$ over $k_1 \times k_1$ windows with stride $s_1$ (eq. 5.4). The tests check the convolution against an explicit search (`torch.cdist` + top-$K$). Each position
-# gets exactly $K$ ones per half, unless two atoms tie exactly at the threshold (then one fewer, as in the
+# $\Phi(x)$ sums $\phi$ over $k_1 \times k_1$ windows with stride $s_1$ (eq. 5.4). The tests check the
+# convolution against an explicit search (`torch.cdist` + top-$K$). Each position gets exactly $K$ ones per half,
+# unless two atoms tie exactly at the threshold (then one fewer, as in the
 # original code).
 #
 # *Input normalisation.* The original code whitens raw $[0, 1]$ patches but convolves per-channel normalised
