@@ -80,7 +80,7 @@ PRESETS = Presets("05_patch_cnn", {
     "width": Setting((int, 2, 4096), quick=32, medium=128, thesis=2048, smoke=8, help="n_c, width of the encoder"),
     "depth": Setting((int, 1, 16), quick=4, thesis=8, smoke=2, help="N, layers of the encoder"),
     "patch": Setting((1, 3), quick=3, help="3: 3 x 3 descriptors per patch, 1: one"),
-    "epochs": Setting((int, 1, 300), quick=12, medium=15, thesis=100, smoke=1,
+    "epochs": Setting((int, 1, 300), quick=15, medium=15, thesis=100, smoke=1,
                       help="epochs (learning rate / 10 at 30 %, 60 % and 90 % of them)"),
     "lr": Setting((float, 1e-5, 1.0), quick=0.1, help="initial SGD learning rate (momentum 0.9)"),
     "weight_decay": Setting((float, 0.0, 0.1), quick=1e-5, help="SGD weight decay"),
