@@ -325,3 +325,17 @@ def test_kth_smallest_equals_kthvalue(dtype):
         assert ours.dtype == dtype and torch.equal(ours, s.float().kthvalue(k, dim=-1, keepdim=True).values.to(dtype))
     with pytest.raises(ValueError, match="k must be"):
         knn_encoding.kth_smallest(s, 12)
+
+
+def test_kth_smallest_in_threads_equals_one_thread():
+    s = torch.randn(3000, 50, generator=torch.Generator().manual_seed(1))
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(3)
+        many = knn_encoding.kth_smallest(s, 20)
+        torch.set_num_threads(1)
+        one = knn_encoding.kth_smallest(s, 20)
+    finally:
+        torch.set_num_threads(threads)
+    assert many.shape == (3000, 1) and torch.equal(many, one)
+    assert torch.equal(one, s.kthvalue(20, dim=-1, keepdim=True).values)

@@ -105,7 +105,7 @@ PRESETS = Presets("06_patch_knn", {
                                  help="c2 of the one-hidden-layer classifier"),
     "hidden_k2": Setting((int, 1, 7), quick=3, medium=1, thesis=3, smoke=1,
                          help="k2 of the one-hidden-layer classifier"),
-    "epochs": Setting((int, 1, 1000), quick=15, medium=10, thesis=175, smoke=2,
+    "epochs": Setting((int, 1, 1000), quick=15, medium=8, thesis=175, smoke=2,
                       help="epochs (learning rate / 10 at 4/7 and 6/7 of them)"),
     "lr": Setting((float, 1e-6, 10.0), quick=0.01, thesis=0.003, help="initial SGD learning rate (momentum 0.9)"),
     "n_seeds": Setting((int, 1, 10), quick=3, medium=1, smoke=1, thesis_value="1",
