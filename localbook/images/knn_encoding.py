@@ -158,7 +158,7 @@ class KNNPatchEncoder(nn.Module):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """``phi(x)`` of eq. 5.2 (B, 2|D| or |D|, H - P + 1, W - P + 1): the ``D`` half first, then ``-D``."""
         halves = [phi.to(self.w_rows.dtype) for phi in self._halves(x)]
-        return torch.cat(halves, dim=-1).permute(0, 3, 1, 2).contiguous()
+        return torch.cat(halves, dim=-1).permute(0, 3, 1, 2)      # channels-last memory: no transposing copy
 
     def _window_sums(self, phi: torch.Tensor) -> torch.Tensor:
         """Eq. 5.4: sums of ``phi`` (B, H', W', n) over ``pool_size^2`` windows with stride ``pool_stride``,
