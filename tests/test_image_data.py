@@ -129,3 +129,14 @@ def test_validation_split_is_balanced_and_disjoint():
     assert torch.equal(ds.split(12, seed=1)[1].x, val.x) and "validation" in val.name
     with pytest.raises(ValueError, match="n_held_out"):
         ds.split(60)
+
+
+def test_load_splits_holds_out_a_balanced_validation_set():
+    try:
+        train, val, test = im.load_splits("fashion-mnist", 100, 50, 30, seed=2)
+    except DataUnavailableError as err:
+        pytest.skip(f"Fashion-MNIST not installed: {err}")
+    assert (len(train), len(val), len(test)) == (100, 50, 30)
+    assert torch.bincount(val.y).tolist() == [5] * 10 and torch.bincount(test.y).tolist() == [3] * 10
+    flat = lambda d: {tuple(r) for r in d.x.reshape(len(d), -1)[:, 300:320].tolist()}  # noqa: E731
+    assert not flat(train) & flat(val)                            # no image is in both
