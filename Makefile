@@ -15,13 +15,14 @@ export LOCALBOOK_HEADLESS := 1
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup book execute html run test unit nbval smoke sync bench clean
+.PHONY: help setup book execute html run test unit nbval smoke sync bench clean lab browser
 
 help:
 	@echo "make book                      execute every chapter at its defaults, build _build/html"
 	@echo "make test                      unit tests, pair sync, nbval, papermill smoke runs, book build"
 	@echo "make run NB=00_local_methods PARAMS=\"-p dims '[2, 32]'\"   one chapter, outputs in _build/runs/"
 	@echo "make bench                     benchmarks against named peers"
+	@echo "make lab                       the chapters in JupyterLab, with their widgets (LAB_ARGS=\"--no-browser\")"
 
 setup: $(STAMP)
 $(STAMP): pyproject.toml tools/setup_env.sh
@@ -52,10 +53,18 @@ run: setup
 	  --execution-timeout $(NB_TIMEOUT) -p interactive False $(PARAMS)
 	@echo "[run] wrote _build/runs/$(NB).ipynb"
 
-test: unit nbval smoke html
+test: unit nbval smoke html browser
 
 unit: setup
-	MPLBACKEND=Agg $(PY) -m pytest tests -q
+	MPLBACKEND=Agg $(PY) -m pytest tests -q --ignore=tests/test_browser.py
+
+# JupyterLab and the built book driven by headless Chromium (skipped, with a message, without /usr/bin/chromium).
+browser: setup
+	$(PY) -m pytest tests/test_browser.py -q -p no:cacheprovider
+
+# A workshop: the chapters in JupyterLab, widgets on (LOCALBOOK_HEADLESS is removed for it).
+lab: setup
+	VENV=$(VENV) bash tools/lab.sh $(LAB_ARGS)
 
 nbval: setup
 	@for py in $(NOTEBOOKS); do nb=$${py%.py}.ipynb; start=$$(date +%s); \

@@ -82,7 +82,8 @@ def slider_figure(figure, states: Sequence[tuple[str, Sequence[Any]]], label: st
     """Add each state's traces to ``figure`` and a slider that shows one state at a time.
 
     ``states``: ``(step label, traces)`` pairs; traces are Plotly trace objects that carry their own axes
-    (``xaxis="x2"``...) when ``figure`` has subplots. Traces already in ``figure`` stay visible at every step. ``label``: the slider's prefix (e.g. ``"D = "``);
+    (``xaxis="x2"``...) when ``figure`` has subplots. Traces already in ``figure`` stay visible at every step.
+    ``label``: the slider's prefix (e.g. ``"D = "``);
     ``titles``: one figure title per state (optional). Returns ``figure``.
     """
     if not states:

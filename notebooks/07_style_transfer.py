@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] papermill={"duration": 0.008613, "end_time": "2026-11-29T20:35:48.544026+00:00", "exception": false, "start_time": "2026-11-29T20:35:48.535413+00:00", "status": "completed"}
 # # Style transfer as a computational catalyst
 #
 # The last part of the thesis (ch. 6.2) leaves classification for artistic creation: a painter and neural
@@ -36,7 +36,7 @@
 # (ImageNet VGG-16 {cite}`simonyan2014vgg` fine-tuned on edges), the only VGG-16 weights that a package
 # ships offline; the feed-forward network is Magenta's arbitrary style network, run with onnxruntime.
 
-# %% tags=["parameters"]
+# %% papermill={"duration": 0.029528, "end_time": "2026-11-29T20:35:48.585340+00:00", "exception": false, "start_time": "2026-11-29T20:35:48.555812+00:00", "status": "completed"} tags=["parameters"]
 size = 96                # image side in pixels; the thesis' outputs are ~512 px
 gatys_steps = 15         # L-BFGS iterations of Gatys; run to convergence in the thesis (~500)
 strotss_steps = 15       # Adam steps per scale of the STROTSS-like method; STROTSS uses 200 per scale
@@ -57,7 +57,7 @@ interactive = True       # builds the portrait-loop widget (FileUpload); headles
 smoke = False            # tiny sizes, for CI
 seed = 0
 
-# %%
+# %% papermill={"duration": 8.211662, "end_time": "2026-11-29T20:35:56.807479+00:00", "exception": false, "start_time": "2026-11-29T20:35:48.595817+00:00", "status": "completed"}
 import time
 
 import matplotlib.pyplot as plt
@@ -67,6 +67,7 @@ import torch
 import localbook
 from localbook import params
 from localbook.device import pick_device, seed_everything
+from localbook.plotting import text_table
 from localbook.art import images, ot, style as st
 from localbook.art.feedforward import MagentaStyleTransfer
 from localbook.art.figures import image_grid, recursion_curves
@@ -86,17 +87,15 @@ if smoke:
 torch_device = pick_device(device)
 rng = seed_everything(seed)
 plt.rcParams["figure.dpi"] = 80
-timings = {}
 
-# %% [markdown]
+# %% [markdown] papermill={"duration": 2.120498, "end_time": "2026-11-29T20:35:59.550159+00:00", "exception": false, "start_time": "2026-11-29T20:35:57.429661+00:00", "status": "completed"}
 # ## Images and networks
 #
 # No painting ships with an offline package, so the "painting" is a colourful picture from scikit-image:
 # an immunohistochemical stain of a tissue section. The content is the astronaut portrait (the thesis'
 # experiments all revolve around portraits).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% papermill={"duration": 3.217191, "end_time": "2026-11-29T20:36:03.255793+00:00", "exception": false, "start_time": "2026-11-29T20:36:00.038602+00:00", "status": "completed"} tags=["nbval-check-output"]
 content = images.load_bundled(content_name, size, device=torch_device)
 style_img = images.load_bundled(style_name, size, device=torch_device)
 vgg = load_vgg16(vgg_weights, pool="avg", device=torch_device, seed=seed)
@@ -105,19 +104,19 @@ print("content", tuple(content.shape), "| style", tuple(style_img.shape))
 print("VGG-16 weights:", vgg_weights, "| conv1_1", tuple(vgg.convs["conv1_1"].weight.shape),
       "| conv5_3", tuple(vgg.convs["conv5_3"].weight.shape))
 
-# %% [markdown]
+# %% [markdown] papermill={"duration": 0.037223, "end_time": "2026-11-29T20:36:03.308136+00:00", "exception": false, "start_time": "2026-11-29T20:36:03.270913+00:00", "status": "completed"}
 # The HED weights are an edge detector's: with its own 1x1 side outputs, the network draws the contours of
 # the portrait. This is also our check that the Keras kernels were transposed and the BGR/mean convention
 # applied correctly -- a single mistake and no edge comes out.
 
-# %%
+# %% papermill={"duration": 2.25292, "end_time": "2026-11-29T20:36:05.580881+00:00", "exception": false, "start_time": "2026-11-29T20:36:03.327961+00:00", "status": "completed"}
 if vgg_weights == "hed":
     edges = hed_edges(content, load_vgg16("hed", pool="max", device=torch_device))
     fig = image_grid([[content, style_img, edges.expand(-1, 3, -1, -1)]],
                      [["content", "style (the 'painting')", "HED edges of the content"]], size=2.2)
     plt.show()
 
-# %% [markdown]
+# %% [markdown] papermill={"duration": 0.014092, "end_time": "2026-11-29T20:36:05.612210+00:00", "exception": false, "start_time": "2026-11-29T20:36:05.598118+00:00", "status": "completed"}
 # ## Every method on one pair (thesis fig. 6.7)
 #
 # Gatys' method matches Gram matrices of VGG activations by L-BFGS on the pixels; the same method with
@@ -126,31 +125,22 @@ if vgg_weights == "hed":
 # under the cosine cost, with a self-similarity content loss, coarse to fine. The feed-forward network
 # predicts a 100-number style vector from the style image and renders the content in one pass.
 
-# %%
-def timed(name, fn):
-    t0 = time.perf_counter()
-    out = fn()
-    timings[name] = time.perf_counter() - t0
-    return out
+# %% papermill={"duration": 110.779646, "end_time": "2026-11-29T20:37:56.411723+00:00", "exception": false, "start_time": "2026-11-29T20:36:05.632077+00:00", "status": "completed"}
+strotss_options = dict(scales=strotss_scales, steps=strotss_steps, n_samples=n_samples, eps=sinkhorn_eps,
+                       n_iter=sinkhorn_iter, seed=seed)
+methods = {"Gatys": st.Gatys(vgg, steps=gatys_steps),
+           "Gatys, random VGG": st.Gatys(load_vgg16("random", device=torch_device, seed=seed), steps=gatys_steps),
+           "STROTSS (REMD)": st.Strotss(vgg, "remd", **strotss_options),
+           "STROTSS (Sinkhorn)": st.Strotss(vgg, "sinkhorn", **strotss_options),
+           "Magenta (feed-forward)": magenta}
+outputs, timings = st.run_methods(methods, style_img, content)
 
-
-outputs = {}
-outputs["Gatys"] = timed("Gatys", lambda: st.gatys(content, style_img, vgg, steps=gatys_steps, progress=False).image)
-vgg_random = load_vgg16("random", device=torch_device, seed=seed)
-outputs["Gatys, random VGG"] = timed("Gatys, random VGG", lambda: st.gatys(
-    content, style_img, vgg_random, steps=gatys_steps, progress=False).image)
-for kind, label in [("remd", "STROTSS (REMD)"), ("sinkhorn", "STROTSS (Sinkhorn)")]:
-    outputs[label] = timed(label, lambda: st.strotss(
-        content, style_img, vgg, kind, scales=strotss_scales, steps=strotss_steps, n_samples=n_samples,
-        eps=sinkhorn_eps, n_iter=sinkhorn_iter, seed=seed, progress=False).image)
-outputs["Magenta (feed-forward)"] = timed("Magenta (feed-forward)", lambda: magenta(style_img, content))
-
-# %%
+# %% papermill={"duration": 1.418586, "end_time": "2026-11-29T20:37:57.836801+00:00", "exception": false, "start_time": "2026-11-29T20:37:56.418215+00:00", "status": "completed"}
 fig = image_grid([[content, style_img] + list(outputs.values())],
                  [["content", "style"] + list(outputs)], size=1.9)
 plt.show()
 
-# %% [markdown]
+# %% [markdown] papermill={"duration": 0.022305, "end_time": "2026-11-29T20:37:57.876370+00:00", "exception": false, "start_time": "2026-11-29T20:37:57.854065+00:00", "status": "completed"}
 # ## Objective versus appearance (thesis fig. 6.10)
 #
 # First the bounds, on small random clouds where the exact EMD is a linear programme:
@@ -158,36 +148,25 @@ plt.show()
 # iterations, Sinkhorn has not converged: its plan matches only one marginal, and its raw cost can fall
 # *below* the EMD. Rounded onto the feasible set {cite}`altschuler2017rounding`, it is an upper bound.
 
-# %%
-# NBVAL_CHECK_OUTPUT
-rows = []
-g = torch.Generator().manual_seed(seed)
-for trial in range(3):
-    x, y = torch.randn(40, 8, generator=g, dtype=torch.float64), torch.randn(50, 8, generator=g, dtype=torch.float64)
-    cost = ot.cosine_cost(x, y)
-    res = ot.sinkhorn(cost, eps=1e-3, n_iter=50)
-    conv = ot.sinkhorn(cost, eps=0.02, n_iter=2000)
-    rows.append((float(ot.relaxed_emd(cost)), ot.exact_emd(cost), float(res.cost), float(res.rounded_cost),
-                 res.marginal_error, float(conv.cost)))
-print(f"{'REMD':>7} {'EMD':>7} {'SEMD raw':>9} {'rounded':>8} {'marg.err':>9} {'eps=0.02 conv.':>15}")
-for r in rows:
-    print(f"{r[0]:7.3f} {r[1]:7.3f} {r[2]:9.3f} {r[3]:8.3f} {r[4]:9.3f} {r[5]:15.3f}")
+# %% papermill={"duration": 2.622167, "end_time": "2026-11-29T20:38:00.540304+00:00", "exception": false, "start_time": "2026-11-29T20:37:57.918137+00:00", "status": "completed"} tags=["nbval-check-output"]
+bounds = ot.bounds_on_random_clouds(n_clouds=3, eps=1e-3, n_iter=50, seed=seed)
+text_table([[f"{b[k]:.3f}" for k in ("remd", "emd", "sinkhorn", "rounded", "marginal_error", "converged")]
+            for b in bounds], header=("REMD", "EMD", "SEMD raw", "rounded", "marg. err.", "eps=0.02 conv."))
 
-# %% [markdown]
+# %% [markdown] papermill={"duration": 0.016126, "end_time": "2026-11-29T20:38:00.588173+00:00", "exception": false, "start_time": "2026-11-29T20:38:00.572047+00:00", "status": "completed"}
 # Then the two STROTSS outputs (and Gatys'), measured on 128 hypercolumns against the style's: does the output optimised
 # with the tighter Sinkhorn distance sit closer to the style in *exact* EMD, and does it look better?
 
-# %%
+# %% papermill={"duration": 3.77208, "end_time": "2026-11-29T20:38:04.400220+00:00", "exception": false, "start_time": "2026-11-29T20:38:00.628140+00:00", "status": "completed"}
 dist = {name: st.style_distances(vgg, outputs[name], style_img, n_points=128 if not smoke else 32, seed=seed)
         for name in ["STROTSS (REMD)", "STROTSS (Sinkhorn)", "Gatys"]}
-print(f"{'output':<20} {'REMD':>6} {'EMD':>6} {'SEMD raw':>9} {'rounded':>8}")
-for name, d in dist.items():
-    print(f"{name:<20} {d['remd']:6.3f} {d['emd']:6.3f} {d['sinkhorn']:9.3f} {d['sinkhorn_rounded']:8.3f}")
+display(text_table([(name, *(f"{d[k]:.3f}" for k in ("remd", "emd", "sinkhorn", "sinkhorn_rounded")))  # noqa: F821
+                    for name, d in dist.items()], header=("output", "REMD", "EMD", "SEMD raw", "rounded")))
 fig = image_grid([[content, style_img, outputs["STROTSS (REMD)"], outputs["STROTSS (Sinkhorn)"]]],
                  [["content", "style", "REMD", f"SEMD eps={sinkhorn_eps:g}, N={sinkhorn_iter}"]], size=2.2)
 plt.show()
 
-# %% [markdown]
+# %% [markdown] papermill={"duration": 0.02631, "end_time": "2026-11-29T20:38:04.446450+00:00", "exception": false, "start_time": "2026-11-29T20:38:04.420140+00:00", "status": "completed"}
 # ## The self-style recursion $x_{t+1} = f(x_t, x_t)$ (thesis eq. 6.1, figs. 6.11-6.13)
 #
 # For the feed-forward network, every step re-predicts a style vector from the current image and re-renders
@@ -195,15 +174,18 @@ plt.show()
 # it starts from a coarse, low-resolution copy of its content (Gatys' method started from the content is an
 # exact fixed point at once: every loss term is zero).
 
-# %%
-seq_ff = timed("recursion, Magenta", lambda: self_style_recursion(magenta, content, ff_iterations, progress=False))
+# %% papermill={"duration": 28.237882, "end_time": "2026-11-29T20:38:32.702083+00:00", "exception": false, "start_time": "2026-11-29T20:38:04.464201+00:00", "status": "completed"}
+t0 = time.perf_counter()
+seq_ff = self_style_recursion(magenta, content, ff_iterations, progress=False)
 half = images.load_bundled(content_name, max(16, size // 2), device=torch_device)
-strotss_self = lambda s, c: st.strotss(c, s, vgg, "remd", scales=strotss_scales, steps=max(1, strotss_steps // 2),
-                                       n_samples=n_samples, seed=seed, progress=False).image
-seq_opt = timed("recursion, STROTSS", lambda: self_style_recursion(strotss_self, half, opt_iterations, progress=False))
+t1 = time.perf_counter()
+strotss_self = st.Strotss(vgg, "remd", scales=strotss_scales, steps=max(1, strotss_steps // 2), n_samples=n_samples,
+                          seed=seed)
+seq_opt = self_style_recursion(strotss_self, half, opt_iterations, progress=False)
+timings["recursion, Magenta"], timings["recursion, STROTSS"] = t1 - t0, time.perf_counter() - t1
 metrics = {"Magenta (feed-forward)": recursion_metrics(seq_ff), "STROTSS (optimisation)": recursion_metrics(seq_opt)}
 
-# %%
+# %% papermill={"duration": 2.231861, "end_time": "2026-11-29T20:38:34.944172+00:00", "exception": false, "start_time": "2026-11-29T20:38:32.712311+00:00", "status": "completed"}
 show = sorted(set(np.linspace(0, ff_iterations, 6).round().astype(int)))
 fig = image_grid([[seq_ff[t] for t in show], seq_opt],
                  [[f"Magenta, t={t}" for t in show], [f"STROTSS, t={t}" for t in range(len(seq_opt))]], size=1.7)
@@ -211,13 +193,12 @@ plt.show()
 fig = recursion_curves(metrics)
 plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
-for name, m in metrics.items():
-    print(f"{name:<24} t={len(m['to_start']) - 1:>2}: |x_t - x_0| = {m['to_start'][-1]:.2f}, "
-          f"|x_t - x_(t-1)| = {m['to_previous'][-1]:.2f}, saturated {m['saturated'][0]:.2f} -> {m['saturated'][-1]:.2f}")
+# %% papermill={"duration": 0.034401, "end_time": "2026-11-29T20:38:35.003638+00:00", "exception": false, "start_time": "2026-11-29T20:38:34.969237+00:00", "status": "completed"} tags=["nbval-check-output"]
+text_table([(name, len(m["to_start"]) - 1, f"{m['to_start'][-1]:.2f}", f"{m['to_previous'][-1]:.2f}",
+             f"{m['saturated'][0]:.2f} -> {m['saturated'][-1]:.2f}") for name, m in metrics.items()],
+           header=("method", "t", "|x_t - x_0|", "|x_t - x_(t-1)|", "saturated fraction"))
 
-# %% [markdown]
+# %% [markdown] papermill={"duration": 0.016144, "end_time": "2026-11-29T20:38:35.036483+00:00", "exception": false, "start_time": "2026-11-29T20:38:35.020339+00:00", "status": "completed"}
 # ## The portrait loop (thesis ch. 6.2.5, fig. 6.15)
 #
 # *Pixelizing portrait construction*: the canvas is divided into squares painted one after another; each
@@ -225,22 +206,24 @@ for name, m in metrics.items():
 # as the next inspiration. Headless, a bundled picture stands in for the painter's canvas. In Jupyter the
 # widget below lets you upload a photograph of your own canvas at each turn.
 
-# %%
+# %% papermill={"duration": 2.788953, "end_time": "2026-11-29T20:38:37.845389+00:00", "exception": false, "start_time": "2026-11-29T20:38:35.056436+00:00", "status": "completed"}
 canvas = images.load_bundled(canvas_name, size, device=torch_device)
 loop = PortraitLoop(content, magenta)
 squares = [partial_canvas(canvas, grid, k) for k in range(grid * grid)]
-projections = timed("portrait loop", lambda: [loop.step(canvas_square(canvas, grid, k)) for k in range(grid * grid)])
+t0 = time.perf_counter()
+projections = [loop.step(canvas_square(canvas, grid, k)) for k in range(grid * grid)]
+timings["portrait loop"] = time.perf_counter() - t0
 fig = image_grid([squares, projections], [[f"canvas, square {k + 1}" for k in range(grid * grid)],
                                           [f"projection {k + 1}" for k in range(grid * grid)]], size=1.3)
 plt.show()
 
-# %%
+# %% papermill={"duration": 0.125144, "end_time": "2026-11-29T20:38:37.986370+00:00", "exception": false, "start_time": "2026-11-29T20:38:37.861226+00:00", "status": "completed"}
 if interactive:
     from localbook.art.portrait import build_portrait_widget
 
     display(build_portrait_widget(PortraitLoop(content, magenta)))  # noqa: F821
 
-# %% [markdown]
+# %% [markdown] papermill={"duration": 0.020104, "end_time": "2026-11-29T20:38:38.029339+00:00", "exception": false, "start_time": "2026-11-29T20:38:38.009235+00:00", "status": "completed"}
 # ## Predictivity (thesis ch. 6.2.2)
 #
 # Does $f(\text{painting}, \text{photo})$ look like the painting? The thesis gathered photograph-painting
@@ -248,51 +231,49 @@ if interactive:
 # `pairs_folder` at your own folder of `NAME_photo.jpg` / `NAME_painting.jpg` files to score the methods
 # (pixel RMSE, SSIM, a VGG feature distance and a Gram distance; the scoring is tested on synthetic pairs).
 
-# %%
+# %% papermill={"duration": 0.039112, "end_time": "2026-11-29T20:38:38.096416+00:00", "exception": false, "start_time": "2026-11-29T20:38:38.057304+00:00", "status": "completed"}
 if pairs_folder:
     from localbook.art.predictivity import evaluate_predictivity
 
-    methods = {"Gatys": lambda s, c: st.gatys(c, s, vgg, steps=gatys_steps, progress=False).image,
-               "Magenta": magenta}
-    for row in evaluate_predictivity(pairs_folder, methods, size=size, model=vgg, device=torch_device):
+    for row in evaluate_predictivity(pairs_folder, {"Gatys": methods["Gatys"], "Magenta": magenta}, size=size,
+                                     model=vgg, device=torch_device):
         print(row)
 else:
     print("pairs_folder is empty: no predictivity evaluation in this run")
 
-# %% [markdown]
+# %% [markdown] papermill={"duration": 0.024362, "end_time": "2026-11-29T20:38:38.141976+00:00", "exception": false, "start_time": "2026-11-29T20:38:38.117614+00:00", "status": "completed"}
+# Timings of this run (CPU times vary with the machine; not checked):
+
+# %% papermill={"duration": 0.046868, "end_time": "2026-11-29T20:38:38.209641+00:00", "exception": false, "start_time": "2026-11-29T20:38:38.162773+00:00", "status": "completed"}
+text_table([(name, f"{seconds:.1f} s") for name, seconds in timings.items()], header=("step", "wall time"))
+
+# %% [markdown] papermill={"duration": 0.028287, "end_time": "2026-11-29T20:38:38.257533+00:00", "exception": false, "start_time": "2026-11-29T20:38:38.229246+00:00", "status": "completed"}
 # ## Thesis versus this book
 #
 # Chapter 6.2 reports no accuracy figures; its claims are qualitative. Each is set against what this run
 # measured, at 96 px with few iterations (see the parameters).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% papermill={"duration": 0.0372, "end_time": "2026-11-29T20:38:38.322010+00:00", "exception": false, "start_time": "2026-11-29T20:38:38.284810+00:00", "status": "completed"} tags=["nbval-check-output"]
 ff, op = metrics["Magenta (feed-forward)"], metrics["STROTSS (optimisation)"]
 table = [
     ("SEMD parameters", "eps = 1e-3, N = 50", f"eps = {sinkhorn_eps:g}, N = {sinkhorn_iter}"),
     ("SEMD vs EMD", "SEMD is an upper bound of the EMD",
-     f"raw cost below EMD in {sum(r[2] < r[1] for r in rows)}/3 clouds; rounded plan above in "
-     f"{sum(r[3] >= r[1] for r in rows)}/3"),
+     f"raw cost below EMD in {sum(b['sinkhorn'] < b['emd'] for b in bounds)}/3 clouds; rounded plan above in "
+     f"{sum(b['rounded'] >= b['emd'] for b in bounds)}/3"),
     ("optimisation recursion", "converges to f(x, x) = x",
      f"step size |x_t - x_(t-1)| = {op['to_previous'][-1]:.3f} at t = {len(op['to_start']) - 1}"),
     ("feed-forward recursion", "drifts away from x_0, no resemblance",
      f"|x_t - x_0| = {ff['to_start'][-1]:.2f} at t = {len(ff['to_start']) - 1} (vs {op['to_start'][-1]:.2f})"),
-    ("feed-forward colours", "saturated or zero", f"saturated fraction {ff['saturated'][0]:.2f} -> {ff['saturated'][-1]:.2f}"),
+    ("feed-forward colours", "saturated or zero",
+     f"saturated fraction {ff['saturated'][0]:.2f} -> {ff['saturated'][-1]:.2f}"),
     ("pixelizing portrait", "3 x 3 squares", f"{grid} x {grid} squares"),
 ]
-print(f"{'claim':<24} {'thesis':<36} this book ({content_name}, {size} px)")
-for claim, thesis, book in table:
-    print(f"{claim:<24} {thesis:<36} {book}")
+text_table(table, header=("claim", "thesis", f"this book ({content_name}, {size} px)"))
 
-# %% [markdown]
-# Timings of this run (CPU times vary with the machine; not checked):
-
-# %%
-for name, seconds in timings.items():
-    print(f"{name:<26} {seconds:6.1f} s")
-
-# %% [markdown]
-# **What to take away.** At this scale the Sinkhorn variant ends no closer to the style in exact EMD than
+# %% [markdown] papermill={"duration": 0.019045, "end_time": "2026-11-29T20:38:38.360352+00:00", "exception": false, "start_time": "2026-11-29T20:38:38.341307+00:00", "status": "completed"}
+# ## What this shows
+#
+# At this scale the Sinkhorn variant ends no closer to the style in exact EMD than
 # the relaxed one, and it does not look better -- the thesis' fig. 6.10 point, here with unconverged
 # outputs (15 steps per scale leave STROTSS noisy). Under the self-style recursion the optimisation method
 # stays near its start (blurred and noisier, since it is far from converged), while the feed-forward network

@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] papermill={"duration": 0.009132, "end_time": "2026-11-29T20:38:49.012271+00:00", "exception": false, "start_time": "2026-11-29T20:38:49.003139+00:00", "status": "completed"}
 # # Dialog on a canvas: a sketch RNN that completes your strokes
 #
 # In the first interactive setting of the thesis' chapter 6.1, two painters (*Tina&Charly*) take turns on a
@@ -32,7 +32,7 @@
 # account of them, so this chapter measures what can be measured (likelihoods, reconstructions) and shows
 # the rest.
 
-# %% tags=["parameters"]
+# %% papermill={"duration": 0.046597, "end_time": "2026-11-29T20:38:49.066501+00:00", "exception": false, "start_time": "2026-11-29T20:38:49.019904+00:00", "status": "completed"} tags=["parameters"]
 n_examples = 12           # training characters shown
 n_eval = 670              # validation / test characters scored (all: 670 / 671); the thesis reports no score
 temperatures = [0.1, 0.4, 0.8]  # sampling temperatures tau; Ha & Eck show 0.1 to 1.0
@@ -46,7 +46,7 @@ interactive = True        # builds the ipycanvas dialog; headless runs set it to
 smoke = False             # tiny sizes, for CI
 seed = 0
 
-# %%
+# %% papermill={"duration": 9.296986, "end_time": "2026-11-29T20:38:58.376926+00:00", "exception": false, "start_time": "2026-11-29T20:38:49.079940+00:00", "status": "completed"}
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -55,6 +55,7 @@ from localbook.art import canvas as cv
 from localbook.art import sketch as sk
 from localbook.data import kanjivg
 from localbook.device import pick_device, seed_everything
+from localbook.plotting import text_table, thesis_vs_book
 
 params.check(globals(), n_examples=(int, 1, 48), n_eval=(int, 1, 671), temperatures=[float, 0.01, 2.0],
              n_samples=(int, 1, 24), n_completions=(int, 1, 24), completion_tau=(float, 0.01, 2.0),
@@ -66,7 +67,7 @@ torch_device = pick_device(device)
 seed_everything(seed)
 plt.rcParams["figure.dpi"] = 80
 
-# %% [markdown]
+# %% [markdown] papermill={"duration": 0.004113, "end_time": "2026-11-29T20:38:58.388019+00:00", "exception": false, "start_time": "2026-11-29T20:38:58.383906+00:00", "status": "completed"}
 # ## The data: kanji as sequences of pen points
 #
 # Each KanjiVG file draws one character in a 109 x 109 box as SVG paths, one per stroke, in the official
@@ -76,21 +77,17 @@ plt.rcParams["figure.dpi"] = 80
 # point. Offsets are divided by their standard deviation on the training set. Malformed files would be listed
 # and counted here.
 
-# %%
+# %% papermill={"duration": 28.693251, "end_time": "2026-11-29T20:39:27.093268+00:00", "exception": false, "start_time": "2026-11-29T20:38:58.400017+00:00", "status": "completed"} tags=["nbval-check-output"]
 data = kanjivg.load_kanjivg(n_files=300 if smoke else None)
 print(data.summary())
-# NBVAL_CHECK_OUTPUT
-
-# %%
-def title(name):
-    return f"U+{name.upper().lstrip('0')}"
 
 
+# %% papermill={"duration": 2.341767, "end_time": "2026-11-29T20:39:29.441632+00:00", "exception": false, "start_time": "2026-11-29T20:39:27.099865+00:00", "status": "completed"}
 shown = np.linspace(0, len(data.train) - 1, n_examples).astype(int)  # spread over the code points
-labels = [f"{title(data.train_names[i])}, {int(data.train[i][:, 2].sum())} strokes" for i in shown]
+labels = [f"{sk.codepoint_title(data.train_names[i])}, {int(data.train[i][:, 2].sum())} strokes" for i in shown]
 fig = sk.plot_drawings([[(data.train[i], "k")] for i in shown], titles=labels)
 
-# %% [markdown]
+# %% [markdown] papermill={"duration": 0.020266, "end_time": "2026-11-29T20:39:29.484214+00:00", "exception": false, "start_time": "2026-11-29T20:39:29.463948+00:00", "status": "completed"}
 # ## The model and its training curve
 #
 # A bidirectional LSTM reads the whole character into a latent vector $z$ (mean and variance, Ha and Eck
@@ -103,15 +100,14 @@ fig = sk.plot_drawings([[(data.train[i], "k")] for i in shown], titles=labels)
 # $10^{-3}$ decaying by 0.9999 per step, random x/y stretches of up to 10 %), which stopped on its time limit;
 # a machine with more time gets further along the same curve.
 
-# %%
+# %% papermill={"duration": 0.098522, "end_time": "2026-11-29T20:39:29.597978+00:00", "exception": false, "start_time": "2026-11-29T20:39:29.499456+00:00", "status": "completed"} tags=["nbval-check-output"]
 model = sk.load_pretrained(device=torch_device)
 c = model.config
 print(f"encoder {c.enc_hidden}x2, decoder {c.dec_hidden}, z {c.z_dim}, M = {c.n_mixtures}, N_max = {c.max_len}, "
       f"{sum(p.numel() for p in model.parameters()):,} parameters; "
       f"scale {float(model.scale):.3g} (data: {data.scale:.3g}) KanjiVG units")
-# NBVAL_CHECK_OUTPUT
 
-# %%
+# %% papermill={"duration": 1.289352, "end_time": "2026-11-29T20:39:30.905226+00:00", "exception": false, "start_time": "2026-11-29T20:39:29.615874+00:00", "status": "completed"}
 curve = sk.read_curve()
 fig, axes = plt.subplots(1, 2, figsize=(9, 3))
 for split, style in (("train", "-"), ("val", "o-")):
@@ -126,11 +122,11 @@ last = {k: v[curve["split"] == "val"][-1] for k, v in curve.items() if k != "spl
 print(f"training: {int(last['step'])} steps in {last['seconds'] / 60:.0f} min on a shared 2-core CPU; "
       f"last validation L_R {last['L_R']:.3g}, KL {last['KL']:.3g}")
 
-# %% [markdown]
+# %% [markdown] papermill={"duration": 0.02019, "end_time": "2026-11-29T20:39:30.948236+00:00", "exception": false, "start_time": "2026-11-29T20:39:30.928046+00:00", "status": "completed"}
 # The thesis refined its sketcher on the artists' own strokes. `fine_tune_steps` continues the training here
 # (on the KanjiVG training set; point `train` at other strokes to imitate the thesis' refinement).
 
-# %%
+# %% papermill={"duration": 0.196498, "end_time": "2026-11-29T20:39:31.160538+00:00", "exception": false, "start_time": "2026-11-29T20:39:30.964040+00:00", "status": "completed"}
 train_n = [sk.normalise(s, float(model.scale)) for s in data.train]
 val_n = [sk.normalise(s, float(model.scale)) for s in data.val]
 test_n = [sk.normalise(s, float(model.scale)) for s in data.test]
@@ -139,7 +135,7 @@ if fine_tune_steps:
                     n_val_eval=50, seed=seed, start_step=int(last["step"]), progress=False)
     print(f"after {fine_tune_steps} fine-tuning steps: validation L_R {rows[-1]['L_R']:.3g}")
 
-# %% [markdown]
+# %% [markdown] papermill={"duration": 0.004451, "end_time": "2026-11-29T20:39:31.176471+00:00", "exception": false, "start_time": "2026-11-29T20:39:31.172020+00:00", "status": "completed"}
 # ## Likelihood of held-out characters
 #
 # $L_R$ is Ha and Eck's figure; it depends on $N_{max}$, so we also report the negative log-likelihood per
@@ -148,19 +144,16 @@ if fine_tune_steps:
 # are for QuickDraw classes, not kanji, and the thesis gives no number: there is no "thesis vs this book" row
 # to print, only this book's scale.
 
-# %%
+# %% papermill={"duration": 9.17344, "end_time": "2026-11-29T20:39:40.365421+00:00", "exception": false, "start_time": "2026-11-29T20:39:31.191981+00:00", "status": "completed"} tags=["nbval-check-output"]
 scores = {name: sk.evaluate_nll(model, seqs[:n_eval]) for name, seqs in (("validation", val_n), ("test", test_n))}
 base = {name: sk.baseline_nll_per_point(train_n, seqs[:n_eval])
         for name, seqs in (("validation", val_n), ("test", test_n))}
-print(f"KanjiVG, {len(train_n)} training characters, N_max = {c.max_len}, scored on the first {n_eval}")
-print(f"{'split':<11}{'L_s':>8}{'L_p':>8}{'L_R':>8}{'KL':>8}{'NLL/point':>11}{'memoryless':>12}")
-for name, s in scores.items():
-    print(f"{name:<11}{s['L_s']:>8.3g}{s['L_p']:>8.3g}{s['L_R']:>8.3g}{s['KL']:>8.3g}"
-          f"{s['nll_per_point']:>11.3g}{base[name]:>12.3g}")
-print("thesis: no likelihood reported (the sketcher is evaluated by the painters); Ha & Eck: QuickDraw only")
-# NBVAL_CHECK_OUTPUT
+text_table([(name, *(f"{s[k]:.3g}" for k in ("L_s", "L_p", "L_R", "KL", "nll_per_point")), f"{base[name]:.3g}")
+            for name, s in scores.items()], header=("split", "L_s", "L_p", "L_R", "KL", "NLL/point", "memoryless"),
+           caption=f"KanjiVG, {len(train_n)} training characters, N_max = {c.max_len}, scored on the first {n_eval}; "
+                   "the thesis reports no likelihood (the painters evaluate the sketcher), Ha & Eck QuickDraw only")
 
-# %% [markdown]
+# %% [markdown] papermill={"duration": 0.016167, "end_time": "2026-11-29T20:39:40.396157+00:00", "exception": false, "start_time": "2026-11-29T20:39:40.379990+00:00", "status": "completed"}
 # ## Reconstructions and samples
 #
 # Encoding a held-out character and decoding it from its $z$ at a low temperature shows what the latent
@@ -170,20 +163,21 @@ print("thesis: no likelihood reported (the sketcher is evaluated by the painters
 # strokes) and sometimes most of the character, but usually not its exact components; Ha and Eck obtain
 # closer reconstructions with a larger KL budget and far longer training.
 
-# %%
+# %% papermill={"duration": 1.468429, "end_time": "2026-11-29T20:39:41.880354+00:00", "exception": false, "start_time": "2026-11-29T20:39:40.411925+00:00", "status": "completed"}
 picked = np.linspace(0, len(test_n) - 1, n_completions + 2).astype(int)[1:-1]  # spread over the code points
 recon = sk.reconstruct(model, [test_n[i] for i in picked], temperature=0.1, seed=seed)
 fig = sk.plot_drawings([[(test_n[i], "k")] for i in picked] + [[(r, cv.MACHINE_COLOR)] for r in recon],
-                       titles=[title(data.test_names[i]) for i in picked] + ["reconstruction"] * len(picked),
+                       titles=[sk.codepoint_title(data.test_names[i]) for i in picked]
+                       + ["reconstruction"] * len(picked),
                        ncols=len(picked), scale=float(model.scale))
 
-# %% [markdown]
+# %% [markdown] papermill={"duration": 0.020262, "end_time": "2026-11-29T20:39:41.908195+00:00", "exception": false, "start_time": "2026-11-29T20:39:41.887933+00:00", "status": "completed"}
 # Sampling $z$ from the prior and decoding at temperature $\tau$ (the mixture weights and pen logits divided
 # by $\tau$, the variances multiplied by $\tau$): low $\tau$ gives tidy, repetitive strokes, high $\tau$
 # wilder and more broken ones. The temperature is the knob that the thesis' painters would turn for "the
 # amount" of surprise.
 
-# %%
+# %% papermill={"duration": 2.213113, "end_time": "2026-11-29T20:39:44.133067+00:00", "exception": false, "start_time": "2026-11-29T20:39:41.919954+00:00", "status": "completed"}
 drawings, titles = [], []
 for tau in temperatures:
     for s in sk.sample(model, n_samples, temperature=tau, seed=seed):
@@ -191,7 +185,7 @@ for tau in temperatures:
         titles.append(f"tau = {tau:g}")
 fig = sk.plot_drawings(drawings, titles=titles, ncols=n_samples, scale=float(model.scale))
 
-# %% [markdown]
+# %% [markdown] papermill={"duration": 0.024308, "end_time": "2026-11-29T20:39:44.172219+00:00", "exception": false, "start_time": "2026-11-29T20:39:44.147911+00:00", "status": "completed"}
 # ## Completing held-out characters
 #
 # The thesis' installation asked the network to continue the drawing on the canvas. Here each held-out
@@ -199,30 +193,29 @@ fig = sk.plot_drawings(drawings, titles=titles, ncols=n_samples, scale=float(mod
 # of that prefix, then writes on (blue), for as many points as the true rest of the character has (light
 # grey).
 
-# %%
+# %% papermill={"duration": 2.212492, "end_time": "2026-11-29T20:39:46.400512+00:00", "exception": false, "start_time": "2026-11-29T20:39:44.188020+00:00", "status": "completed"}
 multi = [i for i, s in enumerate(test_n) if s[:, 2].sum() >= 4]
 multi = [multi[j] for j in np.linspace(0, len(multi) - 1, n_completions + 2).astype(int)[1:-1]]
 cuts = [sk.split_strokes(test_n[i], int(test_n[i][:, 2].sum()) // 2) for i in multi]
 conts = [sk.complete(model, [p], n_points=len(r), temperature=completion_tau, seed=seed + j, min_points=1)[0]
          for j, (p, r) in enumerate(cuts)]  # as many new points as the true rest has
 fig = sk.plot_drawings([[(p, "#bbbbbb"), (r, "#bbbbbb")] for p, r in cuts], ncols=len(multi),
-                       scale=float(model.scale), titles=[title(data.test_names[i]) for i in multi])
+                       scale=float(model.scale), titles=[sk.codepoint_title(data.test_names[i]) for i in multi])
 for ax, (p, _), cont in zip(fig.axes, cuts, conts):
     end = sk.draw_stroke3(ax, sk.denormalise(p, float(model.scale)), color=cv.HUMAN_COLOR, lw=1.8)
     sk.draw_stroke3(ax, sk.denormalise(cont, float(model.scale)), origin=end, color=cv.MACHINE_COLOR, lw=1.8)
 
-# %%
+# %% papermill={"duration": 0.036141, "end_time": "2026-11-29T20:39:46.452166+00:00", "exception": false, "start_time": "2026-11-29T20:39:46.416025+00:00", "status": "completed"} tags=["nbval-check-output"]
 print("new points per completion:", [len(x) for x in conts], "true rest:", [len(r) for _, r in cuts])
-# NBVAL_CHECK_OUTPUT
 
-# %% [markdown]
+# %% [markdown] papermill={"duration": 0.012162, "end_time": "2026-11-29T20:39:46.476107+00:00", "exception": false, "start_time": "2026-11-29T20:39:46.463945+00:00", "status": "completed"}
 # ## A replayed dialog
 #
 # The turn logic of `localbook.art.canvas` alternates a person (red) and the machine (blue) on a canvas whose
 # box is the KanjiVG box. Headless, the person's strokes are a script: the strokes of a held-out character,
 # a few per turn; each machine turn adds about half as many points as are on the canvas.
 
-# %%
+# %% papermill={"duration": 0.729219, "end_time": "2026-11-29T20:39:47.217232+00:00", "exception": false, "start_time": "2026-11-29T20:39:46.488013+00:00", "status": "completed"}
 width = 300
 px = width / kanjivg.KANJIVG_BOX
 target = sk.stroke3_to_strokes(data.test[multi[-1]] if multi else data.test[0])
@@ -234,25 +227,42 @@ dialog = cv.play_script(completer, script, amount=0.5, temperature=completion_ta
                         dialog=cv.Dialog.for_box(width, width, box=kanjivg.KANJIVG_BOX, unit=completer.scale))
 fig = cv.plot_history(dialog)
 
-# %%
+# %% papermill={"duration": 0.030781, "end_time": "2026-11-29T20:39:47.266875+00:00", "exception": false, "start_time": "2026-11-29T20:39:47.236094+00:00", "status": "completed"} tags=["nbval-check-output"]
 print([(t.author, t.n_points) for t in dialog.turns])
-# NBVAL_CHECK_OUTPUT
 
-# %% [markdown]
+# %% [markdown] papermill={"duration": 0.019995, "end_time": "2026-11-29T20:39:47.304152+00:00", "exception": false, "start_time": "2026-11-29T20:39:47.284157+00:00", "status": "completed"}
 # In Jupyter, draw on the canvas below and press the machine's button: it answers with the same completer.
 # The amount of completion and the temperature are controls, and the history can be replayed.
 
-# %%
+# %% papermill={"duration": 0.030404, "end_time": "2026-11-29T20:39:47.346454+00:00", "exception": false, "start_time": "2026-11-29T20:39:47.316050+00:00", "status": "completed"}
 if interactive:
-    side = 400  # pixels; mouse strokes are simplified like the training data (RDP, 0.85 KanjiVG units)
+    side = 360  # pixels: with the controls beside it, the widget fits a 1366 x 768 laptop screen
+    # mouse strokes are simplified like the training data (RDP, 0.85 KanjiVG units)
     widget = cv.build_canvas_widget(completer, epsilon=0.85 * side / kanjivg.KANJIVG_BOX, amount=0.5,
                                     temperature=completion_tau, seed=seed,
                                     dialog=cv.Dialog.for_box(side, side, box=kanjivg.KANJIVG_BOX,
                                                              unit=completer.scale))
     display(widget)
 
-# %% [markdown]
-# ## A computational catalyst
+# %% [markdown] papermill={"duration": 0.013815, "end_time": "2026-11-29T20:39:47.377825+00:00", "exception": false, "start_time": "2026-11-29T20:39:47.364010+00:00", "status": "completed"}
+# ## Thesis versus this book
+#
+# The thesis reports no number for its sketcher; the rows set what it describes against what this run did.
+
+# %% papermill={"duration": 0.044358, "end_time": "2026-11-29T20:39:47.434795+00:00", "exception": false, "start_time": "2026-11-29T20:39:47.390437+00:00", "status": "completed"} tags=["nbval-check-output"]
+thesis_vs_book([
+    ("sketcher", "sketch RNN after Ha & Eck", f"Sketch-RNN, {sum(p.numel() for p in model.parameters()):,} "
+     "parameters", "shipped weights"),
+    ("training data", "QuickDraw, refined on the artists' strokes", f"{len(train_n)} KanjiVG characters, "
+     f"{fine_tune_steps} fine-tuning steps", "fine_tune_steps"),
+    ("score", "none: judged by the painters", f"test NLL/point {scores['test']['nll_per_point']:.3g} "
+     f"(memoryless {base['test']:.3g})", f"first {n_eval} test characters"),
+    ("dialog", "painters and machine alternate, machine in blue", f"{len(dialog.turns)} turns replayed from a "
+     "script; a canvas widget in JupyterLab", f"{n_turns} human turns"),
+])
+
+# %% [markdown] papermill={"duration": 0.020082, "end_time": "2026-11-29T20:39:47.472145+00:00", "exception": false, "start_time": "2026-11-29T20:39:47.452063+00:00", "status": "completed"}
+# ## What this shows
 #
 # The thesis closes its interactive experiments by describing the machine as "a computational catalyst to
 # human creativity, offering new sources of inspiration to the artists" rather than a creator in its own

@@ -55,7 +55,8 @@ from localbook.art.sketch import stroke3_to_strokes, strokes_to_stroke3
 
 __all__ = ["Turn", "Dialog", "Completer", "check_strokes", "pixels_to_model", "model_to_pixels", "drawing_stroke3",
            "completion_points", "simplify_strokes", "cut_to_canvas", "human_turn", "machine_turn", "undo", "replay",
-           "play_script", "draw_dialog", "plot_history", "CanvasDialog", "build_canvas_widget", "HUMAN_COLOR", "MACHINE_COLOR"]
+           "play_script", "draw_dialog", "plot_history", "CanvasDialog", "build_canvas_widget", "HUMAN_COLOR",
+           "MACHINE_COLOR"]
 
 HUMAN_COLOR = "#d62728"  # red: the person (the thesis' painters drew in red and green)
 MACHINE_COLOR = "#1f77b4"  # blue: the machine's suggestions (thesis ch. 6.1.1)

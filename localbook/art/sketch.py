@@ -44,8 +44,8 @@ __all__ = [
     "strokes_to_stroke3", "stroke3_to_strokes", "normalise", "denormalise", "offset_scale", "stroke3_to_stroke5",
     "stroke5_to_stroke3", "mixture_nll", "pen_nll", "SketchConfig", "SketchRNN", "sample", "complete",
     "SketchCompleter", "load_pretrained", "save_model", "load_model", "train", "evaluate_nll", "read_curve",
-    "write_curve", "draw_stroke3", "split_strokes", "plot_drawings", "reconstruct", "baseline_nll_per_point",
-    "main", "WEIGHTS_DIR", "WEIGHTS_FILE", "CURVE_FILE", "MANIFEST_FILE",
+    "write_curve", "draw_stroke3", "split_strokes", "plot_drawings", "codepoint_title", "reconstruct",
+    "baseline_nll_per_point", "main", "WEIGHTS_DIR", "WEIGHTS_FILE", "CURVE_FILE", "MANIFEST_FILE",
 ]
 
 WEIGHTS_DIR = Path(__file__).parent / "data"
@@ -474,6 +474,11 @@ def draw_stroke3(ax, s3: np.ndarray, origin: Sequence[float] = (0.0, 0.0), color
         ax.set_xticks([])
         ax.set_yticks([])
     return strokes[-1][-1] if strokes else np.asarray(origin, dtype=np.float64)
+
+
+def codepoint_title(name: str) -> str:
+    """A panel title for a KanjiVG file name (its hexadecimal code point, e.g. ``"04e00"`` -> ``"U+4E00"``)."""
+    return f"U+{name.upper().lstrip('0')}"
 
 
 def plot_drawings(drawings: Sequence[Sequence[tuple[np.ndarray, str]]], titles: Sequence[str] | None = None,
