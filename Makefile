@@ -40,6 +40,7 @@ execute: sync
 
 html: setup
 	bash tools/fetch_mathjax.sh
+	$(PY) tools/copy_plotly_js.py
 	$(BIN)/jupyter-book build -W -n --keep-going .
 
 book: execute html

@@ -20,8 +20,10 @@ for pkg in jupyterlab jupytext ipywidgets ipycanvas plotly; do
 done
 "$VENV/bin/python" tools/lab_settings.py "$VENV"
 unset LOCALBOOK_HEADLESS MPLBACKEND
+root_args=()
+[ "$(id -u)" = 0 ] && root_args=(--allow-root)  # containers and CI run as root; JupyterLab refuses it otherwise
 if [ -n "${LAB_ROOT:-}" ]; then
-    exec "$VENV/bin/jupyter" lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir="$LAB_ROOT" "$@"
+    exec "$VENV/bin/jupyter" lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir="$LAB_ROOT" "${root_args[@]}" "$@"
 fi
 echo "[lab] starting JupyterLab on 127.0.0.1; the chapters are in notebooks/ (Ctrl-C to stop)"
-exec "$VENV/bin/jupyter" lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir="$PWD" "$@" notebooks
+exec "$VENV/bin/jupyter" lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir="$PWD" "${root_args[@]}" "$@" notebooks
