@@ -65,7 +65,8 @@ class Table(str):
     The string value is the plain-text table (columns padded with spaces, a dashed rule under the header):
     ``print(table)`` shows it, nbval compares it (``text/plain``), and ``str`` methods work on it. Displayed by
     IPython (last expression of a cell, ``display(table)``) it also offers ``text/html``: a ``<table>`` with
-    the header in ``<thead>``, cells escaped, an optional caption. Build one with :func:`text_table`.
+    the header in ``<thead>``, cells escaped, an optional caption, class ``localbook-table`` (styled in the book
+    by ``book/_static/localbook.css``; JupyterLab styles output tables itself). Build one with :func:`text_table`.
     """
 
     rows: tuple[tuple[str, ...], ...]

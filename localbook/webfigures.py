@@ -163,7 +163,7 @@ def aliasing_figure(ls: Sequence[int], distance: float, sigma_w: float = 0.5, gr
 
     if not ls:
         raise ValueError("ls is empty: give the degrees l to put behind the slider, e.g. [0, 1, 2, 3, 4, 5]")
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.45, 0.55], horizontal_spacing=0.12,
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.45, 0.55], horizontal_spacing=0.2,
                         subplot_titles=("U_(l,0)[ρ], slice through both atoms", "Fourier modulus, max over shells"))
     states, titles, faces = [], [], []
     for l in ls:
