@@ -40,13 +40,14 @@ def log_int_slider(description: str, value: int, lo: int, hi: int):
     return w.SelectionSlider(options=options, value=value, description=description, continuous_update=False)
 
 
-def interactive_figure(plot: Callable[..., Any], **controls: Any):
+def interactive_figure(plot: Callable[..., Any], show: bool = True, **controls: Any):
     """A box of ``controls`` above an output area where ``plot(**values)`` redraws on every change.
 
     ``plot`` is a plain function that draws with matplotlib (and may return a summary string, printed below
     the figure); ``controls`` maps its keyword arguments to ipywidgets. Errors of ``plot`` (e.g. a
     combination of values it refuses) are printed in the output area instead of breaking the widget.
-    Returns the box; display it (the last expression of a cell).
+    ``show``: display the box at once (the builders below pass False and return it for the chapter to display).
+    Returns the box.
     """
     import ipywidgets as w
     import matplotlib.pyplot as plt
@@ -72,6 +73,10 @@ def interactive_figure(plot: Callable[..., Any], **controls: Any):
     box = w.VBox([w.HBox(list(controls.values()), layout=w.Layout(flex_flow="row wrap")), out])
     box.add_class("localbook-explorer")
     redraw()
+    if show:
+        from IPython.display import display
+
+        display(box)
     return box
 
 
@@ -87,7 +92,7 @@ def curse_explorer(seed: int = 0, device=None):
 
     from localbook.local_methods import plot_curse_demo
 
-    return interactive_figure(functools.partial(plot_curse_demo, seed=seed, device=device),
+    return interactive_figure(functools.partial(plot_curse_demo, seed=seed, device=device), show=False,
                               dim=w.IntSlider(value=4, min=1, max=64, description="D", continuous_update=False),
                               n=log_int_slider("n", 1024, 16, 65536))
 
@@ -119,7 +124,7 @@ def aliasing_explorer(device="cpu", box: float = 16.0):
     import ipywidgets as w
 
     return interactive_figure(
-        functools.partial(plot_two_gaussians, box=box, device=device),
+        functools.partial(plot_two_gaussians, box=box, device=device), show=False,
         l=w.IntSlider(value=3, min=0, max=6, description="l", continuous_update=False),
         distance=w.FloatSlider(value=4.3, min=1.0, max=8.0, step=0.1, description="distance / σ",
                                continuous_update=False),
@@ -195,7 +200,7 @@ def learning_curve_explorer(train_sizes: Sequence[float], errors: Mapping[str, S
                               value=int(sizes[-1]) if float(sizes[-1]).is_integer() else float(sizes[-1]),
                               description="largest n", continuous_update=False)
     plot = functools.partial(plot_learning_curves, sizes, table, unit=unit)
-    return interactive_figure(lambda models, n_max: plot(models=list(models), n_max=n_max),
+    return interactive_figure(lambda models, n_max: plot(models=list(models), n_max=n_max), show=False,
                               models=models, n_max=n_max)
 
 
@@ -253,6 +258,6 @@ def parity_explorer(y_true: Sequence[float], y_pred: Mapping[str, Sequence[float
     preds = {"model": y_pred} if not isinstance(y_pred, Mapping) else dict(y_pred)
     labels = [] if groups is None else sorted(set(np.asarray(groups, dtype=object).tolist()), key=str)
     plot = functools.partial(plot_parity, y_true, preds, groups, unit=unit)
-    return interactive_figure(lambda model, group: plot(model=model, group=group),
+    return interactive_figure(lambda model, group: plot(model=model, group=group), show=False,
                               model=w.Dropdown(options=list(preds), description="model"),
                               group=w.Dropdown(options=["all", *labels], description="group"))
