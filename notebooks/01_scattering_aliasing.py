@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %% [markdown] papermill={"duration": 0.030448, "end_time": "2026-11-29T20:34:26.116854+00:00", "exception": false, "start_time": "2026-11-29T20:34:26.086406+00:00", "status": "completed"}
+# %% [markdown]
 # # Solid harmonic scattering and its aliasing
 #
 # The solid harmonic wavelet scattering transform {cite}`eickenberg2017,eickenberg2018` turns a set
@@ -29,7 +29,7 @@
 # against closed forms and against kymatio {cite}`andreux2020kymatio`, and reproduces the aliasing study.
 # All lengths below are in units of the Gaussian width σ, except for real molecules (Å).
 
-# %% papermill={"duration": 0.071379, "end_time": "2026-11-29T20:34:26.212519+00:00", "exception": false, "start_time": "2026-11-29T20:34:26.141140+00:00", "status": "completed"} tags=["parameters"]
+# %% tags=["parameters"]
 n_grid_single = 192       # points per side for one-Gaussian spectra (thesis: not stated)
 n_grid_pair = 128         # points per side for two-Gaussian spectra (thesis: ~200 to reach 1e-6)
 box_sigma = 24.0          # side of the periodic box, in units of sigma
@@ -44,7 +44,7 @@ interactive = True
 smoke = False
 seed = 0
 
-# %% papermill={"duration": 21.237154, "end_time": "2026-11-29T20:34:47.452976+00:00", "exception": false, "start_time": "2026-11-29T20:34:26.215822+00:00", "status": "completed"}
+# %%
 import math
 
 import matplotlib.pyplot as plt
@@ -65,7 +65,7 @@ torch_device = pick_device(device)
 rng = seed_everything(seed)
 plt.rcParams["figure.dpi"] = 80
 
-# %% [markdown] papermill={"duration": 0.021571, "end_time": "2026-11-29T20:34:47.483992+00:00", "exception": false, "start_time": "2026-11-29T20:34:47.462421+00:00", "status": "completed"}
+# %% [markdown]
 # ## Wavelets and their normalisation
 #
 # The wavelet of degree l is $\psi_{l,m}(u) = K_l\, e^{-|u|^2/2} |u|^l Y_l^m(\hat u)$, dilated to width
@@ -74,12 +74,12 @@ plt.rcParams["figure.dpi"] = 80
 # the appendix uses $(2l+1)/2\pi$, so its closed form is $\sqrt 2$ too large. `core.K_l` meets the defining
 # condition (checked by quadrature in the tests) and is the constant kymatio uses.
 
-# %% papermill={"duration": 0.046927, "end_time": "2026-11-29T20:34:47.554831+00:00", "exception": false, "start_time": "2026-11-29T20:34:47.507904+00:00", "status": "completed"} tags=["nbval-check-output"]
+# %% tags=["nbval-check-output"]
 for l in range(6):
     print(f"l={l}:  K_l (normalised) = {core.K_l(l):.4g}   thesis eq. A.1 = {core.K_l_thesis(l):.4g}   "
           f"ratio = {core.K_l_thesis(l) / core.K_l(l):.4f}")
 
-# %% [markdown] papermill={"duration": 0.012172, "end_time": "2026-11-29T20:34:47.572029+00:00", "exception": false, "start_time": "2026-11-29T20:34:47.559857+00:00", "status": "completed"}
+# %% [markdown]
 # ## One Gaussian: the transform against its closed form
 #
 # For one Gaussian of width σ, $U_{l,j}[\rho]$ is known in closed form (appendix A.4): a Gaussian of width
@@ -88,7 +88,7 @@ for l in range(6):
 # $\int U_{l,j}[\rho] = k^{-l}$. The grid computation (real FFTs, Gaussians built in Fourier space) is
 # compared with it on a grid of step σ/2 (64³ by default).
 
-# %% papermill={"duration": 3.37683, "end_time": "2026-11-29T20:34:50.964294+00:00", "exception": false, "start_time": "2026-11-29T20:34:47.587464+00:00", "status": "completed"} tags=["nbval-check-output"]
+# %% tags=["nbval-check-output"]
 n, box, sw = n_grid_check, n_grid_check / 2, sigma_w_ratio
 x = np.arange(n) * box / n - box / 2
 r = np.sqrt(x[:, None, None] ** 2 + x[None, :, None] ** 2 + x[None, None, :] ** 2)
@@ -102,7 +102,7 @@ for l in range(5):
         print(f"l={l} j={j}: max pointwise error / max U = {err};  int U = {integral:.4f}  "
               f"(closed form k^-l = {core.analytic_first_order_integral(l, j, 1.0, sw, 1.0):.4f})")
 
-# %% [markdown] papermill={"duration": 0.01294, "end_time": "2026-11-29T20:34:50.983307+00:00", "exception": false, "start_time": "2026-11-29T20:34:50.970367+00:00", "status": "completed"}
+# %% [markdown]
 # ## The Fourier modulus of $U_{l,j}[\rho]$: even versus odd $l$
 #
 # For even l, $U_{l,j}$ of one Gaussian is smooth and its spectrum decays like a Gaussian times a Hermite
@@ -112,7 +112,7 @@ for l in range(5):
 # kink $|x|^l$ decays like $|\omega|^{-(l+1)}$), and the largest modulus in spherical shells of the 3-D
 # spectrum (a point singularity $|r|^l$ in 3-D decays like $|\omega|^{-(l+3)}$).
 
-# %% papermill={"duration": 10.196644, "end_time": "2026-11-29T20:35:01.196661+00:00", "exception": false, "start_time": "2026-11-29T20:34:51.000017+00:00", "status": "completed"}
+# %%
 nb = n_grid_single
 xs = np.arange(nb) * box_sigma / nb - box_sigma / 2
 rs = np.sqrt(xs[:, None, None] ** 2 + xs[None, :, None] ** 2 + xs[None, None, :] ** 2)
@@ -134,7 +134,7 @@ axes[1].legend(ncol=2)
 fig.suptitle("One Gaussian: Fourier modulus of U_(l,0)[ρ] (grey: slope-fit range)")
 plt.show()
 
-# %% papermill={"duration": 0.056345, "end_time": "2026-11-29T20:35:01.256726+00:00", "exception": false, "start_time": "2026-11-29T20:35:01.200381+00:00", "status": "completed"} tags=["nbval-check-output"]
+# %% tags=["nbval-check-output"]
 print(f"grid {nb}^3 over {box_sigma:g} sigma, fit range |w| sigma in [{fit_lo:.3g}, {fit_hi:.3g}]")
 print(" l | thesis -(l+1) | 1-D line slope | 3-D shell slope | -(l+3)")
 for l in (1, 3, 5):
@@ -147,7 +147,7 @@ for l in (0, 2, 4):
     k = np.searchsorted(w3, fit_lo)
     print(f" even l={l}: modulus at |w| sigma = {w3[k]:.3g} is {e3[k]:.1e} (no power law: Gaussian decay)")
 
-# %% [markdown] papermill={"duration": 0.008127, "end_time": "2026-11-29T20:35:01.276018+00:00", "exception": false, "start_time": "2026-11-29T20:35:01.267891+00:00", "status": "completed"}
+# %% [markdown]
 # The thesis' slope $-(l+1)$ is what a line through the atom shows; the full 3-D spectrum falls two
 # powers faster. Either way, odd l decays algebraically and even l does not. (The largest l = 1 tail is
 # closest to the Nyquist frequency, where the folded spectrum flattens it.)
@@ -159,7 +159,7 @@ for l in (0, 2, 4):
 # for odd l the wavelets have opposite parity, cancel on the plane between the atoms, and the modulus makes
 # a kink there.
 
-# %% papermill={"duration": 22.408641, "end_time": "2026-11-29T20:35:23.704717+00:00", "exception": false, "start_time": "2026-11-29T20:35:01.296076+00:00", "status": "completed"}
+# %%
 delta = core.min_distance_for_overlap(1.0, eps_o)
 centres = [[-delta / 2, 0, 0], [delta / 2, 0, 0]]
 pair = {l: aliasing.gaussians_first_order(centres, l, 0.0, 1.0, sigma_w_ratio, n_grid_pair, box_sigma,
@@ -175,13 +175,13 @@ axes[0].set_ylabel("y / σ")
 fig.suptitle(f"U_(l,0)[ρ] of two Gaussians {delta:.2f} σ apart (ε_o = {eps_o}), slice through both atoms")
 plt.show()
 
-# %% papermill={"duration": 0.08677, "end_time": "2026-11-29T20:35:24.275024+00:00", "exception": false, "start_time": "2026-11-29T20:35:24.188254+00:00", "status": "completed"} tags=["nbval-check-output"]
+# %% tags=["nbval-check-output"]
 for l, u in pair.items():
     mid, peak = float(u[c, c, c]), float(u.max())
     ratio = "< 1e-8" if mid / peak < 1e-8 else f"{mid / peak:.3g}"
     print(f"l={l}: U midway between the atoms / max U = {ratio}")
 
-# %% [markdown] papermill={"duration": 0.752144, "end_time": "2026-11-29T20:35:25.048262+00:00", "exception": false, "start_time": "2026-11-29T20:35:24.296118+00:00", "status": "completed"}
+# %% [markdown]
 # Radial decay of the Fourier modulus for all four, on one plot, and the modulus on the Nyquist boundary
 # of a grid of N points: the faces $\max(|\omega_x|,|\omega_y|,|\omega_z|) = \pi N / \text{side}$ of the
 # spectrum. The thesis reads "about $10^{-6}$ at the boundaries with approximately 200 points", for the grid
@@ -189,7 +189,7 @@ for l, u in pair.items():
 # 96σ side). Normalised by $\int U$, the spectrum does not depend on the box, so one fine reference grid
 # gives the boundary modulus of any grid; we read it for N points on a 96σ side.
 
-# %% papermill={"duration": 2.667884, "end_time": "2026-11-29T20:35:27.812070+00:00", "exception": false, "start_time": "2026-11-29T20:35:25.144186+00:00", "status": "completed"}
+# %%
 fig, ax = plt.subplots(figsize=(6.5, 4))
 faces = {}
 for l, u in pair.items():
@@ -202,7 +202,7 @@ ax.set(xlabel="|ω| σ", ylabel="max modulus in shell / value at 0", ylim=(1e-8,
 ax.legend()
 plt.show()
 
-# %% papermill={"duration": 0.033963, "end_time": "2026-11-29T20:35:27.885127+00:00", "exception": false, "start_time": "2026-11-29T20:35:27.851164+00:00", "status": "completed"} tags=["nbval-check-output"]
+# %% tags=["nbval-check-output"]
 side_thesis, grids = 96.0, (96, 192, 288, 384)
 print(f"two Gaussians {delta:.3g} sigma apart, sigma_w = {sigma_w_ratio} sigma, reference grid {n_grid_pair}^3 "
       f"over {box_sigma:g} sigma (Nyquist |w| sigma = {math.pi * n_grid_pair / box_sigma:.3g})")
@@ -215,7 +215,7 @@ for l, (wf, face) in faces.items():
              else f"> {math.floor(n_grid_pair / box_sigma * side_thesis)}")
     print(f" {l} | " + " | ".join("   -   " if v is None else f"{v:.1e}" for v in vals) + f" | {n_str}")
 
-# %% [markdown] papermill={"duration": 0.024254, "end_time": "2026-11-29T20:35:27.932331+00:00", "exception": false, "start_time": "2026-11-29T20:35:27.908077+00:00", "status": "completed"}
+# %% [markdown]
 # At the default settings (σ_w = σ/2, ε_o = 0.1), the two-Gaussian spectra of even and odd l are
 # comparable up to about 200 points on a 96σ side; beyond, even l falls faster (several times lower at 384
 # points). None reaches $10^{-6}$ at 200 points: with two atoms $U$ vanishes at isolated points even for
@@ -232,7 +232,7 @@ for l, (wf, face) in faces.items():
 # q ∈ {1/2, 1, 2}; the error is $\max_k |S_k(Ta) - S_k(a)| / \max_k |S_k(a)|$ over random shifts below one
 # step and random rotations.
 
-# %% papermill={"duration": 5.676288, "end_time": "2026-11-29T20:35:33.624456+00:00", "exception": false, "start_time": "2026-11-29T20:35:27.948168+00:00", "status": "completed"} tags=["nbval-check-output"]
+# %% tags=["nbval-check-output"]
 methane, mol = load_qm9_molecules(ids=[1, qm9_index]).atoms  # QM9 indices: 1 is methane
 methane.set_cell([14.0, 14.0, 14.0])
 methane.set_pbc(True)
@@ -245,7 +245,7 @@ for spacing in invariance_spacings:
     perm = "< 1e-8" if e["permutation"] < 1e-8 else f"{e['permutation']:.1e}"
     print(f" {spacing:8.3g} | {spacing / 0.5:12.3g} | {e['translation']:11.1e} | {e['rotation']:8.1e} | {perm}")
 
-# %% [markdown] papermill={"duration": 0.020139, "end_time": "2026-11-29T20:35:33.664527+00:00", "exception": false, "start_time": "2026-11-29T20:35:33.644388+00:00", "status": "completed"}
+# %% [markdown]
 # ## The σ/Δ conditions on a QM9 molecule
 #
 # QM9 {cite}`ramakrishnan2014` (from the `qm9pack` package). The grid step fixes σ through the aliasing
@@ -255,7 +255,7 @@ for spacing in invariance_spacings:
 # is not much smaller than the step, so the thesis' QM experiments stretch the molecules; `SolidHarmonicScattering`
 # reports the violation, or stretches when asked (`on_violation="rescale"`).
 
-# %% papermill={"duration": 0.064521, "end_time": "2026-11-29T20:35:33.748774+00:00", "exception": false, "start_time": "2026-11-29T20:35:33.684253+00:00", "status": "completed"} tags=["nbval-check-output"]
+# %% tags=["nbval-check-output"]
 step = 0.3
 sigma_a = core.gaussian_width_for_aliasing(len(mol), eps_a) * step
 rep = check_conditions(mol, sigma=sigma_a, step=step, eps_a=eps_a, eps_o=eps_o)
@@ -272,14 +272,14 @@ shs.fit([mol])
 print(f"SolidHarmonicScattering(on_violation='rescale'): scale_ = {shs.scale_:.3g}, box {shs.grid_shape_} "
       f"points of {step} Å, {shs.n_features_out_} coefficients")
 
-# %% papermill={"duration": 0.668278, "end_time": "2026-11-29T20:35:34.432418+00:00", "exception": false, "start_time": "2026-11-29T20:35:33.764140+00:00", "status": "completed"}
+# %%
 sl, ext = aliasing.density_slice(mol, sigma=0.2, spacing=0.08)
 fig, ax = plt.subplots(figsize=(4.5, 4))
 ax.imshow(sl, origin="lower", extent=ext, cmap="viridis")
 ax.set(title=f"ρ of {mol.get_chemical_formula()} (σ = 0.2 Å), molecular plane", xlabel="Å", ylabel="Å")
 plt.show()
 
-# %% [markdown] papermill={"duration": 0.017939, "end_time": "2026-11-29T20:35:34.472279+00:00", "exception": false, "start_time": "2026-11-29T20:35:34.454340+00:00", "status": "completed"}
+# %% [markdown]
 # ## Explore: interference and spectrum
 #
 # Move the slider over l: the slice of $U_{l,0}[\rho]$ for the two Gaussians above and its Fourier modulus, on
@@ -287,18 +287,18 @@ plt.show()
 # zero between the atoms and a spectrum that levels off into a power law. (Computed when the chapter ran;
 # the slider works in any browser, without Python.)
 
-# %% papermill={"duration": 3.470238, "end_time": "2026-11-29T20:35:37.966428+00:00", "exception": false, "start_time": "2026-11-29T20:35:34.496190+00:00", "status": "completed"}
+# %%
 webfigures.aliasing_figure(range(6), delta, sigma_w_ratio, grid=64, box=16.0, device=torch_device)
 
-# %% [markdown] papermill={"duration": 0.063758, "end_time": "2026-11-29T20:35:38.097451+00:00", "exception": false, "start_time": "2026-11-29T20:35:38.033693+00:00", "status": "completed"}
+# %% [markdown]
 # In JupyterLab (`make lab`), the explorer below recomputes the view for any l, distance, wavelet width and
 # grid (`localbook.widgets.plot_two_gaussians`).
 
-# %% papermill={"duration": 0.077479, "end_time": "2026-11-29T20:35:38.218305+00:00", "exception": false, "start_time": "2026-11-29T20:35:38.140826+00:00", "status": "completed"}
+# %%
 if interactive:
     display(widgets.aliasing_explorer(device=torch_device))  # noqa: F821 (IPython's display)
 
-# %% [markdown] papermill={"duration": 0.029318, "end_time": "2026-11-29T20:35:38.298086+00:00", "exception": false, "start_time": "2026-11-29T20:35:38.268768+00:00", "status": "completed"}
+# %% [markdown]
 # ## Thesis versus this book
 #
 # | quantity | thesis | this book (scale) |

@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %% [markdown] papermill={"duration": 0.008613, "end_time": "2026-11-29T20:35:48.544026+00:00", "exception": false, "start_time": "2026-11-29T20:35:48.535413+00:00", "status": "completed"}
+# %% [markdown]
 # # Style transfer as a computational catalyst
 #
 # The last part of the thesis (ch. 6.2) leaves classification for artistic creation: a painter and neural
@@ -36,7 +36,7 @@
 # (ImageNet VGG-16 {cite}`simonyan2014vgg` fine-tuned on edges), the only VGG-16 weights that a package
 # ships offline; the feed-forward network is Magenta's arbitrary style network, run with onnxruntime.
 
-# %% papermill={"duration": 0.029528, "end_time": "2026-11-29T20:35:48.585340+00:00", "exception": false, "start_time": "2026-11-29T20:35:48.555812+00:00", "status": "completed"} tags=["parameters"]
+# %% tags=["parameters"]
 size = 96                # image side in pixels; the thesis' outputs are ~512 px
 gatys_steps = 15         # L-BFGS iterations of Gatys; run to convergence in the thesis (~500)
 strotss_steps = 15       # Adam steps per scale of the STROTSS-like method; STROTSS uses 200 per scale
@@ -57,7 +57,7 @@ interactive = True       # builds the portrait-loop widget (FileUpload); headles
 smoke = False            # tiny sizes, for CI
 seed = 0
 
-# %% papermill={"duration": 8.211662, "end_time": "2026-11-29T20:35:56.807479+00:00", "exception": false, "start_time": "2026-11-29T20:35:48.595817+00:00", "status": "completed"}
+# %%
 import time
 
 import matplotlib.pyplot as plt
@@ -88,14 +88,14 @@ torch_device = pick_device(device)
 rng = seed_everything(seed)
 plt.rcParams["figure.dpi"] = 80
 
-# %% [markdown] papermill={"duration": 2.120498, "end_time": "2026-11-29T20:35:59.550159+00:00", "exception": false, "start_time": "2026-11-29T20:35:57.429661+00:00", "status": "completed"}
+# %% [markdown]
 # ## Images and networks
 #
 # No painting ships with an offline package, so the "painting" is a colourful picture from scikit-image:
 # an immunohistochemical stain of a tissue section. The content is the astronaut portrait (the thesis'
 # experiments all revolve around portraits).
 
-# %% papermill={"duration": 3.217191, "end_time": "2026-11-29T20:36:03.255793+00:00", "exception": false, "start_time": "2026-11-29T20:36:00.038602+00:00", "status": "completed"} tags=["nbval-check-output"]
+# %% tags=["nbval-check-output"]
 content = images.load_bundled(content_name, size, device=torch_device)
 style_img = images.load_bundled(style_name, size, device=torch_device)
 vgg = load_vgg16(vgg_weights, pool="avg", device=torch_device, seed=seed)
@@ -104,19 +104,19 @@ print("content", tuple(content.shape), "| style", tuple(style_img.shape))
 print("VGG-16 weights:", vgg_weights, "| conv1_1", tuple(vgg.convs["conv1_1"].weight.shape),
       "| conv5_3", tuple(vgg.convs["conv5_3"].weight.shape))
 
-# %% [markdown] papermill={"duration": 0.037223, "end_time": "2026-11-29T20:36:03.308136+00:00", "exception": false, "start_time": "2026-11-29T20:36:03.270913+00:00", "status": "completed"}
+# %% [markdown]
 # The HED weights are an edge detector's: with its own 1x1 side outputs, the network draws the contours of
 # the portrait. This is also our check that the Keras kernels were transposed and the BGR/mean convention
 # applied correctly -- a single mistake and no edge comes out.
 
-# %% papermill={"duration": 2.25292, "end_time": "2026-11-29T20:36:05.580881+00:00", "exception": false, "start_time": "2026-11-29T20:36:03.327961+00:00", "status": "completed"}
+# %%
 if vgg_weights == "hed":
     edges = hed_edges(content, load_vgg16("hed", pool="max", device=torch_device))
     fig = image_grid([[content, style_img, edges.expand(-1, 3, -1, -1)]],
                      [["content", "style (the 'painting')", "HED edges of the content"]], size=2.2)
     plt.show()
 
-# %% [markdown] papermill={"duration": 0.014092, "end_time": "2026-11-29T20:36:05.612210+00:00", "exception": false, "start_time": "2026-11-29T20:36:05.598118+00:00", "status": "completed"}
+# %% [markdown]
 # ## Every method on one pair (thesis fig. 6.7)
 #
 # Gatys' method matches Gram matrices of VGG activations by L-BFGS on the pixels; the same method with
@@ -125,7 +125,7 @@ if vgg_weights == "hed":
 # under the cosine cost, with a self-similarity content loss, coarse to fine. The feed-forward network
 # predicts a 100-number style vector from the style image and renders the content in one pass.
 
-# %% papermill={"duration": 110.779646, "end_time": "2026-11-29T20:37:56.411723+00:00", "exception": false, "start_time": "2026-11-29T20:36:05.632077+00:00", "status": "completed"}
+# %%
 strotss_options = dict(scales=strotss_scales, steps=strotss_steps, n_samples=n_samples, eps=sinkhorn_eps,
                        n_iter=sinkhorn_iter, seed=seed)
 methods = {"Gatys": st.Gatys(vgg, steps=gatys_steps),
@@ -135,12 +135,12 @@ methods = {"Gatys": st.Gatys(vgg, steps=gatys_steps),
            "Magenta (feed-forward)": magenta}
 outputs, timings = st.run_methods(methods, style_img, content)
 
-# %% papermill={"duration": 1.418586, "end_time": "2026-11-29T20:37:57.836801+00:00", "exception": false, "start_time": "2026-11-29T20:37:56.418215+00:00", "status": "completed"}
+# %%
 fig = image_grid([[content, style_img] + list(outputs.values())],
                  [["content", "style"] + list(outputs)], size=1.9)
 plt.show()
 
-# %% [markdown] papermill={"duration": 0.022305, "end_time": "2026-11-29T20:37:57.876370+00:00", "exception": false, "start_time": "2026-11-29T20:37:57.854065+00:00", "status": "completed"}
+# %% [markdown]
 # ## Objective versus appearance (thesis fig. 6.10)
 #
 # First the bounds, on small random clouds where the exact EMD is a linear programme:
@@ -148,16 +148,16 @@ plt.show()
 # iterations, Sinkhorn has not converged: its plan matches only one marginal, and its raw cost can fall
 # *below* the EMD. Rounded onto the feasible set {cite}`altschuler2017rounding`, it is an upper bound.
 
-# %% papermill={"duration": 2.622167, "end_time": "2026-11-29T20:38:00.540304+00:00", "exception": false, "start_time": "2026-11-29T20:37:57.918137+00:00", "status": "completed"} tags=["nbval-check-output"]
+# %% tags=["nbval-check-output"]
 bounds = ot.bounds_on_random_clouds(n_clouds=3, eps=1e-3, n_iter=50, seed=seed)
 text_table([[f"{b[k]:.3f}" for k in ("remd", "emd", "sinkhorn", "rounded", "marginal_error", "converged")]
             for b in bounds], header=("REMD", "EMD", "SEMD raw", "rounded", "marg. err.", "eps=0.02 conv."))
 
-# %% [markdown] papermill={"duration": 0.016126, "end_time": "2026-11-29T20:38:00.588173+00:00", "exception": false, "start_time": "2026-11-29T20:38:00.572047+00:00", "status": "completed"}
+# %% [markdown]
 # Then the two STROTSS outputs (and Gatys'), measured on 128 hypercolumns against the style's: does the output optimised
 # with the tighter Sinkhorn distance sit closer to the style in *exact* EMD, and does it look better?
 
-# %% papermill={"duration": 3.77208, "end_time": "2026-11-29T20:38:04.400220+00:00", "exception": false, "start_time": "2026-11-29T20:38:00.628140+00:00", "status": "completed"}
+# %%
 dist = {name: st.style_distances(vgg, outputs[name], style_img, n_points=128 if not smoke else 32, seed=seed)
         for name in ["STROTSS (REMD)", "STROTSS (Sinkhorn)", "Gatys"]}
 display(text_table([(name, *(f"{d[k]:.3f}" for k in ("remd", "emd", "sinkhorn", "sinkhorn_rounded")))  # noqa: F821
@@ -166,7 +166,7 @@ fig = image_grid([[content, style_img, outputs["STROTSS (REMD)"], outputs["STROT
                  [["content", "style", "REMD", f"SEMD eps={sinkhorn_eps:g}, N={sinkhorn_iter}"]], size=2.2)
 plt.show()
 
-# %% [markdown] papermill={"duration": 0.02631, "end_time": "2026-11-29T20:38:04.446450+00:00", "exception": false, "start_time": "2026-11-29T20:38:04.420140+00:00", "status": "completed"}
+# %% [markdown]
 # ## The self-style recursion $x_{t+1} = f(x_t, x_t)$ (thesis eq. 6.1, figs. 6.11-6.13)
 #
 # For the feed-forward network, every step re-predicts a style vector from the current image and re-renders
@@ -174,7 +174,7 @@ plt.show()
 # it starts from a coarse, low-resolution copy of its content (Gatys' method started from the content is an
 # exact fixed point at once: every loss term is zero).
 
-# %% papermill={"duration": 28.237882, "end_time": "2026-11-29T20:38:32.702083+00:00", "exception": false, "start_time": "2026-11-29T20:38:04.464201+00:00", "status": "completed"}
+# %%
 t0 = time.perf_counter()
 seq_ff = self_style_recursion(magenta, content, ff_iterations, progress=False)
 half = images.load_bundled(content_name, max(16, size // 2), device=torch_device)
@@ -185,7 +185,7 @@ seq_opt = self_style_recursion(strotss_self, half, opt_iterations, progress=Fals
 timings["recursion, Magenta"], timings["recursion, STROTSS"] = t1 - t0, time.perf_counter() - t1
 metrics = {"Magenta (feed-forward)": recursion_metrics(seq_ff), "STROTSS (optimisation)": recursion_metrics(seq_opt)}
 
-# %% papermill={"duration": 2.231861, "end_time": "2026-11-29T20:38:34.944172+00:00", "exception": false, "start_time": "2026-11-29T20:38:32.712311+00:00", "status": "completed"}
+# %%
 show = sorted(set(np.linspace(0, ff_iterations, 6).round().astype(int)))
 fig = image_grid([[seq_ff[t] for t in show], seq_opt],
                  [[f"Magenta, t={t}" for t in show], [f"STROTSS, t={t}" for t in range(len(seq_opt))]], size=1.7)
@@ -193,12 +193,12 @@ plt.show()
 fig = recursion_curves(metrics)
 plt.show()
 
-# %% papermill={"duration": 0.034401, "end_time": "2026-11-29T20:38:35.003638+00:00", "exception": false, "start_time": "2026-11-29T20:38:34.969237+00:00", "status": "completed"} tags=["nbval-check-output"]
+# %% tags=["nbval-check-output"]
 text_table([(name, len(m["to_start"]) - 1, f"{m['to_start'][-1]:.2f}", f"{m['to_previous'][-1]:.2f}",
              f"{m['saturated'][0]:.2f} -> {m['saturated'][-1]:.2f}") for name, m in metrics.items()],
            header=("method", "t", "|x_t - x_0|", "|x_t - x_(t-1)|", "saturated fraction"))
 
-# %% [markdown] papermill={"duration": 0.016144, "end_time": "2026-11-29T20:38:35.036483+00:00", "exception": false, "start_time": "2026-11-29T20:38:35.020339+00:00", "status": "completed"}
+# %% [markdown]
 # ## The portrait loop (thesis ch. 6.2.5, fig. 6.15)
 #
 # *Pixelizing portrait construction*: the canvas is divided into squares painted one after another; each
@@ -206,7 +206,7 @@ text_table([(name, len(m["to_start"]) - 1, f"{m['to_start'][-1]:.2f}", f"{m['to_
 # as the next inspiration. Headless, a bundled picture stands in for the painter's canvas. In Jupyter the
 # widget below lets you upload a photograph of your own canvas at each turn.
 
-# %% papermill={"duration": 2.788953, "end_time": "2026-11-29T20:38:37.845389+00:00", "exception": false, "start_time": "2026-11-29T20:38:35.056436+00:00", "status": "completed"}
+# %%
 canvas = images.load_bundled(canvas_name, size, device=torch_device)
 loop = PortraitLoop(content, magenta)
 squares = [partial_canvas(canvas, grid, k) for k in range(grid * grid)]
@@ -217,13 +217,13 @@ fig = image_grid([squares, projections], [[f"canvas, square {k + 1}" for k in ra
                                           [f"projection {k + 1}" for k in range(grid * grid)]], size=1.3)
 plt.show()
 
-# %% papermill={"duration": 0.125144, "end_time": "2026-11-29T20:38:37.986370+00:00", "exception": false, "start_time": "2026-11-29T20:38:37.861226+00:00", "status": "completed"}
+# %%
 if interactive:
     from localbook.art.portrait import build_portrait_widget
 
     display(build_portrait_widget(PortraitLoop(content, magenta)))  # noqa: F821
 
-# %% [markdown] papermill={"duration": 0.020104, "end_time": "2026-11-29T20:38:38.029339+00:00", "exception": false, "start_time": "2026-11-29T20:38:38.009235+00:00", "status": "completed"}
+# %% [markdown]
 # ## Predictivity (thesis ch. 6.2.2)
 #
 # Does $f(\text{painting}, \text{photo})$ look like the painting? The thesis gathered photograph-painting
@@ -231,7 +231,7 @@ if interactive:
 # `pairs_folder` at your own folder of `NAME_photo.jpg` / `NAME_painting.jpg` files to score the methods
 # (pixel RMSE, SSIM, a VGG feature distance and a Gram distance; the scoring is tested on synthetic pairs).
 
-# %% papermill={"duration": 0.039112, "end_time": "2026-11-29T20:38:38.096416+00:00", "exception": false, "start_time": "2026-11-29T20:38:38.057304+00:00", "status": "completed"}
+# %%
 if pairs_folder:
     from localbook.art.predictivity import evaluate_predictivity
 
@@ -241,19 +241,19 @@ if pairs_folder:
 else:
     print("pairs_folder is empty: no predictivity evaluation in this run")
 
-# %% [markdown] papermill={"duration": 0.024362, "end_time": "2026-11-29T20:38:38.141976+00:00", "exception": false, "start_time": "2026-11-29T20:38:38.117614+00:00", "status": "completed"}
+# %% [markdown]
 # Timings of this run (CPU times vary with the machine; not checked):
 
-# %% papermill={"duration": 0.046868, "end_time": "2026-11-29T20:38:38.209641+00:00", "exception": false, "start_time": "2026-11-29T20:38:38.162773+00:00", "status": "completed"}
+# %%
 text_table([(name, f"{seconds:.1f} s") for name, seconds in timings.items()], header=("step", "wall time"))
 
-# %% [markdown] papermill={"duration": 0.028287, "end_time": "2026-11-29T20:38:38.257533+00:00", "exception": false, "start_time": "2026-11-29T20:38:38.229246+00:00", "status": "completed"}
+# %% [markdown]
 # ## Thesis versus this book
 #
 # Chapter 6.2 reports no accuracy figures; its claims are qualitative. Each is set against what this run
 # measured, at 96 px with few iterations (see the parameters).
 
-# %% papermill={"duration": 0.0372, "end_time": "2026-11-29T20:38:38.322010+00:00", "exception": false, "start_time": "2026-11-29T20:38:38.284810+00:00", "status": "completed"} tags=["nbval-check-output"]
+# %% tags=["nbval-check-output"]
 ff, op = metrics["Magenta (feed-forward)"], metrics["STROTSS (optimisation)"]
 table = [
     ("SEMD parameters", "eps = 1e-3, N = 50", f"eps = {sinkhorn_eps:g}, N = {sinkhorn_iter}"),
@@ -270,7 +270,7 @@ table = [
 ]
 text_table(table, header=("claim", "thesis", f"this book ({content_name}, {size} px)"))
 
-# %% [markdown] papermill={"duration": 0.019045, "end_time": "2026-11-29T20:38:38.360352+00:00", "exception": false, "start_time": "2026-11-29T20:38:38.341307+00:00", "status": "completed"}
+# %% [markdown]
 # ## What this shows
 #
 # At this scale the Sinkhorn variant ends no closer to the style in exact EMD than

@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %% [markdown] papermill={"duration": 0.009132, "end_time": "2026-11-29T20:38:49.012271+00:00", "exception": false, "start_time": "2026-11-29T20:38:49.003139+00:00", "status": "completed"}
+# %% [markdown]
 # # Dialog on a canvas: a sketch RNN that completes your strokes
 #
 # In the first interactive setting of the thesis' chapter 6.1, two painters (*Tina&Charly*) take turns on a
@@ -32,7 +32,7 @@
 # account of them, so this chapter measures what can be measured (likelihoods, reconstructions) and shows
 # the rest.
 
-# %% papermill={"duration": 0.046597, "end_time": "2026-11-29T20:38:49.066501+00:00", "exception": false, "start_time": "2026-11-29T20:38:49.019904+00:00", "status": "completed"} tags=["parameters"]
+# %% tags=["parameters"]
 n_examples = 12           # training characters shown
 n_eval = 670              # validation / test characters scored (all: 670 / 671); the thesis reports no score
 temperatures = [0.1, 0.4, 0.8]  # sampling temperatures tau; Ha & Eck show 0.1 to 1.0
@@ -46,7 +46,7 @@ interactive = True        # builds the ipycanvas dialog; headless runs set it to
 smoke = False             # tiny sizes, for CI
 seed = 0
 
-# %% papermill={"duration": 9.296986, "end_time": "2026-11-29T20:38:58.376926+00:00", "exception": false, "start_time": "2026-11-29T20:38:49.079940+00:00", "status": "completed"}
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -67,7 +67,7 @@ torch_device = pick_device(device)
 seed_everything(seed)
 plt.rcParams["figure.dpi"] = 80
 
-# %% [markdown] papermill={"duration": 0.004113, "end_time": "2026-11-29T20:38:58.388019+00:00", "exception": false, "start_time": "2026-11-29T20:38:58.383906+00:00", "status": "completed"}
+# %% [markdown]
 # ## The data: kanji as sequences of pen points
 #
 # Each KanjiVG file draws one character in a 109 x 109 box as SVG paths, one per stroke, in the official
@@ -77,17 +77,16 @@ plt.rcParams["figure.dpi"] = 80
 # point. Offsets are divided by their standard deviation on the training set. Malformed files would be listed
 # and counted here.
 
-# %% papermill={"duration": 28.693251, "end_time": "2026-11-29T20:39:27.093268+00:00", "exception": false, "start_time": "2026-11-29T20:38:58.400017+00:00", "status": "completed"} tags=["nbval-check-output"]
+# %% tags=["nbval-check-output"]
 data = kanjivg.load_kanjivg(n_files=300 if smoke else None)
 print(data.summary())
 
-
-# %% papermill={"duration": 2.341767, "end_time": "2026-11-29T20:39:29.441632+00:00", "exception": false, "start_time": "2026-11-29T20:39:27.099865+00:00", "status": "completed"}
+# %%
 shown = np.linspace(0, len(data.train) - 1, n_examples).astype(int)  # spread over the code points
 labels = [f"{sk.codepoint_title(data.train_names[i])}, {int(data.train[i][:, 2].sum())} strokes" for i in shown]
 fig = sk.plot_drawings([[(data.train[i], "k")] for i in shown], titles=labels)
 
-# %% [markdown] papermill={"duration": 0.020266, "end_time": "2026-11-29T20:39:29.484214+00:00", "exception": false, "start_time": "2026-11-29T20:39:29.463948+00:00", "status": "completed"}
+# %% [markdown]
 # ## The model and its training curve
 #
 # A bidirectional LSTM reads the whole character into a latent vector $z$ (mean and variance, Ha and Eck
@@ -100,14 +99,14 @@ fig = sk.plot_drawings([[(data.train[i], "k")] for i in shown], titles=labels)
 # $10^{-3}$ decaying by 0.9999 per step, random x/y stretches of up to 10 %), which stopped on its time limit;
 # a machine with more time gets further along the same curve.
 
-# %% papermill={"duration": 0.098522, "end_time": "2026-11-29T20:39:29.597978+00:00", "exception": false, "start_time": "2026-11-29T20:39:29.499456+00:00", "status": "completed"} tags=["nbval-check-output"]
+# %% tags=["nbval-check-output"]
 model = sk.load_pretrained(device=torch_device)
 c = model.config
 print(f"encoder {c.enc_hidden}x2, decoder {c.dec_hidden}, z {c.z_dim}, M = {c.n_mixtures}, N_max = {c.max_len}, "
       f"{sum(p.numel() for p in model.parameters()):,} parameters; "
       f"scale {float(model.scale):.3g} (data: {data.scale:.3g}) KanjiVG units")
 
-# %% papermill={"duration": 1.289352, "end_time": "2026-11-29T20:39:30.905226+00:00", "exception": false, "start_time": "2026-11-29T20:39:29.615874+00:00", "status": "completed"}
+# %%
 curve = sk.read_curve()
 fig, axes = plt.subplots(1, 2, figsize=(9, 3))
 for split, style in (("train", "-"), ("val", "o-")):
@@ -122,11 +121,11 @@ last = {k: v[curve["split"] == "val"][-1] for k, v in curve.items() if k != "spl
 print(f"training: {int(last['step'])} steps in {last['seconds'] / 60:.0f} min on a shared 2-core CPU; "
       f"last validation L_R {last['L_R']:.3g}, KL {last['KL']:.3g}")
 
-# %% [markdown] papermill={"duration": 0.02019, "end_time": "2026-11-29T20:39:30.948236+00:00", "exception": false, "start_time": "2026-11-29T20:39:30.928046+00:00", "status": "completed"}
+# %% [markdown]
 # The thesis refined its sketcher on the artists' own strokes. `fine_tune_steps` continues the training here
 # (on the KanjiVG training set; point `train` at other strokes to imitate the thesis' refinement).
 
-# %% papermill={"duration": 0.196498, "end_time": "2026-11-29T20:39:31.160538+00:00", "exception": false, "start_time": "2026-11-29T20:39:30.964040+00:00", "status": "completed"}
+# %%
 train_n = [sk.normalise(s, float(model.scale)) for s in data.train]
 val_n = [sk.normalise(s, float(model.scale)) for s in data.val]
 test_n = [sk.normalise(s, float(model.scale)) for s in data.test]
@@ -135,7 +134,7 @@ if fine_tune_steps:
                     n_val_eval=50, seed=seed, start_step=int(last["step"]), progress=False)
     print(f"after {fine_tune_steps} fine-tuning steps: validation L_R {rows[-1]['L_R']:.3g}")
 
-# %% [markdown] papermill={"duration": 0.004451, "end_time": "2026-11-29T20:39:31.176471+00:00", "exception": false, "start_time": "2026-11-29T20:39:31.172020+00:00", "status": "completed"}
+# %% [markdown]
 # ## Likelihood of held-out characters
 #
 # $L_R$ is Ha and Eck's figure; it depends on $N_{max}$, so we also report the negative log-likelihood per
@@ -144,7 +143,7 @@ if fine_tune_steps:
 # are for QuickDraw classes, not kanji, and the thesis gives no number: there is no "thesis vs this book" row
 # to print, only this book's scale.
 
-# %% papermill={"duration": 9.17344, "end_time": "2026-11-29T20:39:40.365421+00:00", "exception": false, "start_time": "2026-11-29T20:39:31.191981+00:00", "status": "completed"} tags=["nbval-check-output"]
+# %% tags=["nbval-check-output"]
 scores = {name: sk.evaluate_nll(model, seqs[:n_eval]) for name, seqs in (("validation", val_n), ("test", test_n))}
 base = {name: sk.baseline_nll_per_point(train_n, seqs[:n_eval])
         for name, seqs in (("validation", val_n), ("test", test_n))}
@@ -153,7 +152,7 @@ text_table([(name, *(f"{s[k]:.3g}" for k in ("L_s", "L_p", "L_R", "KL", "nll_per
            caption=f"KanjiVG, {len(train_n)} training characters, N_max = {c.max_len}, scored on the first {n_eval}; "
                    "the thesis reports no likelihood (the painters evaluate the sketcher), Ha & Eck QuickDraw only")
 
-# %% [markdown] papermill={"duration": 0.016167, "end_time": "2026-11-29T20:39:40.396157+00:00", "exception": false, "start_time": "2026-11-29T20:39:40.379990+00:00", "status": "completed"}
+# %% [markdown]
 # ## Reconstructions and samples
 #
 # Encoding a held-out character and decoding it from its $z$ at a low temperature shows what the latent
@@ -163,7 +162,7 @@ text_table([(name, *(f"{s[k]:.3g}" for k in ("L_s", "L_p", "L_R", "KL", "nll_per
 # strokes) and sometimes most of the character, but usually not its exact components; Ha and Eck obtain
 # closer reconstructions with a larger KL budget and far longer training.
 
-# %% papermill={"duration": 1.468429, "end_time": "2026-11-29T20:39:41.880354+00:00", "exception": false, "start_time": "2026-11-29T20:39:40.411925+00:00", "status": "completed"}
+# %%
 picked = np.linspace(0, len(test_n) - 1, n_completions + 2).astype(int)[1:-1]  # spread over the code points
 recon = sk.reconstruct(model, [test_n[i] for i in picked], temperature=0.1, seed=seed)
 fig = sk.plot_drawings([[(test_n[i], "k")] for i in picked] + [[(r, cv.MACHINE_COLOR)] for r in recon],
@@ -171,13 +170,13 @@ fig = sk.plot_drawings([[(test_n[i], "k")] for i in picked] + [[(r, cv.MACHINE_C
                        + ["reconstruction"] * len(picked),
                        ncols=len(picked), scale=float(model.scale))
 
-# %% [markdown] papermill={"duration": 0.020262, "end_time": "2026-11-29T20:39:41.908195+00:00", "exception": false, "start_time": "2026-11-29T20:39:41.887933+00:00", "status": "completed"}
+# %% [markdown]
 # Sampling $z$ from the prior and decoding at temperature $\tau$ (the mixture weights and pen logits divided
 # by $\tau$, the variances multiplied by $\tau$): low $\tau$ gives tidy, repetitive strokes, high $\tau$
 # wilder and more broken ones. The temperature is the knob that the thesis' painters would turn for "the
 # amount" of surprise.
 
-# %% papermill={"duration": 2.213113, "end_time": "2026-11-29T20:39:44.133067+00:00", "exception": false, "start_time": "2026-11-29T20:39:41.919954+00:00", "status": "completed"}
+# %%
 drawings, titles = [], []
 for tau in temperatures:
     for s in sk.sample(model, n_samples, temperature=tau, seed=seed):
@@ -185,7 +184,7 @@ for tau in temperatures:
         titles.append(f"tau = {tau:g}")
 fig = sk.plot_drawings(drawings, titles=titles, ncols=n_samples, scale=float(model.scale))
 
-# %% [markdown] papermill={"duration": 0.024308, "end_time": "2026-11-29T20:39:44.172219+00:00", "exception": false, "start_time": "2026-11-29T20:39:44.147911+00:00", "status": "completed"}
+# %% [markdown]
 # ## Completing held-out characters
 #
 # The thesis' installation asked the network to continue the drawing on the canvas. Here each held-out
@@ -193,7 +192,7 @@ fig = sk.plot_drawings(drawings, titles=titles, ncols=n_samples, scale=float(mod
 # of that prefix, then writes on (blue), for as many points as the true rest of the character has (light
 # grey).
 
-# %% papermill={"duration": 2.212492, "end_time": "2026-11-29T20:39:46.400512+00:00", "exception": false, "start_time": "2026-11-29T20:39:44.188020+00:00", "status": "completed"}
+# %%
 multi = [i for i, s in enumerate(test_n) if s[:, 2].sum() >= 4]
 multi = [multi[j] for j in np.linspace(0, len(multi) - 1, n_completions + 2).astype(int)[1:-1]]
 cuts = [sk.split_strokes(test_n[i], int(test_n[i][:, 2].sum()) // 2) for i in multi]
@@ -205,17 +204,17 @@ for ax, (p, _), cont in zip(fig.axes, cuts, conts):
     end = sk.draw_stroke3(ax, sk.denormalise(p, float(model.scale)), color=cv.HUMAN_COLOR, lw=1.8)
     sk.draw_stroke3(ax, sk.denormalise(cont, float(model.scale)), origin=end, color=cv.MACHINE_COLOR, lw=1.8)
 
-# %% papermill={"duration": 0.036141, "end_time": "2026-11-29T20:39:46.452166+00:00", "exception": false, "start_time": "2026-11-29T20:39:46.416025+00:00", "status": "completed"} tags=["nbval-check-output"]
+# %% tags=["nbval-check-output"]
 print("new points per completion:", [len(x) for x in conts], "true rest:", [len(r) for _, r in cuts])
 
-# %% [markdown] papermill={"duration": 0.012162, "end_time": "2026-11-29T20:39:46.476107+00:00", "exception": false, "start_time": "2026-11-29T20:39:46.463945+00:00", "status": "completed"}
+# %% [markdown]
 # ## A replayed dialog
 #
 # The turn logic of `localbook.art.canvas` alternates a person (red) and the machine (blue) on a canvas whose
 # box is the KanjiVG box. Headless, the person's strokes are a script: the strokes of a held-out character,
 # a few per turn; each machine turn adds about half as many points as are on the canvas.
 
-# %% papermill={"duration": 0.729219, "end_time": "2026-11-29T20:39:47.217232+00:00", "exception": false, "start_time": "2026-11-29T20:39:46.488013+00:00", "status": "completed"}
+# %%
 width = 300
 px = width / kanjivg.KANJIVG_BOX
 target = sk.stroke3_to_strokes(data.test[multi[-1]] if multi else data.test[0])
@@ -227,14 +226,14 @@ dialog = cv.play_script(completer, script, amount=0.5, temperature=completion_ta
                         dialog=cv.Dialog.for_box(width, width, box=kanjivg.KANJIVG_BOX, unit=completer.scale))
 fig = cv.plot_history(dialog)
 
-# %% papermill={"duration": 0.030781, "end_time": "2026-11-29T20:39:47.266875+00:00", "exception": false, "start_time": "2026-11-29T20:39:47.236094+00:00", "status": "completed"} tags=["nbval-check-output"]
+# %% tags=["nbval-check-output"]
 print([(t.author, t.n_points) for t in dialog.turns])
 
-# %% [markdown] papermill={"duration": 0.019995, "end_time": "2026-11-29T20:39:47.304152+00:00", "exception": false, "start_time": "2026-11-29T20:39:47.284157+00:00", "status": "completed"}
+# %% [markdown]
 # In Jupyter, draw on the canvas below and press the machine's button: it answers with the same completer.
 # The amount of completion and the temperature are controls, and the history can be replayed.
 
-# %% papermill={"duration": 0.030404, "end_time": "2026-11-29T20:39:47.346454+00:00", "exception": false, "start_time": "2026-11-29T20:39:47.316050+00:00", "status": "completed"}
+# %%
 if interactive:
     side = 360  # pixels: with the controls beside it, the widget fits a 1366 x 768 laptop screen
     # mouse strokes are simplified like the training data (RDP, 0.85 KanjiVG units)
@@ -244,12 +243,12 @@ if interactive:
                                                              unit=completer.scale))
     display(widget)
 
-# %% [markdown] papermill={"duration": 0.013815, "end_time": "2026-11-29T20:39:47.377825+00:00", "exception": false, "start_time": "2026-11-29T20:39:47.364010+00:00", "status": "completed"}
+# %% [markdown]
 # ## Thesis versus this book
 #
 # The thesis reports no number for its sketcher; the rows set what it describes against what this run did.
 
-# %% papermill={"duration": 0.044358, "end_time": "2026-11-29T20:39:47.434795+00:00", "exception": false, "start_time": "2026-11-29T20:39:47.390437+00:00", "status": "completed"} tags=["nbval-check-output"]
+# %% tags=["nbval-check-output"]
 thesis_vs_book([
     ("sketcher", "sketch RNN after Ha & Eck", f"Sketch-RNN, {sum(p.numel() for p in model.parameters()):,} "
      "parameters", "shipped weights"),
@@ -261,7 +260,7 @@ thesis_vs_book([
      "script; a canvas widget in JupyterLab", f"{n_turns} human turns"),
 ])
 
-# %% [markdown] papermill={"duration": 0.020082, "end_time": "2026-11-29T20:39:47.472145+00:00", "exception": false, "start_time": "2026-11-29T20:39:47.452063+00:00", "status": "completed"}
+# %% [markdown]
 # ## What this shows
 #
 # The thesis closes its interactive experiments by describing the machine as "a computational catalyst to
