@@ -7,7 +7,7 @@ compares) that also renders as an HTML table when it is displayed (the last expr
 from __future__ import annotations
 
 import html
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -73,7 +73,7 @@ class Table(str):
     header: tuple[str, ...]
     caption: str | None
 
-    def __new__(cls, rows: Sequence[Sequence], header: Sequence[str], caption: str | None = None) -> "Table":
+    def __new__(cls, rows: Sequence[Sequence], header: Sequence[str], caption: str | None = None) -> Table:
         header = tuple(str(h) for h in header)
         rows = tuple(tuple(str(c) for c in r) for r in rows)
         bad = [i for i, r in enumerate(rows) if len(r) != len(header)]

@@ -12,8 +12,9 @@ between them in the reader's browser: the slider works on a static web page, off
   hash of the figure, so re-running a chapter does not change its stored output needlessly.
 * :func:`slider_figure` builds the slider: every state's traces are in the figure, and each slider step
   makes one state's traces visible (Plotly's ``update`` method), optionally changing the title.
-* Builders: :func:`curse_figure` (chapter 00), :func:`aliasing_figure` (chapter 01) and
-  :func:`learning_curve_figure` (any learning curve, e.g. chapter 02's QM9 errors by model and training size).
+* Builders: :func:`curse_figure` (chapter 00), :func:`aliasing_figure` (chapter 01),
+  :func:`learning_curve_figure` (any learning curve, e.g. chapter 02's QM9 errors by model and training size)
+  and :func:`image_sequence_figure` (a sequence of images, e.g. chapter 07's self-style recursion).
 
 Plotly is the library; nothing here draws by hand. The browser test (``tests/test_browser.py``) moves each
 slider in headless Chromium and checks that the figure changed.
@@ -22,12 +23,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Mapping, Sequence
+from typing import Any
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 __all__ = ["WebFigure", "slider_figure", "curse_figure", "aliasing_figure", "learning_curve_figure",
-           "PLOTLY_JS_NAME"]
+           "image_sequence_figure", "PLOTLY_JS_NAME"]
 
 PLOTLY_JS_NAME = "plotly.min.js"  # the file the book serves from _static (tools/copy_plotly_js.py)
 _MISSING_JS = ("This interactive figure is drawn by plotly.js, which this page did not load: open it in the "
@@ -244,3 +246,32 @@ def learning_curve_figure(train_sizes: Sequence[float], errors: Mapping[str, Any
     last = ", ".join(f"{name} {m[-1]:.3g}" for name, m in means.items())
     return WebFigure(fig, f"learning curves of {len(means)} model(s) over n = {sizes[0]:g}..{sizes[-1]:g}; at the "
                      f"largest n: {last}{' ' + unit if unit else ''}")
+
+
+def image_sequence_figure(images: Sequence[Any], labels: Sequence[str], title: str = "",
+                          height: int = 380) -> WebFigure:
+    """A sequence of images behind a slider (e.g. the iterates of a recursion), one image per step.
+
+    ``images``: tensors ``(1, 3, H, W)`` in [0, 1] (or ``(3, H, W)``); ``labels``: one slider label per image.
+    Each image is embedded once as a PNG (a data URI), so the page stays small.
+    """
+    import base64
+
+    import plotly.graph_objects as go
+
+    from localbook.art.images import to_png_bytes
+
+    if len(images) == 0 or len(images) != len(labels):
+        raise ValueError(f"give one label per image and at least one image, got {len(images)} images and "
+                         f"{len(labels)} labels")
+    states = []
+    for image, label in zip(images, labels):
+        image = image if image.ndim == 4 else image[None]
+        uri = "data:image/png;base64," + base64.b64encode(to_png_bytes(image.detach().cpu())).decode()
+        states.append((str(label), [go.Image(source=uri, name=str(label), hoverinfo="skip")]))
+    fig = go.Figure()
+    slider_figure(fig, states, "", titles=[f"{title}: {label}" if title else str(label) for label in labels])
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x")
+    fig.update_layout(margin={"t": 60, "l": 10, "r": 10}, template="simple_white")
+    return WebFigure(fig, f"{len(images)} images behind a slider: " + ", ".join(map(str, labels)), height=height)

@@ -22,7 +22,8 @@ interactive in the rendered book without a kernel, see :mod:`localbook.webfigure
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 

@@ -50,8 +50,10 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from IPython.display import display
 
 from localbook import params, webfigures, widgets
+from localbook.plotting import thesis_vs_book
 from localbook.data.qm9 import load_qm9_molecules
 from localbook.device import pick_device, seed_everything
 from localbook.scattering3d import SolidHarmonicScattering, aliasing, check_conditions, core
@@ -296,19 +298,27 @@ webfigures.aliasing_figure(range(6), delta, sigma_w_ratio, grid=64, box=16.0, de
 
 # %%
 if interactive:
-    display(widgets.aliasing_explorer(device=torch_device))  # noqa: F821 (IPython's display)
+    display(widgets.aliasing_explorer(device=torch_device))
 
 # %% [markdown]
 # ## Thesis versus this book
-#
-# | quantity | thesis | this book (scale) |
-# |---|---|---|
-# | $K_l$ | closed form eq. A.1 | $\sqrt 2$ smaller, so that $\|W_l\|_1 = 1$ as defined (quadrature, all l) |
-# | one Gaussian, $U_{l,j}$ | closed form A.4 | matches the grid computation to the printed errors once $((2l+1)/4\pi)^{1/2}$ is restored |
-# | odd-l spectral slope | $-(l+1)$ | printed above: 1-D line ≈ $-(l+1)$, 3-D shells ≈ $-(l+3)$ |
-# | grid for $10^{-6}$ at the Nyquist faces | ~200 points on its grid | printed above for two Gaussians on a 96σ side: more points needed at these settings |
-# | even vs odd l | odd l aliased much more | one Gaussian: even-l spectra fall to the float64 floor, odd-l ones follow power laws; two Gaussians: even l lower only on fine grids |
-#
+
+# %% tags=["nbval-check-output"]
+(w3, e3), (w1, f1) = single[3]
+thesis_vs_book([
+    ("K_l", "closed form eq. A.1", f"thesis / normalised = {core.K_l_thesis(2) / core.K_l(2):.4f} (sqrt 2)",
+     "quadrature, all l"),
+    ("one Gaussian, U_(l,j)", "closed form A.4", "equal to the grid computation once ((2l+1)/4pi)^(1/2) is "
+     "restored (table above)", f"{n_grid_check}^3 grid"),
+    ("odd-l spectral slope, l = 3", "-(l+1) = -4", f"1-D line {aliasing.fit_loglog_slope(w1, f1, fit_lo, fit_hi):.3g}, "
+     f"3-D shells {aliasing.fit_loglog_slope(w3, e3, fit_lo, fit_hi):.3g}", f"{n_grid_single}^3 grid"),
+    ("grid for 1e-6 at the Nyquist faces", "~200 points on its grid", "not reached at these settings (table above)",
+     f"two Gaussians, sigma_w = {sigma_w_ratio} sigma"),
+    ("even vs odd l", "odd l aliased much more", "one Gaussian: even l at the float64 floor, odd l power laws; "
+     "two Gaussians: even l lower only on fine grids", "figures above"),
+])
+
+# %% [markdown]
 # Speed: `python benchmarks/bench_scattering3d.py` times this implementation against kymatio's
 # `HarmonicScattering3D` on 8 densities of 64³ (J = 2, L = 3, q ∈ {1/2, 1, 2, 3}, orders 1–2) after
 # checking that both outputs agree to $10^{-4}$.

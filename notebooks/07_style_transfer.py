@@ -62,10 +62,9 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
+from IPython.display import display
 
-import localbook
-from localbook import params
+from localbook import params, webfigures
 from localbook.device import pick_device, seed_everything
 from localbook.plotting import text_table
 from localbook.art import images, ot, style as st
@@ -160,7 +159,7 @@ text_table([[f"{b[k]:.3f}" for k in ("remd", "emd", "sinkhorn", "rounded", "marg
 # %%
 dist = {name: st.style_distances(vgg, outputs[name], style_img, n_points=128 if not smoke else 32, seed=seed)
         for name in ["STROTSS (REMD)", "STROTSS (Sinkhorn)", "Gatys"]}
-display(text_table([(name, *(f"{d[k]:.3f}" for k in ("remd", "emd", "sinkhorn", "sinkhorn_rounded")))  # noqa: F821
+display(text_table([(name, *(f"{d[k]:.3f}" for k in ("remd", "emd", "sinkhorn", "sinkhorn_rounded")))
                     for name, d in dist.items()], header=("output", "REMD", "EMD", "SEMD raw", "rounded")))
 fig = image_grid([[content, style_img, outputs["STROTSS (REMD)"], outputs["STROTSS (Sinkhorn)"]]],
                  [["content", "style", "REMD", f"SEMD eps={sinkhorn_eps:g}, N={sinkhorn_iter}"]], size=2.2)
@@ -193,6 +192,14 @@ plt.show()
 fig = recursion_curves(metrics)
 plt.show()
 
+# %% [markdown]
+# Every iterate of the feed-forward recursion, behind a slider (computed when the chapter ran; the slider works
+# in any browser, without Python):
+
+# %%
+webfigures.image_sequence_figure(seq_ff, [f"t = {t}" for t in range(len(seq_ff))],
+                                 title="Magenta, x_(t+1) = f(x_t, x_t)")
+
 # %% tags=["nbval-check-output"]
 text_table([(name, len(m["to_start"]) - 1, f"{m['to_start'][-1]:.2f}", f"{m['to_previous'][-1]:.2f}",
              f"{m['saturated'][0]:.2f} -> {m['saturated'][-1]:.2f}") for name, m in metrics.items()],
@@ -221,7 +228,7 @@ plt.show()
 if interactive:
     from localbook.art.portrait import build_portrait_widget
 
-    display(build_portrait_widget(PortraitLoop(content, magenta)))  # noqa: F821
+    display(build_portrait_widget(PortraitLoop(content, magenta)))
 
 # %% [markdown]
 # ## Predictivity (thesis ch. 6.2.2)

@@ -49,6 +49,7 @@ seed = 0
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
+from IPython.display import display
 
 from localbook import params
 from localbook.art import canvas as cv

@@ -141,3 +141,17 @@ def test_web_figures_carry_every_state_and_a_stable_mime_bundle():
     assert lc.figure.layout.sliders[0].active == 2 and len(lc.figure.layout.sliders[0].steps) == 3
     with pytest.raises(ValueError, match="expected \\(3,\\) or \\(3, n_folds\\)"):
         wf.learning_curve_figure(sizes, {"m": [1, 2]})
+
+
+def test_image_sequence_figure_embeds_each_image_once():
+    import torch
+
+    from localbook import webfigures as wf
+
+    frames = [torch.full((1, 3, 8, 8), v) for v in (0.0, 0.5, 1.0)]
+    fig = wf.image_sequence_figure(frames, ["t = 0", "t = 1", "t = 2"], title="recursion")
+    sources = [tr.source for tr in fig.figure.data]
+    assert len(set(sources)) == 3 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert fig.figure.layout.title.text == "recursion: t = 0"
+    with pytest.raises(ValueError, match="one label per image"):
+        wf.image_sequence_figure(frames, ["t = 0"])

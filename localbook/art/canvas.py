@@ -47,7 +47,8 @@ import json
 import math
 import numbers
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -180,7 +181,7 @@ class Dialog:
         self.centre = (float(self.centre[0]), float(self.centre[1]))
 
     @classmethod
-    def for_box(cls, width: int = 400, height: int = 400, box: float = 109.0, unit: float = 1.0) -> "Dialog":
+    def for_box(cls, width: int = 400, height: int = 400, box: float = 109.0, unit: float = 1.0) -> Dialog:
         """A dialog whose canvas shows a model's training box in the model's units.
 
         The canvas' top-left corner is the model origin and its shorter side spans ``box`` data units;
@@ -216,7 +217,7 @@ class Dialog:
         """Who plays next: the person opens; then turns alternate."""
         return "machine" if self.turns and self.turns[-1].author == "human" else "human"
 
-    def copy(self, n_turns: int | None = None) -> "Dialog":
+    def copy(self, n_turns: int | None = None) -> Dialog:
         """A dialog with the first ``n_turns`` turns (all by default); strokes are shared (they are read-only)."""
         return Dialog(self.width, self.height, self.scale, self.centre, list(self.turns[:n_turns]))
 
@@ -232,7 +233,7 @@ class Dialog:
         return json.dumps(self.to_dict(), indent=indent)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Dialog":
+    def from_dict(cls, d: dict) -> Dialog:
         if not isinstance(d, dict) or d.get("format") != JSON_FORMAT:
             raise ValueError(f"not a saved dialog: expected a JSON object with \"format\": \"{JSON_FORMAT}\"; "
                              "save one with Dialog.to_json()")
@@ -252,7 +253,7 @@ class Dialog:
         return dialog
 
     @classmethod
-    def from_json(cls, text: str) -> "Dialog":
+    def from_json(cls, text: str) -> Dialog:
         """Read a dialog written by :meth:`to_json` (validates the strokes and the alternation of turns)."""
         return cls.from_dict(json.loads(text))
 

@@ -15,7 +15,7 @@ The widget (:func:`build_portrait_widget`) is a thin shell: its callbacks call :
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

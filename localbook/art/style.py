@@ -118,7 +118,7 @@ def gatys(content: torch.Tensor, style: torch.Tensor, model: VGG16Features, step
     for _ in tqdm(range(-(-steps // chunk)), desc="Gatys L-BFGS", disable=_tqdm_disable(progress), leave=False):
         opt = torch.optim.LBFGS([x], max_iter=chunk, history_size=20, line_search_fn="strong_wolfe")
 
-        def closure():
+        def closure(opt=opt):  # called by this step's opt.step only; the default binds it explicitly
             opt.zero_grad()
             s, c = gatys_losses(model, x, style_grams, content_target)
             loss = s + content_weight * c
