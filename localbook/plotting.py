@@ -13,7 +13,7 @@ import numpy as np
 
 from localbook.tables import Table, text_table, thesis_vs_book
 
-__all__ = ["use_book_style", "learning_curves", "Table", "text_table", "thesis_vs_book"]
+__all__ = ["use_book_style", "learning_curves", "parity_plot", "Table", "text_table", "thesis_vs_book"]
 
 BOOK_STYLE = {
     "figure.dpi": 80,
@@ -58,3 +58,37 @@ def learning_curves(ax, n: Sequence[float], curves: Mapping[str, Sequence[float]
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     return slopes
+
+
+def parity_plot(ax, y_true, y_pred, groups=None, unit: str = "", title: str = "", quantity: str = "") -> dict:
+    """Predicted against true values on ``ax``, one colour per value of ``groups``, the diagonal, and the
+    errors in the title; returns :func:`localbook.regression.metrics.errors` (``mae``, ``rmse``, ``max``, ``r2``).
+
+    ``unit`` labels the axes and the errors (e.g. ``"kcal/mol"``, ``"eV/atom"``, ``"k_B"``); ``quantity`` names
+    what is predicted (axis labels "true <quantity>" and "predicted <quantity>").
+    """
+    from localbook.regression.metrics import errors
+
+    y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1 or len(y_true) == 0:
+        raise ValueError(f"y_true and y_pred must be 1-d of the same, non-zero length, got shapes {y_true.shape} "
+                         f"and {y_pred.shape}")
+    groups = np.full(len(y_true), "", dtype=object) if groups is None else np.asarray(groups, dtype=object)
+    if groups.shape != y_true.shape:
+        raise ValueError(f"groups has {groups.shape[0] if groups.ndim else 0} labels for {len(y_true)} points; "
+                         "give one label per point, or None")
+    labels = sorted(set(groups.tolist()), key=str)
+    for g in labels:
+        m = groups == g
+        ax.scatter(y_true[m], y_pred[m], s=10, alpha=0.75, label=str(g) if len(labels) > 1 else None)
+    lo, hi = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
+    ax.plot([lo, hi], [lo, hi], color="k", lw=0.8)
+    err = errors(y_true, y_pred)
+    u = f" {unit}" if unit else ""
+    ax.set_title(f"{title + chr(10) if title else ''}MAE {err['mae']:.3g}, RMSE {err['rmse']:.3g}{u}")
+    what = f" {quantity}" if quantity else ""
+    ax.set_xlabel(f"true{what}" + (f" ({unit})" if unit else ""))
+    ax.set_ylabel(f"predicted{what}" + (f" ({unit})" if unit else ""))
+    if len(labels) > 1:
+        ax.legend(fontsize=7, markerscale=1.5)
+    return err

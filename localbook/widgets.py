@@ -215,6 +215,8 @@ def plot_parity(y_true: Sequence[float], y_pred: Mapping[str, Sequence[float]] |
     """
     import matplotlib.pyplot as plt
 
+    from localbook.plotting import parity_plot
+
     y = np.asarray(y_true, dtype=float)
     preds = {"model": y_pred} if not isinstance(y_pred, Mapping) else dict(y_pred)
     model = next(iter(preds)) if model is None else model
@@ -230,18 +232,8 @@ def plot_parity(y_true: Sequence[float], y_pred: Mapping[str, Sequence[float]] |
         raise ValueError(f"no point in group {group!r}; choose among {sorted(set(g.tolist()), key=str)} or 'all'")
     if ax is None:
         _, ax = plt.subplots(figsize=(4.8, 4.4))
-    labels = sorted(set(g[mask].tolist()), key=str)
-    for label in labels:
-        m = mask & (g == label)
-        ax.plot(y[m], p[m], "o", ms=3, alpha=0.6, label=str(label) if len(labels) > 1 else None)
-    lo, hi = float(min(y[mask].min(), p[mask].min())), float(max(y[mask].max(), p[mask].max()))
-    ax.plot([lo, hi], [lo, hi], "k-", lw=0.8)
-    suffix = f" ({unit})" if unit else ""
-    ax.set(xlabel=f"true{suffix}", ylabel=f"predicted{suffix}", title=f"{model}, {group}")
-    if len(labels) > 1:
-        ax.legend(fontsize=8, markerscale=2)
-    err = p[mask] - y[mask]
-    return (f"{model}, {group}: MAE {np.abs(err).mean():.3g}, RMSE {np.sqrt((err ** 2).mean()):.3g}"
+    err = parity_plot(ax, y[mask], p[mask], g[mask] if group == "all" else None, unit=unit, title=f"{model}, {group}")
+    return (f"{model}, {group}: MAE {err['mae']:.3g}, RMSE {err['rmse']:.3g}"
             f"{' ' + unit if unit else ''} on {int(mask.sum())} points")
 
 

@@ -155,3 +155,17 @@ def test_image_sequence_figure_embeds_each_image_once():
     assert fig.figure.layout.title.text == "recursion: t = 0"
     with pytest.raises(ValueError, match="one label per image"):
         wf.image_sequence_figure(frames, ["t = 0"])
+
+
+def test_parity_plot_draws_groups_and_returns_the_errors():
+    from localbook.plotting import parity_plot
+
+    fig, ax = plt.subplots()
+    err = parity_plot(ax, [1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 6.0], ["a", "a", "b", "b"], unit="eV",
+                      title="t", quantity="E")
+    assert err["mae"] == pytest.approx(0.5) and err["max"] == pytest.approx(2.0)
+    assert ax.get_title() == "t\nMAE 0.5, RMSE 1 eV" and ax.get_xlabel() == "true E (eV)"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
+    with pytest.raises(ValueError, match="one label per point"):
+        parity_plot(ax, [1.0, 2.0], [1.0, 2.0], ["a"])
+    plt.close(fig)
