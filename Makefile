@@ -91,9 +91,12 @@ lint: setup
 nbval: setup
 	$(call each_chapter,$(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-cell-timeout $(NB_TIMEOUT) --nbval-sanitize-with tests/nbval_sanitize.cfg "$$nb",nbval)
 
+# Smoke runs build the widgets too (interactive True, LOCALBOOK_HEADLESS removed): a widget that fails in a
+# kernel fails here, browser or not. SMOKE_INTERACTIVE=False skips them.
+SMOKE_INTERACTIVE ?= True
 smoke: setup
 	mkdir -p _build/smoke
-	$(call each_chapter,$(BIN)/papermill "$$nb" _build/smoke/$$name.ipynb -k python3 --cwd notebooks --execution-timeout 300 --no-progress-bar -p smoke True -p interactive False,smoke)
+	$(call each_chapter,env -u LOCALBOOK_HEADLESS $(BIN)/papermill "$$nb" _build/smoke/$$name.ipynb -k python3 --cwd notebooks --execution-timeout 300 --no-progress-bar -p smoke True -p interactive $(SMOKE_INTERACTIVE),smoke)
 
 bench: setup
 	$(PY) -m pip install -q -e ".[bench]" 2>&1 | grep -v "is ignored" || true
