@@ -143,7 +143,8 @@ def lab(tmp_path_factory):
 def _run_all(page, lab, path: str):
     """Open ``path`` in JupyterLab, run every cell, wait until the last one has run; return the notebook."""
     url, token = lab
-    page.goto(f"{url}/lab/tree/{path}?token={token}")
+    # a workspace of its own: no tab restored from another test, so "Run All Cells" acts on this notebook
+    page.goto(f"{url}/lab/workspaces/{Path(path).stem}/tree/{path}?token={token}")
     notebook = page.locator(".jp-NotebookPanel:visible .jp-Notebook")
     notebook.wait_for(timeout=60_000)
     select = page.locator(".jp-Dialog", has_text="Select Kernel")
@@ -152,6 +153,7 @@ def _run_all(page, lab, path: str):
         select.locator(".jp-mod-accept").click()
     page.locator(".jp-NotebookPanel:visible .jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(
         timeout=60_000)
+    notebook.locator(".jp-Cell").first.click()  # the notebook is the current widget
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
     page.wait_for_function(
@@ -187,7 +189,7 @@ def _slider_right(page, slider, steps: int = 1) -> None:
 # ---------------------------------------------------------------------------------------------- JupyterLab
 def test_chapter_py_opens_as_a_notebook(page, lab):
     url, token = lab
-    page.goto(f"{url}/lab/tree/py/00_local_methods.py?token={token}")
+    page.goto(f"{url}/lab/workspaces/py/tree/py/00_local_methods.py?token={token}")
     markdown = page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-MarkdownCell")
     markdown.nth(3).wait_for(timeout=60_000)  # a notebook, not a text editor: rendered markdown cells
     assert page.locator(".jp-NotebookPanel:visible .jp-CodeCell").count() > 5
@@ -195,7 +197,6 @@ def test_chapter_py_opens_as_a_notebook(page, lab):
 
 def test_chapter_00_curse_explorer(page, lab):
     nb = _run_all(page, lab, "00_local_methods.ipynb")
-    assert nb.locator(".js-plotly-plot").count() >= 1  # the kernel-free figure, drawn by jupyterlab-plotly
     explorer = nb.locator(".localbook-explorer")
     out = explorer.locator(".jp-OutputArea").first
     before = _wait_for_change(out, "")
@@ -206,6 +207,7 @@ def test_chapter_00_curse_explorer(page, lab):
 
 def test_chapter_01_aliasing_explorer(page, lab):
     nb = _run_all(page, lab, "01_scattering_aliasing.ipynb")
+    assert nb.locator(".js-plotly-plot").count() >= 1  # the kernel-free figure, drawn by jupyterlab-plotly
     explorer = nb.locator(".localbook-explorer")
     out = explorer.locator(".jp-OutputArea").first
     before = _wait_for_change(out, "")
