@@ -1,0 +1,121 @@
+"""Bad inputs and faults, tried as a new user would: each must give a clear error or a correct result, never a
+silent wrong number or a dead interpreter (issue 15). Loader faults here; structure, image and cache faults in
+test_checks.py and test_cache.py."""
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from localbook.data.qm9 import QM9_FILES, QM9FormatError, load_qm9_molecules
+from localbook.data.registry import locate
+
+
+@pytest.fixture(scope="module")
+def qm9_head():
+    """The first 30 lines of each qm9pack CSV file."""
+    src = locate("qm9")
+    return {name: b"\n".join((src / name).read_bytes().split(b"\n")[:30]) + b"\n" for name in QM9_FILES}
+
+
+def write_qm9(folder: Path, files: dict) -> Path:
+    folder.mkdir(exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+@pytest.mark.parametrize("change", ["crlf", "bom", "crlf_one_file", "bom_one_file"])
+def test_qm9_csv_with_windows_endings_or_a_bom_reads_the_same(tmp_path, qm9_head, change):
+    reference = load_qm9_molecules(path=write_qm9(tmp_path / "ref", qm9_head))
+    files = {}
+    for k, (name, data) in enumerate(qm9_head.items()):
+        apply = not change.endswith("one_file") or k == 1
+        if change.startswith("crlf") and apply:
+            data = data.replace(b"\n", b"\r\n")
+        if change.startswith("bom") and apply:
+            data = b"\xef\xbb\xbf" + data
+        files[name] = data
+    mols = load_qm9_molecules(path=write_qm9(tmp_path / "changed", files))
+    np.testing.assert_array_equal(mols.qm9_id, reference.qm9_id)
+    np.testing.assert_array_equal(mols.atomization_energy_kcal_mol, reference.atomization_energy_kcal_mol)
+    np.testing.assert_array_equal(mols.positions_angstrom, reference.positions_angstrom)
+    assert list(mols.smiles) == list(reference.smiles)
+
+
+@pytest.mark.parametrize("fault, match", [
+    ("empty", "qm9_part2.csv is empty; reinstall"),
+    ("non_utf8_row", r"qm9_part1.csv line \d+ is not UTF-8 text"),
+    ("binary", "different header lines|not UTF-8"),
+    ("truncated", r"malformed QM9 row at qm9_part3.csv line \d+"),
+    ("no_newline", "no complete line"),
+])
+def test_corrupt_qm9_csv_names_the_file_and_the_fix(tmp_path, qm9_head, fault, match):
+    files = dict(qm9_head)
+    if fault == "empty":
+        files[QM9_FILES[1]] = b""
+    elif fault == "non_utf8_row":
+        files[QM9_FILES[0]] = files[QM9_FILES[0]].replace(b"[", b"[\xff", 3)
+    elif fault == "binary":
+        files[QM9_FILES[2]] = bytes(range(256)) * 10
+    elif fault == "truncated":
+        data = files[QM9_FILES[2]]
+        files[QM9_FILES[2]] = data[: len(data) // 2]
+    elif fault == "no_newline":
+        files[QM9_FILES[2]] = b"XYZ_file,Index"
+    with pytest.raises(QM9FormatError, match=match):
+        load_qm9_molecules(path=write_qm9(tmp_path, files))
+
+
+def test_a_kanjivg_file_edited_in_place_is_parsed_again(tmp_path):
+    from localbook.data.cache import ArrayCache
+    from localbook.data.kanjivg import KANJIVG, load_kanjivg
+
+    names = ["065e5.svg", "06708.svg", "06728.svg", "05c71.svg"]
+    for n in names:
+        shutil.copy(KANJIVG.locate() / n, tmp_path / n)
+    cache = ArrayCache(tmp_path / "cache")
+    first = load_kanjivg(folder=tmp_path, cache=cache, fractions=(0.5, 0.25))
+    assert first.skipped == []
+    # break one file in place, keeping its name and size class: the cached parse must not be reused
+    (tmp_path / "06728.svg").write_text("<svg><g id='kvg:StrokePaths_06728'><path d='M1,1 Q'/></g>")
+    second = load_kanjivg(folder=tmp_path, cache=cache, fractions=(0.5, 0.25))
+    assert [s[0] for s in second.skipped] == ["06728.svg"]
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 2
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# shipped artefacts
+
+
+def test_every_shipped_data_file_has_a_checksum_in_the_package():
+    from localbook.data import artefacts
+
+    shipped = {p.relative_to(artefacts.PACKAGE_ROOT).as_posix() for p in artefacts.PACKAGE_ROOT.glob("*/data/*")
+               if p.is_file() and p.suffix not in (".json", ".log")}  # sidecars and logs are not read as data
+    assert shipped == {a.path for a in artefacts.ARTEFACTS.values()}
+    assert artefacts.verify_all() == dict.fromkeys(artefacts.ARTEFACTS)
+
+
+def test_a_regenerated_artefact_with_a_rewritten_sidecar_is_refused(tmp_path, monkeypatch):
+    import hashlib
+    import json
+
+    from localbook.data import ChecksumError, artefacts
+
+    a = artefacts.artefact("carbon_quick")
+    copy = tmp_path / "localbook"
+    (copy / a.path).parent.mkdir(parents=True)
+    data = bytearray(a.file.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (copy / a.path).write_bytes(bytes(data))
+    sidecar = (copy / a.path).with_suffix("").with_suffix(".json")
+    sidecar.write_text(json.dumps({"sha256": hashlib.sha256(bytes(data)).hexdigest()}))
+    monkeypatch.setattr(artefacts, "PACKAGE_ROOT", copy)
+    with pytest.raises(ChecksumError, match=r"corrupted or was regenerated.*localbook\.atoms\.carbon build"):
+        artefacts.verified_path("carbon_quick")
+    (copy / a.path).unlink()
+    with pytest.raises(FileNotFoundError, match="is missing: reinstall localbook, or rebuild it with"):
+        artefacts.verified_path("carbon_quick")
+    with pytest.raises(KeyError, match="localbook ships: carbon_quick"):
+        artefacts.verified_path("carbon")
