@@ -119,3 +119,65 @@ def test_a_regenerated_artefact_with_a_rewritten_sidecar_is_refused(tmp_path, mo
         artefacts.verified_path("carbon_quick")
     with pytest.raises(KeyError, match="localbook ships: carbon_quick"):
         artefacts.verified_path("carbon")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# datasets with published checksums
+
+
+def test_a_copy_whose_bytes_differ_from_the_published_checksums_is_never_returned(tmp_path, monkeypatch):
+    import hashlib
+
+    from localbook.data.registry import DataUnavailableError, Dataset, DownloadSource, EnvSource
+
+    good = b"the published bytes"
+    sums = {"batch": "md5:" + hashlib.md5(good).hexdigest(), "meta": hashlib.sha256(b"meta").hexdigest()}
+    downloads = []
+
+    def fetch(dest):
+        downloads.append(dest)
+        (dest / "batch").write_bytes(good if len(downloads) > 1 else b"tampered")
+        (dest / "meta").write_bytes(b"meta")
+        return dest
+
+    ds = Dataset("toy", "a toy dataset", [EnvSource("toy"), DownloadSource(fetch, "a toy download")],
+                 required=("batch",), checksums=sums)
+    monkeypatch.setenv("LOCALBOOK_DATA", str(tmp_path))
+    (tmp_path / "toy").mkdir()
+    (tmp_path / "toy" / "batch").write_bytes(b"crafted pickle")
+    (tmp_path / "toy" / "meta").write_bytes(b"meta")
+    with pytest.raises(DataUnavailableError, match=r"is not the published data \(batch has md5 [0-9a-f]{32}, "
+                                                   r"published [0-9a-f]{32}\): delete or replace it"):
+        ds.locate()
+    with pytest.raises(DataUnavailableError, match="download of toy .* is not the published data .* not used"):
+        ds.locate(download=True, dest=tmp_path / "dl")
+    assert ds.locate(download=True, dest=tmp_path / "dl2") == tmp_path / "dl2"
+    (tmp_path / "toy" / "batch").write_bytes(good)
+    assert ds.locate() == tmp_path / "toy"
+    for bad in ("md5:123", "sha256:" + "g" * 64, "crc:00"):
+        with pytest.raises(ValueError, match="is not 'sha256:<64 hex digits>'"):
+            Dataset("bad", "bad", [], checksums={"f": bad})
+
+
+def test_a_crafted_cifar10_pickle_is_refused_before_unpickling(tmp_path, monkeypatch):
+    """A pickle that would run code when loaded, in $LOCALBOOK_DATA, must never be unpickled."""
+    import pickle
+
+    from localbook.data.images import load_cifar10
+    from localbook.data.registry import DataUnavailableError
+
+    marker = tmp_path / "code-ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (marker.write_text, ("pwned",))
+
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for name in ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch",
+                 "batches.meta"]:
+        (folder / name).write_bytes(pickle.dumps(Payload()))
+    monkeypatch.setenv("LOCALBOOK_DATA", str(tmp_path))
+    with pytest.raises(DataUnavailableError, match="is not the published data"):
+        load_cifar10("test")
+    assert not marker.exists()
