@@ -28,8 +28,9 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["StructureError", "ImageError", "MemoryLimitError", "check_structures", "check_images", "check_memory",
-           "grid_bytes", "dense_hessian_bytes", "memory_limit_bytes", "check_injected_names", "MEMORY_ENV"]
+__all__ = ["StructureError", "ImageError", "MemoryLimitError", "InjectedParameterError", "check_structures",
+           "check_images", "check_memory", "check_number", "grid_bytes", "dense_hessian_bytes", "memory_limit_bytes",
+           "check_injected_names", "MEMORY_ENV"]
 
 MEMORY_ENV = "LOCALBOOK_MEMORY_LIMIT_GB"
 _MAX_Z = 118
@@ -45,6 +46,10 @@ class ImageError(ValueError):
 
 class MemoryLimitError(MemoryError):
     """An allocation would exceed the memory limit; the message gives the estimate and the knobs."""
+
+
+class InjectedParameterError(ValueError):
+    """A papermill parameter was injected under a name the notebook then rebinds, or that it does not take."""
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -358,6 +363,34 @@ def check_memory(n_bytes: float, what: str, knobs: str, *, device="cpu", limit_g
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# numbers
+
+
+def check_number(name: str, value, *, lo: float | None = None, hi: float | None = None, integer: bool = False,
+                 lo_open: bool = False, hi_open: bool = False, who: str = ""):
+    """``value`` as a Python number after checking that it is a real number (not a bool), finite, an integer when
+    ``integer``, and within [``lo``, ``hi``] (open ends with ``lo_open`` / ``hi_open``). Raises ``TypeError`` or
+    ``ValueError`` naming the argument, the value and the allowed range (``spacing=inf``, ``r_cut=nan``,
+    ``steps=0`` used to pass or fail deep inside). For function arguments; estimators declare
+    ``_parameter_constraints`` instead."""
+    prefix = f"{who}: " if who else ""
+    left = "(" if lo_open else "["
+    right = ")" if hi_open else "]"
+    allowed = (f"{'an integer' if integer else 'a finite number'} in {left}{'-inf' if lo is None else lo}, "
+               f"{'+inf' if hi is None else hi}{right}")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{prefix}{name}={value!r} must be {allowed}, not {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError(f"{prefix}{name}={value!r} must be {allowed}")
+    if integer and value != int(value):
+        raise ValueError(f"{prefix}{name}={value!r} must be {allowed}")
+    if lo is not None and (value < lo or (lo_open and value == lo)) or \
+            hi is not None and (value > hi or (hi_open and value == hi)):
+        raise ValueError(f"{prefix}{name}={value!r} is out of range: it must be {allowed}")
+    return int(value) if integer else float(value)
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # papermill names
 
 
@@ -373,9 +406,8 @@ def check_injected_names(namespace: dict[str, Any], parameters: Iterable[str] | 
     ``# Parameters``); a chapter that then runs ``import matplotlib.pyplot as plt`` silently discards
     ``-p plt 3``. Reads the injected cells from IPython's input history ``In``; raises ``ValueError`` when an
     injected name is now bound to a module, class or function, or is not in ``parameters`` (when given).
-    Returns the injected names (empty outside a papermill run)."""
-    from localbook.params import ParameterError
-
+    Returns the injected names (empty outside a papermill run). :func:`localbook.params.check` may call it and
+    re-raise as its own ``ParameterError`` (this module does not import ``params``: it sits below it)."""
     names: list[str] = []
     for src in _injected_cells(namespace):
         try:
@@ -393,5 +425,5 @@ def check_injected_names(namespace: dict[str, Any], parameters: Iterable[str] | 
             what = f"the notebook rebinds {name!r} to {type(value).__name__} {getattr(value, '__name__', '')!r}" \
                 if rebound else f"{name!r} is not a parameter of this notebook"
             allowed = f"; its parameters are: {', '.join(sorted(known))}" if known else ""
-            raise ParameterError(f"the papermill parameter -p {name} ... was ignored: {what}{allowed}")
+            raise InjectedParameterError(f"the papermill parameter -p {name} ... was ignored: {what}{allowed}")
     return names

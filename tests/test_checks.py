@@ -10,9 +10,8 @@ from ase.build import bulk, fcc111, molecule
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from localbook.checks import (ImageError, MemoryLimitError, StructureError, check_images, check_injected_names,
-                              check_memory, check_structures, dense_hessian_bytes, grid_bytes, memory_limit_bytes)
-from localbook.params import ParameterError
+from localbook.checks import (ImageError, InjectedParameterError, MemoryLimitError, StructureError, check_images,
+                              check_injected_names, check_memory, check_number, check_structures, dense_hessian_bytes, grid_bytes, memory_limit_bytes)
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -244,10 +243,41 @@ def test_memory_estimates_and_limit(monkeypatch):
 def test_injected_names_that_the_notebook_rebinds_are_refused():
     namespace = {"In": ["", "n = 3\nplt = None", "# Parameters\nplt = 3\nn = 5\n", "import matplotlib.pyplot as plt"],
                  "plt": types.ModuleType("matplotlib.pyplot"), "n": 5}
-    with pytest.raises(ParameterError, match=r"-p plt .* ignored: the notebook rebinds 'plt' to module"):
+    with pytest.raises(InjectedParameterError, match=r"-p plt .* ignored: the notebook rebinds 'plt' to module"):
         check_injected_names(namespace)
     namespace["plt"] = 3
     assert check_injected_names(namespace, parameters=["n", "plt"]) == ["plt", "n"]
-    with pytest.raises(ParameterError, match="'plt' is not a parameter of this notebook; its parameters are: n"):
+    with pytest.raises(InjectedParameterError, match="'plt' is not a parameter of this notebook; its parameters are: n"):
         check_injected_names(namespace, parameters=["n"])
     assert check_injected_names({"n": 1}) == []  # not a papermill run
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# numbers
+
+
+@pytest.mark.parametrize("value, kwargs, error, match", [
+    (float("inf"), {"lo": 0, "lo_open": True}, ValueError, r"spacing=inf must be a finite number in \(0, \+inf\]"),
+    (float("nan"), {}, ValueError, "spacing=nan must be a finite number"),
+    (0, {"lo": 1, "integer": True}, ValueError, r"out of range: it must be an integer in \[1, \+inf\]"),
+    (2.5, {"integer": True}, ValueError, "must be an integer"),
+    (True, {}, TypeError, "not bool"),
+    ("1", {}, TypeError, "not str"),
+    (0.0, {"lo": 0, "lo_open": True}, ValueError, "out of range"),
+    (1.0, {"hi": 1, "hi_open": True}, ValueError, "out of range"),
+])
+def test_bad_numbers_are_named(value, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        check_number("spacing", value, **kwargs)
+
+
+@SETTINGS
+@given(st.floats(allow_nan=True, allow_infinity=True), st.floats(-10, 10), st.floats(0, 10))
+def test_check_number_accepts_exactly_the_finite_values_in_range(value, lo, width):
+    hi = lo + width
+    inside = np.isfinite(value) and lo <= value <= hi
+    if inside:
+        assert check_number("x", value, lo=lo, hi=hi) == value
+    else:
+        with pytest.raises(ValueError):
+            check_number("x", value, lo=lo, hi=hi)
