@@ -181,3 +181,94 @@ def test_a_crafted_cifar10_pickle_is_refused_before_unpickling(tmp_path, monkeyp
     with pytest.raises(DataUnavailableError, match="is not the published data"):
         load_cifar10("test")
     assert not marker.exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# structures at the entry points
+
+
+NAN_SOAP = """
+import numpy as np
+from ase.build import bulk
+from localbook.atoms.soap import soap_environments
+a = bulk("C", "diamond", a=3.57, cubic=True)
+a.positions[0, 0] = np.nan
+try:
+    soap_environments([a], r_cut=3.0, sigma=0.5, n_max=2, l_max=2)
+except ValueError as err:
+    print("raised:", err)
+"""
+
+
+def test_a_nan_structure_raises_in_soap_instead_of_killing_the_interpreter():
+    """dscribe's SOAP segfaults on a NaN position (exit status -11 took the kernel with it)."""
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", NAN_SOAP], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, f"exit status {out.returncode}: {out.stderr[-2000:]}"
+    assert "raised: soap_environments: structure 0 (C8, 8 atoms): atom 0 has a non-finite position" in out.stdout
+
+
+def _iron(fault):
+    from ase.build import bulk
+
+    a = bulk("Fe", "bcc", a=2.86, cubic=True).repeat(2)
+    if fault == "nan":
+        a.positions[3, 1] = np.nan
+    elif fault == "coincident":
+        a.positions[1] = a.positions[0]
+    elif fault == "zero_cell":
+        a.cell = np.zeros((3, 3))
+    return a
+
+
+@pytest.mark.parametrize("fault, match", [("nan", "non-finite position"), ("coincident", "0 Å apart"),
+                                          ("zero_cell", "zero or linearly dependent")])
+def test_structure_faults_stop_eam_mbd_afs_pair_and_scattering(fault, match):
+    """They returned -58 eV (EAM, NaN atom), 2.5e18 eV (EAM, zero cell), 0.0 eV (MBD), zeros (AFS) and all-NaN
+    features (scattering) before."""
+    from localbook.atoms.afs import AFSDescriptor
+    from localbook.atoms.eam import load_potential
+    from localbook.atoms.mbd import mbd_energy
+    from localbook.atoms.pair import PairPotentialFeatures
+    from localbook.checks import StructureError
+    from localbook.scattering3d import SolidHarmonicScattering
+
+    calls = {
+        "EAM": lambda a: load_potential("AM04").energy(a),
+        "MBD": lambda a: mbd_energy(a),
+        "AFS": lambda a: AFSDescriptor(n_max=4, l_max=2, r_cut=4.0).fit_transform([a]),
+        "pair": lambda a: PairPotentialFeatures(n_quadrature=401).fit().transform([a]),
+        "scattering": lambda a: SolidHarmonicScattering(J=1, L=1, qs=(1.0,), sigma=0.6, spacing=0.4, grid="cell",
+                                                        channels=("ones",), max_order=1, device="cpu").fit_transform([a]),
+    }
+    for name, call in calls.items():
+        with pytest.raises(StructureError, match=match):
+            call(_iron(fault))
+
+
+def test_a_scattering_grid_beyond_the_memory_limit_is_refused_with_the_estimate(monkeypatch):
+    from ase import Atoms
+
+    from localbook.checks import MemoryLimitError
+    from localbook.scattering3d import SolidHarmonicScattering
+
+    rng = np.random.default_rng(0)
+    cluster = Atoms(numbers=rng.choice([1, 6, 8], 1000), positions=rng.uniform(0, 60, (1000, 3)))
+    shs = SolidHarmonicScattering(J=2, L=2, qs=(1.0,), sigma=0.3, channels=("Z", "valence"), max_order=2, device="cpu")
+    monkeypatch.setenv("LOCALBOOK_MEMORY_LIMIT_GB", "8")
+    with pytest.raises(MemoryLimitError, match=r"scattering 1 structure\(s\) on a \d+x\d+x\d+ grid needs about "
+                                               r"[\d.]+ GB, above the limit of 8 GB.*a larger spacing"):
+        shs.fit_transform([cluster])
+
+
+def test_a_dense_hessian_beyond_the_memory_limit_is_refused(monkeypatch):
+    from localbook.atoms.eam import load_potential
+    from localbook.checks import MemoryLimitError
+
+    monkeypatch.setenv("LOCALBOOK_MEMORY_LIMIT_GB", "0.00001")  # 10 kB; the Hessian of 16 atoms takes 55 kB
+    with pytest.raises(MemoryLimitError, match="dense Hessian of 16 atoms"):
+        load_potential("AM04").hessian(_iron(None))

@@ -16,6 +16,7 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from localbook.checks import check_memory, check_structures, grid_bytes
 from localbook.device import pick_device
 from localbook.scattering3d import backend, core
 from localbook.scattering3d.transform import GridScattering
@@ -280,7 +281,7 @@ class SolidHarmonicScattering(TransformerMixin, BaseEstimator):
                 raise TypeError(f"structure {i} is a {type(a).__name__}, not an ase.Atoms")
             if len(a) == 0:
                 raise ValueError(f"structure {i} has no atoms")
-        return X
+        return check_structures(X, who="SolidHarmonicScattering")  # NaN atoms gave all-NaN features
 
     def _mode(self, X):
         if isinstance(self.grid, (tuple, list)):
@@ -416,6 +417,10 @@ class SolidHarmonicScattering(TransformerMixin, BaseEstimator):
                    for k in range(0, len(items), self.batch_size)]
         from tqdm.auto import tqdm
         for key, items in tqdm(batches, disable=not self.progress, desc="scattering", leave=False):
+            check_memory(grid_bytes(key[0], "complex64" if dtype == torch.float32 else "complex128",
+                                    len(items) * len(channels) * (2 * max(self.ls_) + 2)),
+                         f"scattering {len(items)} structure(s) on a {'x'.join(map(str, key[0]))} grid",
+                         "a larger spacing, a smaller batch_size, fewer channels or a smaller L", device=device)
             engine = self._engine(key, device, dtype)
             n_max = max(len(p) for _, p, _ in items)
             pos = np.zeros((len(items), n_max, 3))
