@@ -114,3 +114,46 @@ def test_changing_one_line_of_a_copy_of_scattering3d_makes_the_next_run_recomput
     assert run("scattering3d") == "computed"
     _edit_one_line(src / "localbook" / "art" / "style.py", r"^def ")  # a module scattering does not import
     assert [run("scattering3d"), run("package")] == ["cached", "computed"]
+
+
+# property: editing any one file changes package_hash, and source_hash(M) exactly when the file is in M's closure
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_FILES = sorted(p.relative_to(provenance.PACKAGE_ROOT).as_posix() for p in provenance.PACKAGE_ROOT.rglob("*.py")
+                if "__pycache__" not in p.parts)
+_PROBES = ("localbook.scattering3d", "localbook.atoms.eam", "localbook.data.cache", "localbook.art.style",
+           "localbook.images.patches")
+
+
+def _module_name(rel: str) -> str:
+    return ".".join(("localbook", *Path(rel).with_suffix("").parts)).removesuffix(".__init__")
+
+
+@pytest.fixture(scope="module")
+def package_copy(tmp_path_factory):
+    root = tmp_path_factory.mktemp("src") / "localbook"
+    shutil.copytree(provenance.PACKAGE_ROOT, root, ignore=shutil.ignore_patterns("__pycache__", "*.npz", "*.pt", "*.gz"))
+    return root
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(_FILES))
+def test_editing_any_file_changes_exactly_the_hashes_that_cover_it(package_copy, monkeypatch, rel):
+    monkeypatch.setattr(provenance, "PACKAGE_ROOT", package_copy)
+    provenance.clear()
+    try:
+        before = {m: provenance.source_hash(m) for m in _PROBES}
+        package_before = provenance.package_hash()
+        closures = {m: provenance.module_closure(m) for m in _PROBES}
+        original = (package_copy / rel).read_bytes()
+        (package_copy / rel).write_bytes(original + b"\n# one more line\n")
+        provenance.clear()
+        assert provenance.package_hash() != package_before
+        for m in _PROBES:
+            covered = _module_name(rel) in closures[m]
+            assert (provenance.source_hash(m) != before[m]) == covered, (rel, m)
+        (package_copy / rel).write_bytes(original)
+    finally:
+        provenance.clear()
