@@ -272,3 +272,42 @@ def test_a_dense_hessian_beyond_the_memory_limit_is_refused(monkeypatch):
     monkeypatch.setenv("LOCALBOOK_MEMORY_LIMIT_GB", "0.00001")  # 10 kB; the Hessian of 16 atoms takes 55 kB
     with pytest.raises(MemoryLimitError, match="dense Hessian of 16 atoms"):
         load_potential("AM04").hessian(_iron(None))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# images at the entry points
+
+
+def test_bad_image_batches_stop_the_patch_encoder_the_2d_scattering_and_style_transfer():
+    """uint8 and 0-255 pixels were encoded silently by the patch k-NN and the 2-D scattering."""
+    import torch
+
+    from localbook.art.style import gatys
+    from localbook.checks import ImageError
+    from localbook.images.patches import PatchWhitening, extract_patches
+    from localbook.images.scattering_cnn import ScatteringFrontEnd
+
+    x = torch.rand(4, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    for bad, match in [((x * 255).to(torch.uint8), r"dtype uint8.*/ 255"), (x * 255, "divide by 255"),
+                       (x[:0], "batch is empty")]:
+        with pytest.raises(ImageError, match=match):
+            PatchWhitening().fit_images(bad, patch_size=3)
+        with pytest.raises(ImageError, match=match):
+            extract_patches(bad, 3)
+        with pytest.raises(ImageError, match=match):
+            ScatteringFrontEnd(J=2, shape=(16, 16), L=4, max_order=1)(bad)
+    with pytest.raises(ImageError, match="content: image values span"):
+        gatys(x[:1] * 255, x[1:2], model=None, steps=1)
+
+
+def test_from_array_reads_16_bit_images_and_refuses_0_255_floats():
+    from localbook.art.images import from_array
+    from localbook.checks import ImageError
+
+    rgb = np.random.default_rng(0).random((16, 16, 3))
+    as16 = from_array((rgb * 65535).round().astype(np.uint16), square=False)
+    np.testing.assert_allclose(as16[0].permute(1, 2, 0).numpy(), rgb, atol=1e-4)  # was all white
+    np.testing.assert_allclose(from_array((rgb * 255).round().astype(np.uint8), square=False)[0].permute(1, 2, 0),
+                               rgb, atol=2.5e-3)
+    with pytest.raises(ImageError, match="divide by 255"):
+        from_array(rgb * 255)
