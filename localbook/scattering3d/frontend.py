@@ -236,15 +236,15 @@ class SolidHarmonicScattering(TransformerMixin, BaseEstimator):
                 raise ValueError(f"L={self.L!r} must be a non-negative integer or a list of them")
             ls = list(range(int(self.L) + 1))
         qs = _as_list(self.qs, "qs", float)
-        if qs is None or min(qs) <= 0:
+        if qs is None or not all(0 < q < math.inf for q in qs):  # nan and inf fail too
             raise ValueError(f"qs={self.qs!r} must be a non-empty sequence of positive powers")
         for name in ("sigma",):
             v = getattr(self, name)
-            if not isinstance(v, (int, float)) or not v > 0:
+            if not isinstance(v, (int, float)) or not 0 < v < math.inf:
                 raise ValueError(f"{name}={v!r} must be a positive length in Å")
         for name in ("sigma_w", "spacing", "margin"):
             v = getattr(self, name)
-            if v is not None and (not isinstance(v, (int, float)) or not v > 0):
+            if v is not None and (not isinstance(v, (int, float)) or not 0 < v < math.inf):
                 raise ValueError(f"{name}={v!r} must be a positive length in Å or None (default)")
         if self.max_order not in (0, 1, 2):
             raise ValueError(f"max_order={self.max_order!r} must be 0, 1 or 2")
