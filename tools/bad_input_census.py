@@ -78,7 +78,8 @@ def _faulty(fault: str):
     return [a]
 
 
-_STRUCTURE_CLEAR = (r"non-finite|not finite|nan|coincid|apart|cell .*(zero|degenerate|dependent)|not an element|"
+_STRUCTURE_CLEAR = (r"non-finite|not finite|nan|coincid|apart|cell .*(zero|degenerate|dependent)|"
+                    r"(degenerate|zero-volume) cell|not an element|"
                     r"atomic number|species|no atom|at least one|empty|no structure")
 
 
