@@ -24,7 +24,8 @@ from __future__ import annotations
 import ast
 import math
 import os
-from typing import Any, Iterable, Sequence
+from typing import Any
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -156,8 +157,8 @@ def check_structures(structures, *, who: str = "", elements: Iterable[int | str]
 
     prefix = f"{who}: " if who else ""
     if isinstance(structures, Atoms):
-        raise TypeError(f"{prefix}expected a list of ase.Atoms, got one ase.Atoms ({structures.get_chemical_formula()});"
-                        " pass [atoms]")
+        raise TypeError(f"{prefix}expected a list of ase.Atoms, got one ase.Atoms "
+                        f"({structures.get_chemical_formula()}); pass [atoms]")
     if isinstance(structures, (str, bytes)) or not hasattr(structures, "__iter__"):
         raise TypeError(f"{prefix}expected a list of ase.Atoms, got {type(structures).__name__}")
     structures = list(structures)
@@ -355,9 +356,14 @@ def check_memory(n_bytes: float, what: str, knobs: str, *, device="cpu", limit_g
     says how to raise the limit."""
     limit = memory_limit_bytes(device, limit_gb)
     if n_bytes > limit:
+        if limit_gb is not None:
+            source = "limit_gb"
+        elif os.environ.get(MEMORY_ENV, "").strip():
+            source = "$" + MEMORY_ENV
+        else:
+            source = f"half of the memory of {device}"
         raise MemoryLimitError(
-            f"{what} needs about {n_bytes / 2 ** 30:.3g} GB, above the limit of {limit / 2 ** 30:.3g} GB "
-            f"({'limit_gb' if limit_gb is not None else ('$' + MEMORY_ENV if os.environ.get(MEMORY_ENV) else 'half of the memory of ' + str(device))}). "
+            f"{what} needs about {n_bytes / 2 ** 30:.3g} GB, above the limit of {limit / 2 ** 30:.3g} GB ({source}). "
             f"Reduce it with {knobs}; or, if the machine has the memory, raise the limit with "
             f"{MEMORY_ENV}=<GB> (or the function's memory_limit_gb=)")
 

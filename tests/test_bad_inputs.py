@@ -242,12 +242,14 @@ def test_structure_faults_stop_eam_mbd_afs_pair_and_scattering(fault, match):
         "MBD": lambda a: mbd_energy(a),
         "AFS": lambda a: AFSDescriptor(n_max=4, l_max=2, r_cut=4.0).fit_transform([a]),
         "pair": lambda a: PairPotentialFeatures(n_quadrature=401).fit().transform([a]),
-        "scattering": lambda a: SolidHarmonicScattering(J=1, L=1, qs=(1.0,), sigma=0.6, spacing=0.4, grid="cell",
-                                                        channels=("ones",), max_order=1, device="cpu").fit_transform([a]),
+        "scattering": lambda a: SolidHarmonicScattering(
+            J=1, L=1, qs=(1.0,), sigma=0.6, spacing=0.4, grid="cell", channels=("ones",), max_order=1,
+            device="cpu").fit_transform([a]),
     }
     for name, call in calls.items():
         with pytest.raises(StructureError, match=match):
             call(_iron(fault))
+        assert name  # each entry point raised
 
 
 def test_a_scattering_grid_beyond_the_memory_limit_is_refused_with_the_estimate(monkeypatch):

@@ -43,17 +43,23 @@ def test_unknown_modules_are_refused_with_the_fix():
         provenance.source_hash()
 
 
+# Imports by computed name escape the closure. The known ones, and why each is fine: compute's command line loads
+# the user's job module (a cache key of that job names the job's module in depends_on); the chapter registry looks
+# up chapter modules by number (chapters are above everything the cache keys cover).
+ALLOWED_DYNAMIC_IMPORTS = {"localbook/compute.py", "localbook/chapters/__init__.py"}
+
+
 def test_localbook_imports_no_module_by_a_computed_name():
     """The closure is found by parsing import statements; importlib.import_module("...") would escape it."""
-    offenders = []
+    offenders = set()
     for path in provenance.PACKAGE_ROOT.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call):
                 f = node.func
                 name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
                 if name in ("import_module", "__import__"):
-                    offenders.append(f"{path.relative_to(REPO)}:{node.lineno}")
-    assert offenders == []
+                    offenders.add(path.relative_to(REPO).as_posix())
+    assert offenders <= ALLOWED_DYNAMIC_IMPORTS, sorted(offenders - ALLOWED_DYNAMIC_IMPORTS)
 
 
 def test_dependency_versions_name_installed_distributions():
@@ -134,7 +140,8 @@ def _module_name(rel: str) -> str:
 @pytest.fixture(scope="module")
 def package_copy(tmp_path_factory):
     root = tmp_path_factory.mktemp("src") / "localbook"
-    shutil.copytree(provenance.PACKAGE_ROOT, root, ignore=shutil.ignore_patterns("__pycache__", "*.npz", "*.pt", "*.gz"))
+    shutil.copytree(provenance.PACKAGE_ROOT, root,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.npz", "*.pt", "*.gz"))
     return root
 
 

@@ -22,7 +22,7 @@ import io
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -102,7 +102,7 @@ class QM9Molecules:
         heavy = np.concatenate([[0], np.cumsum(self.numbers > 1)])
         return heavy[self.offsets[1:]] - heavy[self.offsets[:-1]]
 
-    def subset(self, idx: Sequence[int] | np.ndarray) -> "QM9Molecules":
+    def subset(self, idx: Sequence[int] | np.ndarray) -> QM9Molecules:
         """The molecules at positions ``idx`` (an integer array or a boolean mask), in that order."""
         idx = np.arange(len(self))[np.asarray(idx)]
         counts = self.n_atoms[idx]

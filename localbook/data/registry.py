@@ -23,7 +23,7 @@ import sys
 import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 __all__ = [
     "DataUnavailableError", "Source", "EnvSource", "PackageSource", "SitePackagesSource", "SystemSource",
@@ -90,10 +90,10 @@ class Source:
     """One place a dataset may be. ``find()`` returns a directory or file, or None; ``how()`` tells a person
     how to make this source available."""
 
-    def find(self, dataset: "Dataset") -> Path | None:  # pragma: no cover - abstract
+    def find(self, dataset: Dataset) -> Path | None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def how(self, dataset: "Dataset") -> str:  # pragma: no cover - abstract
+    def how(self, dataset: Dataset) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -185,7 +185,7 @@ class DownloadSource(Source):
     def find(self, dataset):
         return None  # never implicit
 
-    def download(self, dataset: "Dataset", dest: Path) -> Path:
+    def download(self, dataset: Dataset, dest: Path) -> Path:
         dest.mkdir(parents=True, exist_ok=True)
         return Path(self.fetch(dest))
 
@@ -252,7 +252,8 @@ class Dataset:
                     path = source.download(self, target)
                     lacking = self._complete(path)
                     if lacking:
-                        raise DataUnavailableError(f"the download of {self.name} into {path} lacks {', '.join(lacking)}")
+                        raise DataUnavailableError(f"the download of {self.name} into {path} lacks "
+                                                   f"{', '.join(lacking)}")
                     differ = self._mismatches(path)
                     if differ:
                         raise DataUnavailableError(
