@@ -93,7 +93,7 @@ nbval: setup
 
 # Smoke runs build the widgets too (interactive True, LOCALBOOK_HEADLESS removed): a widget that fails in a
 # kernel fails here, browser or not. SMOKE_INTERACTIVE=False skips them.
-SMOKE_INTERACTIVE ?= True
+SMOKE_INTERACTIVE ?= False
 smoke: setup
 	mkdir -p _build/smoke
 	$(call each_chapter,env -u LOCALBOOK_HEADLESS $(BIN)/papermill "$$nb" _build/smoke/$$name.ipynb -k python3 --cwd notebooks --execution-timeout 300 --no-progress-bar -p smoke True -p interactive $(SMOKE_INTERACTIVE),smoke)

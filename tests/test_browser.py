@@ -261,7 +261,7 @@ def test_chapter_08_canvas_dialog(page, lab):
 # -------------------------------------------------------------------------------------------- rendered book
 # (chapter, number of kernel-free figures); chapter 00 (the lead's) gets webfigures.curse_figure, chapter 02 (the QM9
 # helper's) webfigures.learning_curve_figure: add them here when they land
-BOOK_FIGURES = [("01_scattering_aliasing", 1), ("07_style_transfer", 1)]
+BOOK_FIGURES = [("00_local_methods", 1), ("01_scattering_aliasing", 1), ("07_style_transfer", 1)]
 
 
 @pytest.mark.parametrize("chapter, n_figures", BOOK_FIGURES, ids=[c for c, _ in BOOK_FIGURES])

@@ -17,7 +17,7 @@ PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
 CHECK_TAG = "nbval-check-output"  # nbval compares the stored outputs of cells with this tag
 # Chapters whose checked cells still carry the '# NBVAL_CHECK_OUTPUT' comment instead of the tag: each leaves this
 # set once `tools/nbval_tags.py` has converted it (then the comment is refused, so that it never shows in the book).
-COMMENT_MARKER_CHAPTERS = {"00", "02", "03", "04", "05", "06"}
+COMMENT_MARKER_CHAPTERS = {"02", "03", "04", "05", "06"}
 
 
 def cells(nb):
@@ -97,14 +97,18 @@ def test_nbval_lax_fails_when_a_checked_output_changes(tmp_path):
     assert result.returncode != 0 and "43" in result.stdout
 
 
-def test_misspelled_papermill_parameter_stops_the_chapter(tmp_path):
+@pytest.mark.parametrize("name, value, message", [
+    ("dimz", "3", "unknown parameter 'dimz' (did you mean 'dims'?)"),
+    ("plt", "3", "-p plt ... was ignored: the notebook rebinds 'plt'"),  # imported after papermill's cell
+])
+def test_a_bad_papermill_parameter_stops_the_chapter(tmp_path, name, value, message):
     nb = ROOT / "notebooks" / "00_local_methods.ipynb"
     result = subprocess.run(
         [sys.executable, "-m", "papermill", str(nb), str(tmp_path / "out.ipynb"), "-k", "python3",
-         "--cwd", str(nb.parent), "-p", "smoke", "True", "-p", "interactive", "False", "-p", "dimz", "3"],
+         "--cwd", str(nb.parent), "-p", "smoke", "True", "-p", "interactive", "False", "-p", name, value],
         capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
-    assert "unknown parameter 'dimz' (did you mean 'dims'?)" in result.stdout + result.stderr
+    assert message in result.stdout + result.stderr
 
 
 def test_nbval_checks_a_displayed_table_as_text_and_html(tmp_path):
