@@ -13,7 +13,8 @@ import numpy as np
 
 from localbook.tables import Table, text_table, thesis_vs_book
 
-__all__ = ["use_book_style", "learning_curves", "parity_plot", "Table", "text_table", "thesis_vs_book"]
+__all__ = ["use_book_style", "learning_curves", "loglog_spectra", "parity_plot", "Table", "text_table",
+           "thesis_vs_book"]
 
 BOOK_STYLE = {
     "figure.dpi": 80,
@@ -92,3 +93,20 @@ def parity_plot(ax, y_true, y_pred, groups=None, unit: str = "", title: str = ""
     if len(labels) > 1:
         ax.legend(fontsize=7, markerscale=1.5)
     return err
+
+
+def loglog_spectra(ax, spectra: Mapping[int, tuple[Sequence[float], Sequence[float]]], title: str = "",
+                   fit_range: tuple[float, float] | None = None, floor: float = 1e-18,
+                   ylim: tuple[float, float] = (1e-16, 2)) -> None:
+    """Fourier moduli against frequency on log-log axes, one curve per degree ``l``: odd ``l`` solid, even dashed.
+
+    ``spectra[l] = (w, modulus)`` (``w[0] = 0`` is left out; moduli below ``floor`` are drawn at ``floor``);
+    ``fit_range``, a frequency interval shaded grey (e.g. where slopes are fitted). Frequencies in units of
+    1/sigma, moduli relative to their value at zero frequency (chapter 01's spectra).
+    """
+    for l, (w, modulus) in spectra.items():
+        w, modulus = np.asarray(w, float), np.asarray(modulus, float)
+        ax.loglog(w[1:], np.maximum(modulus[1:], floor), label=f"l={l}", ls="-" if l % 2 else "--")
+    if fit_range is not None:
+        ax.axvspan(*fit_range, color="0.9")
+    ax.set(title=title, xlabel="|ω| σ", ylabel="modulus / value at ω = 0", ylim=ylim)

@@ -30,15 +30,16 @@
 # All lengths below are in units of the Gaussian width σ, except for real molecules (Å).
 
 # %% tags=["parameters"]
-n_grid_single = 192       # points per side for one-Gaussian spectra (thesis: not stated)
-n_grid_pair = 128         # points per side for two-Gaussian spectra (thesis: ~200 to reach 1e-6)
-box_sigma = 24.0          # side of the periodic box, in units of sigma
-sigma_w_ratio = 0.5       # smallest wavelet width / Gaussian width (kymatio QM7 example: 1 step / 2 steps)
-eps_o = 0.1               # overlap precision fixing the two-Gaussian distance (kymatio QM7 example: 0.1)
-eps_a = 1e-3              # aliasing precision for the QM9 condition check
-invariance_spacings = [0.5, 0.35, 0.25]   # grid steps in Å for the invariance table
-n_grid_check = 64         # points per side for the closed-form check (step sigma/2)
-qm9_index = 27            # QM9 index (dsgdb9nsd_000027) of the molecule for the sigma/Delta conditions (O=CC#N)
+scale = "quick"           # "quick" (CI, minutes on 2 cores), "medium", "thesis"; see the table printed below
+n_grid_single = None      # points per side for one-Gaussian spectra (None: the scale's value)
+n_grid_pair = None        # points per side for two-Gaussian spectra (thesis: ~200 to reach 1e-6)
+box_sigma = None          # side of the periodic box, in units of sigma
+sigma_w_ratio = None      # smallest wavelet width / Gaussian width (kymatio QM7 example: 1 step / 2 steps)
+eps_o = None              # overlap precision fixing the two-Gaussian distance (kymatio QM7 example: 0.1)
+eps_a = None              # aliasing precision for the QM9 condition check
+invariance_spacings = None  # grid steps in Å for the invariance table
+n_grid_check = None       # points per side for the closed-form check (step sigma/2)
+qm9_index = None          # QM9 index (dsgdb9nsd_000027) of the molecule for the sigma/Delta conditions (O=CC#N)
 device = "auto"
 interactive = True
 smoke = False
@@ -52,17 +53,13 @@ import numpy as np
 import torch
 from IPython.display import display
 
-from localbook import params, webfigures, widgets
-from localbook.plotting import thesis_vs_book
+from localbook import params, plotting, webfigures, widgets
+from localbook.chapters import ch01_scattering_aliasing as chapter
 from localbook.data.qm9 import load_qm9_molecules
 from localbook.device import pick_device, seed_everything
 from localbook.scattering3d import SolidHarmonicScattering, aliasing, check_conditions, core
 
-params.check(globals(), n_grid_single=(int, 16, 512), n_grid_pair=(int, 16, 384), box_sigma=(float, 8.0, 200.0),
-             sigma_w_ratio=(float, 0.1, 4.0), eps_o=(float, 1e-12, 0.9), eps_a=(float, 1e-12, 0.9),
-             invariance_spacings=[float, 0.05, 2.0], n_grid_check=(int, 16, 256), qm9_index=(int, 1, 133_885))
-if smoke:
-    n_grid_single, n_grid_pair, n_grid_check, invariance_spacings = 48, 32, 32, [0.6]
+params.check(globals(), chapter.PRESETS)
 torch_device = pick_device(device)
 rng = seed_everything(seed)
 plt.rcParams["figure.dpi"] = 80
@@ -125,13 +122,12 @@ for l in range(6):
 w_nyq = math.pi * nb / box_sigma
 fit_lo, fit_hi = w_nyq / 3, 2 * w_nyq / 3   # away from the Gaussian regime and from the folded tail
 
+# %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-for l, ((w3, e3), (w1, f1)) in single.items():
-    axes[0].loglog(w3[1:], np.maximum(e3[1:], 1e-18), label=f"l={l}", ls="-" if l % 2 else "--")
-    axes[1].loglog(w1[1:], np.maximum(f1[1:], 1e-18), label=f"l={l}", ls="-" if l % 2 else "--")
-for ax, title in zip(axes, ["3-D spectrum, max over shells |ω|", "1-D spectrum of the line through the atom"]):
-    ax.axvspan(fit_lo, fit_hi, color="0.9")
-    ax.set(title=title, xlabel="|ω| σ", ylabel="modulus / value at ω = 0", ylim=(1e-16, 2))
+plotting.loglog_spectra(axes[0], {l: s[0] for l, s in single.items()}, "3-D spectrum, max over shells |ω|",
+                        fit_range=(fit_lo, fit_hi))
+plotting.loglog_spectra(axes[1], {l: s[1] for l, s in single.items()}, "1-D spectrum of the line through the atom",
+                        fit_range=(fit_lo, fit_hi))
 axes[1].legend(ncol=2)
 fig.suptitle("One Gaussian: Fourier modulus of U_(l,0)[ρ] (grey: slope-fit range)")
 plt.show()
@@ -305,7 +301,7 @@ if interactive:
 
 # %% tags=["nbval-check-output"]
 (w3, e3), (w1, f1) = single[3]
-thesis_vs_book([
+plotting.thesis_vs_book([
     ("K_l", "closed form eq. A.1", f"thesis / normalised = {core.K_l_thesis(2) / core.K_l(2):.4f} (sqrt 2)",
      "quadrature, all l"),
     ("one Gaussian, U_(l,j)", "closed form A.4", "equal to the grid computation once ((2l+1)/4pi)^(1/2) is "

@@ -37,16 +37,17 @@
 # ships offline; the feed-forward network is Magenta's arbitrary style network, run with onnxruntime.
 
 # %% tags=["parameters"]
-size = 96                # image side in pixels; the thesis' outputs are ~512 px
-gatys_steps = 15         # L-BFGS iterations of Gatys; run to convergence in the thesis (~500)
-strotss_steps = 15       # Adam steps per scale of the STROTSS-like method; STROTSS uses 200 per scale
-strotss_scales = 2       # coarse-to-fine scales; STROTSS uses 4-5
-n_samples = 128          # hypercolumns sampled per step; STROTSS uses 1,024 or more
-sinkhorn_eps = 1e-3      # thesis fig. 6.10: eps = 1e-3
-sinkhorn_iter = 50       # thesis fig. 6.10: N = 50
-ff_iterations = 8        # iterates of x_{t+1} = f(x_t, x_t) for the feed-forward network; thesis videos: hundreds
-opt_iterations = 2       # iterates for an optimisation method; thesis fig. 6.13 shows 4
-grid = 2                 # pixelizing portrait: grid x grid squares; thesis fig. 6.15: 3 x 3
+scale = "quick"          # "quick" (CI, minutes on 2 cores), "medium", "thesis" (GPU); see the table printed below
+size = None              # image side in pixels (None: the scale's value); the thesis' outputs are ~512 px
+gatys_steps = None       # L-BFGS iterations of Gatys; run to convergence in the thesis (~500)
+strotss_steps = None     # Adam steps per scale of the STROTSS-like method; STROTSS uses 200 per scale
+strotss_scales = None    # coarse-to-fine scales; STROTSS uses 4-5
+n_samples = None         # hypercolumns sampled per step; STROTSS uses 1,024 or more
+sinkhorn_eps = None      # thesis fig. 6.10: eps = 1e-3
+sinkhorn_iter = None     # thesis fig. 6.10: N = 50
+ff_iterations = None     # iterates of x_{t+1} = f(x_t, x_t) for the feed-forward network; thesis videos: hundreds
+opt_iterations = None    # iterates for an optimisation method; thesis fig. 6.13 shows 4
+grid = None              # pixelizing portrait: grid x grid squares; thesis fig. 6.15: 3 x 3
 vgg_weights = "hed"      # "hed" (offline), "imagenet" (torchvision's, if on disk) or "random"
 content_name = "astronaut"  # a bundled photograph (localbook.art.images.BUNDLED_IMAGES)
 style_name = "ihc"       # a bundled colourful image used as the "painting"
@@ -65,27 +66,25 @@ import numpy as np
 from IPython.display import display
 
 from localbook import params, webfigures
+from localbook.art import images
+from localbook.chapters import ch07_style_transfer as chapter
 from localbook.device import pick_device, seed_everything
 from localbook.plotting import text_table
-from localbook.art import images, ot, style as st
+
+params.check(globals(), chapter.PRESETS, vgg_weights=("hed", "imagenet", "random"),
+             content_name=tuple(images.BUNDLED_IMAGES), style_name=tuple(images.BUNDLED_IMAGES),
+             canvas_name=tuple(images.BUNDLED_IMAGES), pairs_folder=(str,))
+torch_device = pick_device(device)
+rng = seed_everything(seed)
+plt.rcParams["figure.dpi"] = 80
+
+# %%
+from localbook.art import ot, style as st
 from localbook.art.feedforward import MagentaStyleTransfer
 from localbook.art.figures import image_grid, recursion_curves
 from localbook.art.portrait import PortraitLoop, canvas_square, partial_canvas
 from localbook.art.recursion import recursion_metrics, self_style_recursion
 from localbook.art.vgg import hed_edges, load_vgg16
-
-params.check(globals(), size=(int, 16, 1024), gatys_steps=(int, 1, 5000), strotss_steps=(int, 1, 2000),
-             strotss_scales=(int, 1, 6), n_samples=(int, 16, 8192), sinkhorn_eps=(float, 1e-5, 10.0),
-             sinkhorn_iter=(int, 1, 10_000), ff_iterations=(int, 1, 1000), opt_iterations=(int, 1, 50),
-             grid=(int, 1, 8), vgg_weights=("hed", "imagenet", "random"),
-             content_name=tuple(images.BUNDLED_IMAGES), style_name=tuple(images.BUNDLED_IMAGES),
-             canvas_name=tuple(images.BUNDLED_IMAGES), pairs_folder=(str,))
-if smoke:
-    size, gatys_steps, strotss_steps, strotss_scales, n_samples = 32, 2, 2, 1, 32
-    ff_iterations, opt_iterations, grid = 2, 1, 2
-torch_device = pick_device(device)
-rng = seed_everything(seed)
-plt.rcParams["figure.dpi"] = 80
 
 # %% [markdown]
 # ## Images and networks

@@ -33,14 +33,15 @@
 # the rest.
 
 # %% tags=["parameters"]
-n_examples = 12           # training characters shown
-n_eval = 670              # validation / test characters scored (all: 670 / 671); the thesis reports no score
-temperatures = [0.1, 0.4, 0.8]  # sampling temperatures tau; Ha & Eck show 0.1 to 1.0
-n_samples = 6             # unconditional samples per temperature
-n_completions = 6         # held-out characters completed from their first strokes
-completion_tau = 0.3      # temperature of the completions
-fine_tune_steps = 0       # extra training steps on the shipped weights (the thesis refined on the artists' strokes)
-n_turns = 3               # scripted human turns of the replayed dialog (the thesis: a painting session)
+scale = "quick"           # "quick" (CI, minutes on 2 cores), "medium", "thesis" (see the table printed below)
+n_examples = None         # training characters shown (None: the scale's value)
+n_eval = None             # validation / test characters scored (all: 670 / 671); the thesis reports no score
+temperatures = None       # sampling temperatures tau; Ha & Eck show 0.1 to 1.0
+n_samples = None          # unconditional samples per temperature
+n_completions = None      # held-out characters completed from their first strokes
+completion_tau = None     # temperature of the completions
+fine_tune_steps = None    # extra training steps on the shipped weights (the thesis refined on the artists' strokes)
+n_turns = None            # scripted human turns of the replayed dialog (the thesis: a painting session)
 device = "auto"           # training was on CPU; "cuda" works as well
 interactive = True        # builds the ipycanvas dialog; headless runs set it to False
 smoke = False             # tiny sizes, for CI
@@ -54,16 +55,12 @@ from IPython.display import display
 from localbook import params
 from localbook.art import canvas as cv
 from localbook.art import sketch as sk
+from localbook.chapters import ch08_sketch_dialog as chapter
 from localbook.data import kanjivg
 from localbook.device import pick_device, seed_everything
 from localbook.plotting import text_table, thesis_vs_book
 
-params.check(globals(), n_examples=(int, 1, 48), n_eval=(int, 1, 671), temperatures=[float, 0.01, 2.0],
-             n_samples=(int, 1, 24), n_completions=(int, 1, 24), completion_tau=(float, 0.01, 2.0),
-             fine_tune_steps=(int, 0, 100_000), n_turns=(int, 1, 8))
-if smoke:
-    n_examples, n_eval, temperatures, n_samples, n_completions = 4, 24, [0.4], 2, 2
-    n_turns, fine_tune_steps = 2, min(fine_tune_steps, 2)
+params.check(globals(), chapter.PRESETS)
 torch_device = pick_device(device)
 seed_everything(seed)
 plt.rcParams["figure.dpi"] = 80

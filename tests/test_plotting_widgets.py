@@ -169,3 +169,15 @@ def test_parity_plot_draws_groups_and_returns_the_errors():
     with pytest.raises(ValueError, match="one label per point"):
         parity_plot(ax, [1.0, 2.0], [1.0, 2.0], ["a"])
     plt.close(fig)
+
+
+def test_loglog_spectra_draws_odd_solid_even_dashed():
+    from localbook.plotting import loglog_spectra
+
+    fig, ax = plt.subplots()
+    w = np.linspace(0, 10, 11)
+    loglog_spectra(ax, {1: (w, np.exp(-w)), 2: (w, np.zeros_like(w))}, "t", fit_range=(2, 4))
+    solid, dashed = ax.get_lines()
+    assert solid.get_linestyle() == "-" and dashed.get_linestyle() == "--" and len(solid.get_xdata()) == 10
+    assert dashed.get_ydata().min() == 1e-18 and ax.get_title() == "t"  # zeros drawn at the floor
+    plt.close(fig)
