@@ -19,8 +19,8 @@ from kymatio.torch import HarmonicScattering3D
 
 from localbook.device import pick_device
 from localbook.scattering3d import backend
-from localbook.scattering3d.transform import GridScattering
-from localbook.scattering3d.validation import kymatio_layout
+from localbook.scattering3d.grid import GridScattering
+from localbook.scattering3d.labels import kymatio_layout
 
 
 def timed(fn, device):
