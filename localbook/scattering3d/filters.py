@@ -226,21 +226,41 @@ def _band(shape, lengths, w_max: float, oversampling: float | None) -> Band:
     return Band(tuple(half), tuple(out_shape))
 
 
-def _pair(real_filters: dict, ls, device, dtype) -> PairedFilters:
+def _hermitian(g: np.ndarray, mirror) -> np.ndarray:
+    """``(g(k) + conj(g(-k))) / 2`` over the last three axes; ``mirror[a]`` maps each kept index to that of ``-k``.
+
+    A sampled odd wavelet is not Hermitian on the Nyquist planes of an even grid (``-N/2`` is sampled where ``+N/2``
+    is meant): this projection keeps exactly the real part of each convolution, as a real inverse FFT would, so
+    that the two halves of a packed pair do not leak into each other."""
+    g_minus = np.conj(g[..., mirror[0], :, :][..., mirror[1], :][..., mirror[2]])
+    return 0.5 * (g + g_minus)
+
+
+def _pair(real_filters: dict, ls, mirror, device, dtype) -> PairedFilters:
     """Pack the real filters ``{l: (2l+1, ...)}`` of the degrees ``ls`` two by two (see :class:`PairedFilters`)."""
-    items = [(l, (1.0 if l % 2 == 0 else -1j) * f) for l in ls for f in real_filters[l]]
+    items = [(l, _hermitian((1.0 if l % 2 == 0 else -1j) * f, mirror)) for l in ls for f in real_filters[l]]
     ctype = torch.complex64 if dtype == torch.float32 else torch.complex128
     packed, degrees = [], []
     for p in range(0, len(items), 2):
         (la, fa), (lb, fb) = items[p], (items[p + 1] if p + 1 < len(items) else (None, 0.0))
         packed.append(fa + 1j * fb)
         degrees.append((la, lb))
-    power = np.stack([np.square(real_filters[l]).sum(0) for l in ls])
+    power = np.stack([sum(np.abs(f) ** 2 for l, f in items if l == l_) for l_ in ls])
     return PairedFilters(tuple(ls), torch.as_tensor(np.stack(packed), dtype=ctype, device=device), tuple(degrees),
                          torch.as_tensor(power, dtype=dtype, device=device))
 
 
-@lru_cache(maxsize=8)
+def _mirror(band: Band, shape) -> list:
+    """For each axis, the position in the band of ``-k`` for each kept ``k`` (the band is symmetric)."""
+    out = []
+    for a, n in enumerate(shape):
+        idx = band.indices(a, n)
+        where = {int(k): i for i, k in enumerate(idx)}
+        out.append(np.array([where[int(-k % n)] for k in idx]))
+    return out
+
+
+@lru_cache(maxsize=16)
 def _cached_bank(shape, lengths, js, ls, sigma_w, eps, oversampling, device, dtype) -> FilterBank:
     bank = FilterBank(shape, lengths, js, ls, sigma_w, eps, oversampling)
     wx, wy, wz = (w.numpy() for w in frequency_grid(shape, lengths, half=False))
@@ -250,9 +270,10 @@ def _cached_bank(shape, lengths, js, ls, sigma_w, eps, oversampling, device, dty
         fx, fy, fz = (np.take(w, band.indices(a, n), axis=a)
                       for a, (w, n) in enumerate(zip((wx, wy, wz), shape, strict=True)))
         real = {l: wavelet_hat(l, j, sigma_w, fx, fy, fz) for l in ls}
-        bank.all_degrees[j] = _pair(real, ls, device, dtype)
+        mirror = _mirror(band, shape)
+        bank.all_degrees[j] = _pair(real, ls, mirror, device, dtype)
         for l in ls:
-            bank.by_degree[(l, j)] = _pair(real, (l,), device, dtype)
+            bank.by_degree[(l, j)] = _pair(real, (l,), mirror, device, dtype)
     return bank
 
 

@@ -54,9 +54,13 @@ class SolidHarmonicScattering(TransformerMixin, BaseEstimator):
         Width of the smallest wavelet (``j = 0``), Å; default ``sigma``.
     spacing : float or None
         Largest grid step, Å; default ``sigma / 1.5`` (aliasing precision ``N_a * 1.5e-5``).
-    grid : "auto", "box", "cell" or (Nx, Ny, Nz)
+    grid : "auto", "box", "molecule", "cell" or (Nx, Ny, Nz)
         ``"box"``: molecules, centred in one cubic box shared by every structure (set in ``fit`` from the
-        largest structure plus ``margin``); ``"cell"``: periodic orthorhombic cells, each sampled with
+        largest structure plus ``margin``); ``"molecule"``: each molecule centred in its own cubic box, the
+        smallest that holds it and its margin at step ``spacing``: cheaper for small molecules, and equal to the
+        shared box only when the margin keeps the periodic images of every ``U`` apart, which ``q = 1/2`` (the
+        widest tails, ``sqrt U``) needs most -- ``benchmarks/bench_qm9_scattering.py`` prints the difference;
+        ``"cell"``: periodic orthorhombic cells, each sampled with
         2-3-5-smooth sizes whose steps are as equal as possible and ``<= spacing``; a tuple: a box of this
         shape with step ``spacing``; ``"auto"``: ``"cell"`` when every structure is periodic, else ``"box"``.
     margin : float or None
@@ -72,8 +76,8 @@ class SolidHarmonicScattering(TransformerMixin, BaseEstimator):
         Targets of the aliasing and overlap conditions; ``None`` skips the check.
     on_violation : "raise", "warn" or "rescale"
         What to do with structures that miss a target: raise, warn (:class:`SamplingConditionWarning`), or
-        (overlap only, ``grid="box"``) multiply every position by the factor ``scale_`` learned in ``fit``
-        so that the closest pair seen in ``fit`` meets ``eps_o`` (the thesis' QM9 protocol).
+        (overlap only, ``grid="box"`` or ``"molecule"``) multiply every position by the factor ``scale_`` learned in
+        ``fit`` so that the closest pair seen in ``fit`` meets ``eps_o`` (the thesis' QM9 protocol).
     resolution : "exact" or "multi"
         ``"exact"``: every ``U`` on the structure's grid (kymatio's numbers to rounding); ``"multi"``: each scale
         on the coarsest grid its wavelet's band allows at the aliasing precision ``scale_eps`` (faster; error
@@ -95,6 +99,7 @@ class SolidHarmonicScattering(TransformerMixin, BaseEstimator):
     js_, ls_, qs_ : the scales, degrees and powers in use; ``spacing_`` the grid step bound (Å).
     scale_ : float, factor applied to positions (1 unless rescaling).
     grid_shape_, box_length_ : the shared box (``"box"`` mode), else ``None``.
+    mode_ : ``"box"``, ``"molecule"`` or ``"cell"``.
     condition_reports_ : list of :class:`~localbook.scattering3d.sampling.ConditionReport` of the fitted
         structures (when targets are set).
     """
@@ -106,7 +111,7 @@ class SolidHarmonicScattering(TransformerMixin, BaseEstimator):
         "sigma": [_POSITIVE],
         "sigma_w": [_POSITIVE, None],
         "spacing": [_POSITIVE, None],
-        "grid": [StrOptions({"auto", "box", "cell"}), "array-like"],
+        "grid": [StrOptions({"auto", "box", "molecule", "cell"}), "array-like"],
         "margin": [Interval(Real, 0, None, closed="left"), None],
         "channels": ["array-like"],
         "max_order": [Interval(Integral, 0, 2, closed="both")],
@@ -218,7 +223,7 @@ class SolidHarmonicScattering(TransformerMixin, BaseEstimator):
             self.condition_reports_ = [check_conditions(a, self.sigma, self.spacing_, self.eps_a, self.eps_o)
                                        for a in X]
             if self.on_violation == "rescale":
-                if self.mode_ != "box":
+                if self.mode_ == "cell":
                     raise ValueError("on_violation='rescale' stretches molecules; periodic cells cannot be "
                                      "rescaled (use grid='box' or on_violation='raise'/'warn')")
                 self.scale_ = max(1.0, max(r.rescale for r in self.condition_reports_))
@@ -237,8 +242,9 @@ class SolidHarmonicScattering(TransformerMixin, BaseEstimator):
             self.box_length_ = tuple(n * self.spacing_ for n in self.grid_shape_)
         else:
             self.grid_shape_ = self.box_length_ = None
-            for i, a in enumerate(X):
-                orthorhombic_lengths(a, i)
+            if self.mode_ == "cell":
+                for i, a in enumerate(X):
+                    orthorhombic_lengths(a, i)
         channels = tuple(str(c) for c in self.channels)
         atom_channels(X[0], channels)  # fail early on unknown channels
         self.feature_labels_ = coefficient_labels(js, ls, qs, channels, self.max_order, self.second_order,
@@ -273,6 +279,10 @@ class SolidHarmonicScattering(TransformerMixin, BaseEstimator):
             return (grid_shape_for_lengths(lengths, self.spacing_), lengths), pos
         centre = pos.mean(0)
         radius = np.linalg.norm(pos - centre, axis=1).max()
+        if self.mode_ == "molecule":
+            shape = grid_shape_for_lengths((2 * (radius + self.margin_),) * 3, self.spacing_)
+            lengths = tuple(n * self.spacing_ for n in shape)
+            return (shape, lengths), pos - centre + np.asarray(lengths) / 2
         if radius + self.margin_ > min(self.box_length_) / 2 + 1e-9:
             raise ValueError(f"structure {i} does not fit in the box of {self.box_length_[0]:.3g} Å fixed by fit() "
                              f"(radius {radius:.3g} Å + margin {self.margin_:.3g} Å); fit on structures including "
@@ -281,7 +291,7 @@ class SolidHarmonicScattering(TransformerMixin, BaseEstimator):
 
     def _engine(self, key, device, dtype):
         if key not in self._engines:
-            if len(self._engines) >= 8:  # periodic cells of many shapes: keep the filter banks bounded
+            if len(self._engines) >= 16:  # cells or molecule boxes of many shapes: keep the filter banks bounded
                 self._engines.pop(next(iter(self._engines)))
             shape, lengths = key
             self._engines[key] = GridScattering(
