@@ -51,36 +51,59 @@ def scattering(x_hat: torch.Tensor, bank: FilterBank, qs, max_order: int = 2, se
             order1.update({(l, j1): energy[..., i, None] for i, l in enumerate(filters.ls)})
             continue
         u2 = backend.paired_moduli(backend.band_inverse(x_band.unsqueeze(-4) * filters.filters, band1, shape), filters)
+        u_hat = {}
         for l1 in bank.ls:
             u, order1[(l1, j1)] = backend.moduli_integrals(u2.pop(l1), qs, volume / math.prod(band1.shape), deeper)
             if deeper:
-                order2.update(_second_order(backend.to_fourier(u), band1.shape, l1, j1, bank, qs, second_order,
-                                            parseval))
+                u_hat[l1] = backend.to_fourier(u)
+        if deeper:
+            order2.update(_second_order(u_hat, band1.shape, j1, bank, qs, second_order, parseval))
     parts += [order1[(l, j)] for l in bank.ls for j in bank.js]
     if max_order >= 2:
         parts += [order2[p] for p in second_order_pairs(bank.js, bank.ls, second_order)]
     return torch.cat(parts, -1)
 
 
-def _second_order(u_hat, grid1, l1, j1, bank, qs, second_order, parseval) -> dict:
-    """``int U_{l2,j2}[U_{l1,j1}]^q`` for every ``j2 > j1`` (and ``l2``) from the real-FFT spectrum ``u_hat`` of
-    ``U_{l1,j1}`` on its grid ``grid1``."""
+def _second_order(u_hat: dict, grid1, j1, bank, qs, second_order, parseval) -> dict:
+    """``int U_{l2,j2}[U_{l1,j1}]^q`` for every ``j2 > j1`` from the real-FFT spectra ``u_hat[l1]`` of the
+    ``U_{l1,j1}`` on their grid ``grid1``.
+
+    ``"same_l"``: the wavelets of degree ``l`` filter ``U_{l,j1}``; pairs that join two degrees filter two inputs,
+    ``U_a * psi_a + i U_b * psi_b`` in one transform (:attr:`.filters.PairedFilters.halves`), so that every complex
+    transform gives two real convolutions. ``"all_l"``: every degree filters every input, as the first order does.
+    """
     out = {}
     volume = math.prod(bank.lengths)
+    dv1 = volume / math.prod(grid1)
     for j2 in bank.js:
         if j2 <= j1:
             continue
-        band2 = bank.bands[j2]
-        filters = bank.all_degrees[j2] if second_order == "all_l" else bank.by_degree[(l1, j2)]
-        u_band = backend.spectrum_band(u_hat, band2, grid1)
-        if parseval:
-            energy = backend.parseval_integrals(u_band, filters, grid1, volume / math.prod(grid1))
-            out.update({(l1, j1, l2, j2): energy[..., i, None] for i, l2 in enumerate(filters.ls)})
+        band2, filters = bank.bands[j2], bank.all_degrees[j2]
+        dv2 = volume / math.prod(band2.shape)
+        u_band = {l1: backend.spectrum_band(u, band2, grid1) for l1, u in u_hat.items()}
+        if second_order == "all_l":
+            for l1, ub in u_band.items():
+                if parseval:
+                    energy = backend.parseval_integrals(ub, filters, grid1, dv1)
+                    out.update({(l1, j1, l2, j2): energy[..., i, None] for i, l2 in enumerate(filters.ls)})
+                    continue
+                v2 = backend.paired_moduli(backend.band_inverse(ub.unsqueeze(-4) * filters.filters, band2, grid1),
+                                           filters)
+                out.update({(l1, j1, l2, j2): backend.moduli_integrals(v2[l2], qs, dv2)[1] for l2 in filters.ls})
             continue
-        v2 = backend.paired_moduli(backend.band_inverse(u_band.unsqueeze(-4) * filters.filters, band2, grid1),
-                                   filters)
-        for l2 in filters.ls:
-            out[(l1, j1, l2, j2)] = backend.moduli_integrals(v2[l2], qs, volume / math.prod(band2.shape))[1]
+        if parseval:
+            for i, l in enumerate(filters.ls):
+                energy = backend.parseval_integrals(u_band[l], filters, grid1, dv1)[..., i, None]
+                out[(l, j1, l, j2)] = energy
+            continue
+        products = []
+        for p, (la, lb) in enumerate(filters.degrees):
+            if lb is None or lb == la:
+                products.append(u_band[la] * filters.filters[p])
+            else:
+                products.append(u_band[la] * filters.halves[p, 0] + u_band[lb] * filters.halves[p, 1])
+        v2 = backend.paired_moduli(backend.band_inverse(torch.stack(products, -4), band2, grid1), filters)
+        out.update({(l, j1, l, j2): backend.moduli_integrals(v2[l], qs, dv2)[1] for l in filters.ls})
     return out
 
 

@@ -178,20 +178,23 @@ class PairedFilters:
     real filters ``f = wavelet_hat`` of two wavelets ``a``, ``b``, with ``c = 1`` for even degrees and ``-i`` for odd
     ones (the ``(-i)^(l mod 2)`` that :func:`wavelet_hat` leaves out). Each product ``c x_hat f`` is the (Hermitian)
     spectrum of a real convolution, so the inverse transform of ``x_hat * filters[p]`` is ``x * psi_a + i x * psi_b``.
-    ``degrees[p] = (l_a, l_b)``, ``l_b = None`` when the last wavelet had no partner.
-    ``power`` ``(len(ls), bx, by, bz)``: ``sum_m f_{l,m}^2`` per degree, for Parseval's ``int U^2``.
+    ``degrees[p] = (l_a, l_b)``, ``l_b = None`` when the last wavelet had no partner. ``halves`` ``(P, 2, bx, by, bz)``:
+    the two terms ``c_a f_a`` and ``i c_b f_b`` apart, for pairs whose wavelets filter two different inputs (the
+    second order ``U_{l,j2}[U_{l,j1}]`` of two degrees ``l``: one transform for both).
+    ``power`` ``(len(ls), bx, by, bz)``: ``sum_m |f_{l,m}|^2`` per degree, for Parseval's ``int U^2``.
     """
 
     ls: tuple
     filters: torch.Tensor
     degrees: tuple
     power: torch.Tensor
+    halves: torch.Tensor
 
 
 @dataclass
 class FilterBank:
-    """The wavelets of a grid, per scale: :attr:`bands` ``[j]``, the paired filters of all degrees
-    :attr:`all_degrees` ``[j]`` and of each degree alone :attr:`by_degree` ``[(l, j)]`` (:class:`PairedFilters`).
+    """The wavelets of a grid, per scale: :attr:`bands` ``[j]`` and the paired filters of all degrees
+    :attr:`all_degrees` ``[j]`` (:class:`PairedFilters`).
 
     ``shape``, ``lengths``: the input grid; ``eps``: the precision of the bands; ``oversampling``: ``None`` (exact
     mode) or the factor of the multi-resolution grids (each scale on its own grid ``bands[j].shape``).
@@ -206,13 +209,11 @@ class FilterBank:
     oversampling: float | None
     bands: dict = field(default_factory=dict)
     all_degrees: dict = field(default_factory=dict)
-    by_degree: dict = field(default_factory=dict)
 
     @property
     def nbytes(self) -> int:
-        groups = list(self.all_degrees.values()) + list(self.by_degree.values())
-        return sum(g.filters.numel() * g.filters.element_size() + g.power.numel() * g.power.element_size()
-                   for g in groups)
+        return sum(t.numel() * t.element_size() for g in self.all_degrees.values()
+                   for t in (g.filters, g.power, g.halves))
 
 
 def _band(shape, lengths, w_max: float, oversampling: float | None) -> Band:
@@ -240,14 +241,15 @@ def _pair(real_filters: dict, ls, mirror, device, dtype) -> PairedFilters:
     """Pack the real filters ``{l: (2l+1, ...)}`` of the degrees ``ls`` two by two (see :class:`PairedFilters`)."""
     items = [(l, _hermitian((1.0 if l % 2 == 0 else -1j) * f, mirror)) for l in ls for f in real_filters[l]]
     ctype = torch.complex64 if dtype == torch.float32 else torch.complex128
-    packed, degrees = [], []
+    halves, degrees = [], []
     for p in range(0, len(items), 2):
-        (la, fa), (lb, fb) = items[p], (items[p + 1] if p + 1 < len(items) else (None, 0.0))
-        packed.append(fa + 1j * fb)
+        (la, fa), (lb, fb) = items[p], (items[p + 1] if p + 1 < len(items) else (None, np.zeros_like(items[p][1])))
+        halves.append(np.stack([fa, 1j * fb]))
         degrees.append((la, lb))
+    halves = torch.as_tensor(np.stack(halves), dtype=ctype, device=device)
     power = np.stack([sum(np.abs(f) ** 2 for l, f in items if l == l_) for l_ in ls])
-    return PairedFilters(tuple(ls), torch.as_tensor(np.stack(packed), dtype=ctype, device=device), tuple(degrees),
-                         torch.as_tensor(power, dtype=dtype, device=device))
+    return PairedFilters(tuple(ls), halves.sum(1), tuple(degrees), torch.as_tensor(power, dtype=dtype, device=device),
+                         halves)
 
 
 def _mirror(band: Band, shape) -> list:
@@ -270,17 +272,14 @@ def _cached_bank(shape, lengths, js, ls, sigma_w, eps, oversampling, device, dty
         fx, fy, fz = (np.take(w, band.indices(a, n), axis=a)
                       for a, (w, n) in enumerate(zip((wx, wy, wz), shape, strict=True)))
         real = {l: wavelet_hat(l, j, sigma_w, fx, fy, fz) for l in ls}
-        mirror = _mirror(band, shape)
-        bank.all_degrees[j] = _pair(real, ls, mirror, device, dtype)
-        for l in ls:
-            bank.by_degree[(l, j)] = _pair(real, (l,), mirror, device, dtype)
+        bank.all_degrees[j] = _pair(real, ls, _mirror(band, shape), device, dtype)
     return bank
 
 
 def solid_harmonic_filter_bank(shape, lengths, js, ls, sigma_w: float, *, eps: float | None = None,
                                oversampling: float | None = None, device="cpu", dtype=torch.float32) -> FilterBank:
-    """The filter bank of a grid ``shape`` (points) of box ``lengths``: every ``(l, j)`` wavelet packed in pairs
-    (:class:`PairedFilters`) over all degrees and over each degree, on the whole spectrum (exact mode).
+    """The filter bank of a grid ``shape`` (points) of box ``lengths``: every ``(l, j)`` wavelet, packed in pairs
+    (:class:`PairedFilters`), on the whole spectrum (exact mode).
 
     Multi-resolution mode (``oversampling`` given): each scale keeps only the frequencies where its wavelets exceed
     ``eps`` times their maximum (thesis section 2.2.1's aliasing precision, applied to the wavelet of that scale) and

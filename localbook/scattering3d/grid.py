@@ -105,7 +105,7 @@ class GridScattering:
         """``U_{l,j}[x]`` from the real-FFT coefficients ``x_hat`` ``(..., Nx, Ny, Nh)``, on the grid of scale
         ``j`` (the input grid in the exact mode)."""
         bank = self.bank
-        band, filters = bank.bands[float(j)], bank.by_degree[(int(l), float(j))]
+        band, filters = bank.bands[float(j)], bank.all_degrees[float(j)]
         x_band = backend.spectrum_band(x_hat, band, self.shape)
         u2 = backend.paired_moduli(backend.band_inverse(x_band.unsqueeze(-4) * filters.filters, band, self.shape),
                                    filters)
