@@ -103,7 +103,8 @@ def page(records: dict) -> str:
         lines.append(f"| M{i} | {_cell(cpu)} | {cores} | {threads} | {device}{' (' + gpu + ')' if gpu else ''} "
                      f"| {load} |")
     lines += ["", "Times are wall-clock seconds on the machine as it was, shared with other jobs (the load column); "
-              "the ratios of alternating rounds are steadier than the times.", "", "The records themselves (with the commands, versions and every round's ratio range) are in "
+              "the ratios of alternating rounds are steadier than the times.", "",
+              "The records themselves (with the commands, versions and every round's ratio range) are in "
               "`book/bench/records.json`.", ""]
     return "\n".join(lines)
 
