@@ -44,13 +44,14 @@ def scattering(x_hat: torch.Tensor, bank: FilterBank, qs, max_order: int = 2, se
     j_max = max(bank.js)
     for j1 in bank.js:
         band1, filters = bank.bands[j1], bank.all_degrees[j1]
-        x_band = backend.spectrum_band(x_hat, band1, shape)
         deeper = max_order >= 2 and j1 < j_max
         if parseval and not deeper:
-            energy = backend.parseval_integrals(x_band, filters, shape, volume / math.prod(shape))
+            energy = backend.parseval_integrals(backend.spectrum_band(x_hat, band1, shape), filters, shape,
+                                                volume / math.prod(shape))
             order1.update({(l, j1): energy[..., i, None] for i, l in enumerate(filters.ls)})
             continue
-        u2 = backend.paired_moduli(backend.band_inverse(x_band.unsqueeze(-4) * filters.filters, band1, shape), filters)
+        u2 = backend.paired_moduli(backend.band_inverse(backend.filtered_band(x_hat, band1, shape, filters), band1,
+                                                        shape), filters)
         u_hat = {}
         for l1 in bank.ls:
             u, order1[(l1, j1)] = backend.moduli_integrals(u2.pop(l1), qs, volume / math.prod(band1.shape), deeper)
