@@ -17,6 +17,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from localbook.checks import check_memory, check_structures, grid_bytes
 from localbook.device import pick_device
 from localbook.scattering3d import backend
 from localbook.scattering3d.cells import orthorhombic_lengths
@@ -173,8 +174,13 @@ class SolidHarmonicScattering(TransformerMixin, BaseEstimator):
                 raise ValueError(f"L={self.L!r}: degrees l must be non-negative integers")
             ls = [int(l) for l in ls]
         qs = _numbers(self.qs, "qs", float)
-        if min(qs) <= 0:
-            raise ValueError(f"qs={self.qs!r} must be positive powers, e.g. (0.5, 1, 2)")
+        if not all(0 < q < math.inf for q in qs):  # nan and inf fail too
+            raise ValueError(f"qs={self.qs!r} must be positive finite powers, e.g. (0.5, 1, 2)")
+        for name in ("sigma", "sigma_w", "spacing", "margin"):  # the constraints let inf through
+            v = getattr(self, name)
+            if v is not None and not (0 <= v < math.inf and (name == "margin" or v > 0)):
+                raise ValueError(f"{name}={v!r} must be a positive finite length in Å" +
+                                 ("" if name == "sigma" else " or None (default)"))
         if isinstance(self.grid, (tuple, list, np.ndarray)) and not (
                 len(self.grid) == 3 and all(int(n) == n and n >= 4 for n in self.grid)):
             raise ValueError(f"grid={self.grid!r} must be 'auto', 'box', 'cell' or a shape (Nx, Ny, Nz), each >= 4")
@@ -199,7 +205,7 @@ class SolidHarmonicScattering(TransformerMixin, BaseEstimator):
                                 f"ase.Atoms (molecules or periodic cells)")
             if len(a) == 0:
                 raise ValueError(f"structure {i} has no atoms")
-        return X
+        return check_structures(X, who="SolidHarmonicScattering")  # NaN atoms gave all-NaN features
 
     def _mode(self, X):
         if not isinstance(self.grid, str):
@@ -320,6 +326,10 @@ class SolidHarmonicScattering(TransformerMixin, BaseEstimator):
                    for k in range(0, len(items), self.batch_size)]
         from tqdm.auto import tqdm
         for key, items in tqdm(batches, disable=not self.progress, desc="scattering", leave=False):
+            check_memory(grid_bytes(key[0], "complex64" if dtype == torch.float32 else "complex128",
+                                    len(items) * len(channels) * (2 * max(self.ls_) + 2)),
+                         f"scattering {len(items)} structure(s) on a {'x'.join(map(str, key[0]))} grid",
+                         "a larger spacing, a smaller batch_size, fewer channels or a smaller L", device=device)
             engine = self._engine(key, device, dtype)
             n_max = max(len(p) for _, p, _ in items)
             pos = np.zeros((len(items), n_max, 3))
