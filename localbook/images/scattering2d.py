@@ -16,6 +16,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from localbook.checks import check_images
+
 __all__ = ["scattering_channels", "OversampledScattering2D", "select_orders", "scattering_features",
            "cached_scattering_features", "scatter_datasets"]
 
@@ -81,6 +83,7 @@ class OversampledScattering2D(nn.Module):
         if x.ndim != 4 or tuple(x.shape[-2:]) != self.shape:
             raise ValueError(f"OversampledScattering2D expects images (B, C, {self.shape[0]}, {self.shape[1]}), "
                              f"got {tuple(x.shape)}")
+        check_images(x, who="OversampledScattering2D")
         B, C, H, W = x.shape
         f, s = 2 ** self.oversampling, self.stride
         if f == 1:
