@@ -83,8 +83,7 @@ seeds = tuple(range(seed, seed + n_seeds))
 # training images: every model is trained on the first set, its convergence watched on the second, and it is
 # tested once on the test set.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 train, val, test = load_splits(dataset, n_train, n_val, n_test, seed=seed)
 print(train.summary(), val.summary(), test.summary(), sep="\n")
 
@@ -97,8 +96,7 @@ print(train.summary(), val.summary(), test.summary(), sep="\n")
 # of the image shifted by $2^{J-o}$ pixels and interleaves them; the even positions are exactly the plain
 # transform (tested in `tests/test_patch_cnn.py`). The transform is fixed, so it is computed once and cached.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 scattering = OversampledScattering2D(J, tuple(train.x.shape[-2:]), L=8, max_order=max_order,
                                      oversampling=oversampling)
 features = scatter_datasets(scattering, {"train": train, "val": val, "test": test}, device=torch_device,
@@ -156,9 +154,12 @@ fig = figures.plot_convergence({**results, **ablation_results}, title=f"{train.n
 # ## Results
 # Top-1 accuracy on the test set (mean ± standard deviation over the seeds). The thesis' numbers are ImageNet
 # top-5 / top-1 accuracies (1,000 classes); its table 4.1 has no end-to-end CNN of its own but lists AlexNet.
+# The quick run, sized to finish in under 5 minutes on 2 CPU cores, trains each model once (one seed), with
+# $n_c = 64$ for 20 epochs (narrower or shorter runs left the patch network under-trained, below logistic
+# regression on pixels), and runs no ablation: `n_seeds = 3` gives the error bars and `ablations` the ablations
+# of section 4.3, each at proportional cost.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 everything = {**results, **ablation_results, **image_baselines}
 extra = {name: {"parameters": f"{r.n_parameters:,}"} for name, r in {**results, **ablation_results}.items()}
 text_table(*experiments.comparison_rows(everything, thesis.PATCH_CNN_THESIS, extra))
@@ -168,8 +169,7 @@ text_table(*experiments.comparison_rows(everything, thesis.PATCH_CNN_THESIS, ext
 # Because the classifier is linear after a spatial average, the logits of the patch network are exactly the
 # average over positions of the evidences $W\Phi(Sx(u)) + b$ (up to rounding):
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 net = results["patch network"].model
 evidence = patch_cnn.patch_evidence(net, features["test"][0])
 gap = patch_cnn.evidence_decomposition_error(net, features["test"][0], evidence)
@@ -213,9 +213,9 @@ if interactive:
 # %% [markdown]
 # ## Thesis versus this book
 
-# %%
-# NBVAL_CHECK_OUTPUT
-scale_text = f"{train.name.split()[0]}, {n_train:,} train, n_c = {width}, N = {depth}, {epochs} epochs"
+# %% tags=["nbval-check-output"]
+scale_text = (f"{train.name.split()[0]}, {n_train:,} train, n_c = {width}, N = {depth}, {epochs} epochs, "
+              f"{n_seeds} seed(s)")
 thesis_vs_book(thesis.patch_cnn_thesis_rows(everything, scale_text))
 
 # %%
@@ -240,6 +240,6 @@ glue("n_train", n_train, display=False)
 # scattering is already good, and the learned local encoding pays off on complex datasets with clutter.
 # Fashion-MNIST's garments are centred, so a position-aware linear model is a strong baseline, while the
 # patch-separated one, which cannot use positions, shows what the encoding adds to patch descriptors alone.
-# The ablations measure what patch size, order-2 coefficients, oversampling, width and depth are worth at this
-# scale; differences of a point or two from a single seed are within what another seed changes (the spread of
-# the main rows above).
+# The ablations (the `ablations` parameter; none in the quick run) measure what patch size, order-2
+# coefficients, oversampling, width and depth are worth at this scale; differences of a point or two from a
+# single seed are within what another seed can change (the spread that `n_seeds = 3` shows).
