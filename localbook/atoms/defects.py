@@ -51,16 +51,13 @@ def lattice_parameter(potential: EAMPotential) -> float:
     return float(res.x)
 
 
-def relax(atoms, potential: EAMPotential, fmax: float = 1e-4, steps: int = 20000):
-    """Relax positions at fixed cell with ASE's FIRE until max |force| <= ``fmax`` (eV/A).
+def relax(atoms, potential, fmax: float = 1e-4, steps: int = 20000):
+    """Relax positions at fixed cell until the largest force is below ``fmax`` (eV/A) with the potential's own
+    relaxer (ASE's FIRE for :class:`EAMPotential`, LAMMPS' ``minimize`` for a LAMMPS-backed potential).
 
-    Returns ``(atoms, converged, energy_eV)``; ``atoms`` is relaxed in place.
+    Returns ``(atoms, converged, energy_eV)``.
     """
-    from ase.optimize import FIRE
-    atoms.calc = potential.calculator()
-    opt = FIRE(atoms, logfile=None)
-    converged = bool(opt.run(fmax=fmax, steps=steps))
-    return atoms, converged, float(atoms.get_potential_energy())
+    return potential.relax(atoms, fmax=fmax, steps=steps)
 
 
 def vacancy_formation_energy(potential: EAMPotential, n: int = 4, a0: float | None = None) -> float:
