@@ -1,8 +1,15 @@
 """Angular Fourier Series (AFS) descriptor (Bartok, Kondor and Csanyi 2013; thesis section 3.4.2).
 
-For the neighbourhood N_i of atom i (the atoms within ``r_cut``), thesis eq. of section 3.4.2:
+For the neighbourhood N_i of atom i (the atoms within ``r_cut``), after thesis section 3.4.2:
 
     A^i_{n,l} = sum_{j < k in N_i} g_n(r_ij) g_n(r_ik) cos(l theta_jik) f_c(r_ij) f_c(r_ik),
+
+summed over the pairs ``j < k`` of distinct neighbours as in the author's code (AFS-python, ``afs.py``: an
+upper-triangular mask over neighbour pairs), where the printed equation sums over all ``j, k in N_i``; the
+two differ by the ``j = k`` terms, a pure radial function ``sum_j g_n(r_ij)^2 f_c(r_ij)^2``. Two further
+differences from that code, kept here after Bartok et al.: the radial functions are orthonormal with the
+weight ``r^2`` (the code uses weight 1), and the cut-off ``f_c`` multiplies them (the code has none; its
+polynomials vanish at ``r_cut`` already).
 
 ``n = 1..n_max``, ``l = 0..l_max`` (``n_max (l_max + 1)`` features; 220 for the thesis' 20, 10), with
 
