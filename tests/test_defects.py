@@ -1,4 +1,4 @@
-"""Defect generation, Wigner-Seitz analysis, duplicates, database round trip and the shipped databases."""
+"""Defect generation, Wigner-Seitz analysis and duplicates; the surrogate helpers of chapter 04."""
 import numpy as np
 import pytest
 
@@ -35,28 +35,17 @@ def test_moments_and_duplicates():
     assert dup.tolist() == [False, True, False, False]
 
 
-def test_build_save_load_roundtrip(tmp_path):
-    db = D.build_database("M03", cells=(2,), tries=1, kinds=("V1",), strains=(0.0, 0.01), strain_cells=(2,),
-                          random_cells=(), n_random=0, progress=False)
-    assert [r["strain"] for r in db["records"]] == [0.0, 0.01]
-    assert all(r["is_minimum"] for r in db["records"]) and all(r["entropy"] > 0 for r in db["records"])
-    sha = D.save_database(db, tmp_path / "db.npz")
-    assert len(sha) == 64
-    back = D.load_database(tmp_path / "db.npz")
-    assert back["meta"]["potential"] == "M03" and np.allclose(back["entropy"], [r["entropy"] for r in db["records"]])
-    atoms = D.database_atoms(back)
-    assert np.allclose(atoms[1].positions, db["records"][1]["atoms"].positions, atol=1e-5)
-
-
-@pytest.mark.parametrize("potential", ["AM04", "M03"])
-def test_shipped_database(potential):
-    from localbook.data.fe_defects import load_fe_defects
-    db = load_fe_defects(potential)
-    n = len(db["entropy"])
-    assert n > 20 and db["positions"].shape == (db["n_atoms"].sum(), 3)
-    ok = db["is_minimum"]
-    assert np.isfinite(db["entropy"][ok]).all() and np.isnan(db["entropy"][~ok]).all()
-    assert (db["n_zero"][ok] == 3).all() and (db["n_negative"][ok] == 0).all()
+def test_site_occupancy_follows_the_defect_not_the_strain():
+    rng = np.random.default_rng(2)
+    at = D.make_defect("I2", A0, 3, rng)
+    occ = D.site_occupancy(at, A0, 3)
+    assert occ.sum() == len(at) and (occ == 2).sum() == 2 and (occ == 0).sum() == 0
+    strained = at.copy()
+    strained.set_cell(at.cell[:] * 1.02, scale_atoms=True)
+    assert np.array_equal(D.site_occupancy(strained, A0, 3, 0.02), occ)
+    moved = at.copy()
+    moved.positions[-1] += [A0 / 2, A0 / 2, A0 / 2]      # a dumbbell atom hops to the neighbouring site
+    assert not np.array_equal(D.site_occupancy(moved, A0, 3), occ)
 
 
 def test_surrogate_helpers():
