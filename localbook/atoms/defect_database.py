@@ -58,9 +58,9 @@ class BuildSpec:
 
     potential: str = "AM04"
     crystal_cells: tuple = (4, 5)
-    tries: dict = field(default_factory=lambda: {"V1": 2, "V2": 12, "V3": 30, "V4": 90, "I1": 8, "I2": 40,
-                                                 "I3": 90, "I4": 120})
-    tries_large: dict = field(default_factory=lambda: {"V4": 15, "I2": 8, "I3": 15, "I4": 15})
+    tries: dict = field(default_factory=lambda: {"V1": 2, "V2": 10, "V3": 20, "V4": 50, "I1": 6, "I2": 30,
+                                                 "I3": 66, "I4": 80})
+    tries_large: dict = field(default_factory=lambda: {"V4": 12, "I2": 6, "I3": 12, "I4": 12})
     shells: tuple = (1.01, 1.42)
     strain_cells: tuple = (4,)
     strains: tuple = (-0.01, 0.01, 0.02, 0.03)
