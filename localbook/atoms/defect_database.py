@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 import zlib
 from dataclasses import asdict, dataclass, field
@@ -147,7 +148,9 @@ class _Builder:
     def _lattice_parameter(self) -> float:
         f = self.dir / "a0.json"
         if not f.exists():
-            f.write_text(json.dumps(D.lattice_parameter(self.relaxer)))
+            tmp = f.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(D.lattice_parameter(self.relaxer)))
+            tmp.replace(f)
         return float(json.loads(f.read_text()))
 
     def _bulk_eigenvalues(self, label, n, eps):
@@ -161,7 +164,9 @@ class _Builder:
             else:
                 ev = hessian_eigenvalues(D.bcc_supercell(self.a0, n, eps), self.hessians[label]).cpu().numpy()
                 f.parent.mkdir(exist_ok=True)
-                np.save(f, ev)
+                tmp = f.with_suffix(f".{os.getpid()}.tmp.npy")
+                np.save(tmp, ev)
+                tmp.replace(f)   # atomic: a shard running in parallel never reads a half-written file
                 self._bulk[key] = ev
         return self._bulk[key]
 
@@ -169,7 +174,9 @@ class _Builder:
         f = self.dir / stage / f"{name}.npz"
         f.parent.mkdir(exist_ok=True)
         pos = np.zeros((0, 3)) if atoms is None else atoms.positions
-        np.savez(f, positions=pos, info=json.dumps(info))
+        tmp = f.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, positions=pos, info=json.dumps(info))
+        tmp.replace(f)   # atomic: a stopped job leaves no half-written result behind
 
     def _load(self, stage, name):
         with np.load(self.dir / stage / f"{name}.npz", allow_pickle=False) as z:
