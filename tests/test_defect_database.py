@@ -77,3 +77,18 @@ def test_format_refuses_what_it_cannot_store(tmp_path):
     sha = save_defects([at], tmp_path / "x.npz", {"note": "bulk"}, 2.8553)
     assert len(sha) == 64 and json.loads(json.dumps(read_meta(tmp_path / "x.npz")))["note"] == "bulk"
     assert np.allclose(load_defects(tmp_path / "x.npz")[0].positions, at.positions, atol=1e-9)
+
+
+def test_column_select_and_tables():
+    structures = []
+    for kind, eps, s in (("V1", 0.0, 1.0), ("V1", 0.01, 3.0), ("I2", 0.0, 5.0), ("V1", 0.0, 2.0)):
+        at = D.bcc_supercell(2.8553, 1)
+        at.info = dict(kind=kind, strain=eps, entropy_kb=s)
+        structures.append(at)
+    assert DB.column(structures, "entropy_kb").tolist() == [1.0, 3.0, 5.0, 2.0]
+    assert DB.select(structures, kind="V1", strain=0.0).tolist() == [0, 3]
+    assert DB.select(structures, kind=["I2", "V1"], strain=0.01).tolist() == [1]
+    header, rows = DB.table_by(structures)
+    assert header == ["kind", "+0 %", "+1 %", "total"] and rows == [["I2", 1, 0, 1], ["V1", 2, 1, 3]]
+    header, rows = DB.table_by(structures, value="entropy_kb")
+    assert rows == [["I2", "5.00", "-"], ["V1", "1.50", "3.00"]]

@@ -47,7 +47,7 @@ import numpy as np
 
 from localbook.atoms import defects as D
 
-__all__ = ["BuildSpec", "POTENTIALS", "routes", "build", "assemble", "job_names"]
+__all__ = ["BuildSpec", "POTENTIALS", "routes", "build", "assemble", "job_names", "column", "select", "table_by"]
 
 #: potential -> how it is relaxed and differentiated (see :func:`routes`)
 POTENTIALS = ("AM04", "M03", "MEAM")
@@ -363,6 +363,41 @@ def assemble(workdir, out=None, command: str = "") -> tuple[list, dict]:
     if out is not None:
         meta["sha256"] = save_defects(structures, out, meta, a0)
     return structures, meta
+
+
+def column(structures, key: str) -> np.ndarray:
+    """``info[key]`` of every structure as one array (e.g. ``column(db, "entropy_kb")``)."""
+    return np.array([s.info[key] for s in structures])
+
+
+def select(structures, **conditions) -> np.ndarray:
+    """Indices of the structures whose ``info`` matches every condition: ``key=value`` (equality) or
+    ``key=[v1, v2, ...]`` (membership), e.g. ``select(db, kind=["I2", "I3", "I4", "V4"], strain=0.0, n_cells=4)``."""
+    keep = np.ones(len(structures), bool)
+    for key, value in conditions.items():
+        col = column(structures, key)
+        keep &= np.isin(col, value) if isinstance(value, (list, tuple, set, np.ndarray)) else col == value
+    return np.flatnonzero(keep)
+
+
+def table_by(structures, rows: str = "kind", cols: str = "strain", value: str | None = None,
+             fmt: str = "{:.2f}") -> tuple[list, list]:
+    """A table of the structures by two ``info`` keys: counts (``value=None``, with totals) or the mean of
+    ``info[value]`` in each cell (``"-"`` where empty). Returns ``(header, rows)`` for a text table."""
+    r, c = column(structures, rows), column(structures, cols)
+    r_vals, c_vals = sorted(set(r.tolist()), key=str), sorted(set(c.tolist()))
+    label = (lambda v: f"{100 * v:+g} %") if cols == "strain" else str  # noqa: E731
+    header = [rows] + [label(v) for v in c_vals] + ([] if value else ["total"])
+    v = None if value is None else column(structures, value).astype(float)
+    out = []
+    for rv in r_vals:
+        cells = [(r == rv) & (c == cv) for cv in c_vals]
+        if value is None:
+            counts = [int(m.sum()) for m in cells]
+            out.append([rv] + counts + [sum(counts)])
+        else:
+            out.append([rv] + [fmt.format(v[m].mean()) if m.any() else "-" for m in cells])
+    return header, out
 
 
 def _spec_from_args(a) -> BuildSpec:
