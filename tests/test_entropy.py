@@ -96,6 +96,7 @@ def test_zero_mode_term_closes_eq_3_2():
         return float((np.log(kt) - log_hbar_omega(ev, MASS) + 1).sum())
 
     direct = s_eq_3_1(ev_d) - n_d / n_b * s_eq_3_1(ev_b)
-    assert direct == pytest.approx(formation_entropy(ev_d, n_d, ev_b, n_b, MASS) + zero_mode_term(n_d, n_b, temperature))
+    eq_3_3 = formation_entropy(ev_d, n_d, ev_b, n_b, MASS)
+    assert direct == pytest.approx(eq_3_3 + zero_mode_term(n_d, n_b, temperature))
     with pytest.raises(ValueError, match="kelvin"):
         zero_mode_term(n_d, n_b, 0.0)

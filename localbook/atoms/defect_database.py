@@ -97,6 +97,10 @@ def routes(potential: str, device="cpu"):
                                "_table": load_potential(potential, device=device, interpolation="table")}
 
 
+_INFO_KEYS = ("energy_ev", "formation_energy_ev", "entropy_kb", "n_vacancies", "n_interstitials", "lowest_mode_ev_a2",
+              "max_force_ev_a", "retries")
+
+
 def _max_force(potential, atoms) -> float:
     f = potential.forces(atoms)
     return float(np.abs(f.cpu().numpy() if hasattr(f, "cpu") else np.asarray(f)).max())
@@ -214,9 +218,9 @@ class _Builder:
             at = at.copy()
             at.positions += rng.normal(0.0, self.spec.shake, at.positions.shape)
         n_b = 2 * n ** 3
+        e_bulk = float(self.relaxer.energy(D.bcc_supercell(self.a0, n, eps)))
         info = dict(energy_ev=e, retries=attempt, lowest_mode_ev_a2=float(ev[3]),
-                    formation_energy_ev=e - len(at) / n_b * float(self.relaxer.energy(D.bcc_supercell(self.a0, n, eps))),
-                    max_force_ev_a=_max_force(main, at))
+                    formation_energy_ev=e - len(at) / n_b * e_bulk, max_force_ev_a=_max_force(main, at))
         for label, pot in self.hessians.items():
             ev_l = ev if label == "" else hessian_eigenvalues(at, pot)
             ok_l = check_minimum(ev_l, pot.zero_tol).is_minimum
@@ -249,7 +253,7 @@ class _Builder:
         self._save("entropy", name, at, **info)
 
     def random(self, name):
-        n, t = int(name.split("_n")[1].split("_")[0]), int(name.split("_t")[1])
+        n = int(name.split("_n")[1].split("_")[0])
         rng = _job_seed(self.spec.seed, name)
         start = time.perf_counter()
         kind = str(rng.choice(["V", "I"])) + str(int(rng.integers(1, 5)))
@@ -350,8 +354,7 @@ def assemble(workdir, out=None, command: str = "") -> tuple[list, dict]:
                            group=parents.setdefault(parent, len(parents)), seed=spec.seed,
                            job=name, max_displacement_a=info.get("max_displacement_a", 0.0),
                            changed=bool(info.get("changed", False)),
-                           **{k: info[k] for k in ("energy_ev", "formation_energy_ev", "entropy_kb", "n_vacancies",
-                                                   "n_interstitials", "lowest_mode_ev_a2", "max_force_ev_a", "retries")},
+                           **{k: info[k] for k in _INFO_KEYS},
                            **({"entropy_table_kb": info["entropy_table_kb"]} if "entropy_table_kb" in info else {}))
             structures.append(at)
     from localbook.atoms.meam import MEAM_POTENTIALS

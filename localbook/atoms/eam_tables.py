@@ -48,13 +48,13 @@ class PiecewisePolynomial:
         self.coefs = torch.as_tensor(ppoly.c[:, keep], dtype=torch.float64, device=device)
 
     @classmethod
-    def interpolating(cls, x, y, device="cpu") -> "PiecewisePolynomial":
+    def interpolating(cls, x, y, device="cpu") -> PiecewisePolynomial:
         """The cubic spline through every point ``(x, y)`` (FITPACK, ``k = 3``, as ASE's ``EAM``)."""
         from scipy.interpolate import InterpolatedUnivariateSpline, PPoly
         return cls(PPoly.from_spline(InterpolatedUnivariateSpline(x, y, k=3)._eval_args), device)
 
     @classmethod
-    def least_squares(cls, x, y, interior_knots, device="cpu") -> "PiecewisePolynomial":
+    def least_squares(cls, x, y, interior_knots, device="cpu") -> PiecewisePolynomial:
         """The least-squares cubic spline on ``[x[0], x[-1]]`` with the given interior knots."""
         from scipy.interpolate import PPoly, make_lsq_spline
         t = np.r_[[x[0]] * 4, interior_knots, [x[-1]] * 4]

@@ -43,7 +43,7 @@ def lammps_module():
 class _Session:
     """One LAMMPS instance holding one cell (created per call: cells and atom counts change between calls)."""
 
-    def __init__(self, potential: "LammpsPotential", atoms):
+    def __init__(self, potential: LammpsPotential, atoms):
         cell = np.asarray(atoms.cell[:], float)
         if not all(atoms.pbc):
             raise ValueError(f"{potential.name} needs a periodic cell (atoms.pbc all True); set atoms.pbc = True")
