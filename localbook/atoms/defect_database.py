@@ -10,11 +10,13 @@ formation entropy (eq. 3.3) is kept. Here, per potential:
    unconverged relaxations are counted and dropped. Duplicates within a kind and cell (energies within
    1e-2 eV and equal principal moments of the Wigner-Seitz defect, thesis 3.3.1) are counted and dropped.
 2. ``entropy`` jobs: each unique minimum, and for the ``strain_cells`` sizes its copies scaled by
-   ``1 + strain`` and re-relaxed, gets its Hessian (the potential's own route: the torch closed forms of the
-   EAM, or LAMMPS' central differences for the MEAM), the minimum check and ``S_f`` against the perfect cell
-   at the same strain. A saddle is shaken (0.05 A) and relaxed again, at most twice, then counted and
-   dropped. A strained copy whose defect changed (other vacant or doubly occupied lattice sites,
-   :func:`localbook.atoms.defects.site_occupancy`) is kept and flagged ``changed``.
+   ``1 + strain`` and re-relaxed (for the kinds of ``strain_tries``, only the minima of the first
+   ``strain_tries[kind]`` starts: the strain study needs fewer than the unstrained fits), gets its Hessian
+   (the potential's own route: the torch closed forms of the EAM, or LAMMPS' central differences for the
+   MEAM), the minimum check and ``S_f`` against the perfect cell at the same strain. A saddle is shaken
+   (0.05 A) and relaxed again, at most twice, then counted and dropped. A strained copy whose defect changed
+   (other vacant or doubly occupied lattice sites, :func:`localbook.atoms.defects.site_occupancy`) is kept
+   and flagged ``changed``.
 3. ``random`` jobs: a cluster plus ``frenkel`` random Frenkel pairs in ``random_cells`` cells, relaxed and
    verified the same way.
 
@@ -59,11 +61,12 @@ class BuildSpec:
 
     potential: str = "AM04"
     crystal_cells: tuple = (4, 5)
-    tries: dict = field(default_factory=lambda: {"V1": 2, "V2": 10, "V3": 20, "V4": 50, "I1": 6, "I2": 30,
-                                                 "I3": 66, "I4": 80})
+    tries: dict = field(default_factory=lambda: {"V1": 2, "V2": 10, "V3": 20, "V4": 90, "I1": 6, "I2": 40,
+                                                 "I3": 110, "I4": 130})
     tries_large: dict = field(default_factory=lambda: {"V4": 12, "I2": 6, "I3": 12, "I4": 12})
     shells: tuple = (1.01, 1.42)
     strain_cells: tuple = (4,)
+    strain_tries: dict = field(default_factory=lambda: {"V4": 40, "I2": 30, "I3": 50, "I4": 60})
     strains: tuple = (-0.01, 0.01, 0.02, 0.03)
     random_cells: tuple = (5,)
     n_random: int = 100
@@ -126,8 +129,9 @@ def job_names(spec: BuildSpec, stage: str, unique=None) -> list[str]:
     if stage == "entropy":
         out = []
         for u in unique:
-            n = int(u.split("_n")[1].split("_")[0])
-            strains = (0.0, *spec.strains) if n in spec.strain_cells else (0.0,)
+            n, t = int(u.split("_n")[1].split("_")[0]), int(u.split("_t")[1])
+            strained = n in spec.strain_cells and t < spec.strain_tries.get(u.split("_")[0], t + 1)
+            strains = (0.0, *spec.strains) if strained else (0.0,)
             out += [f"{u}_{_strain_tag(e)}" for e in strains]
         return out
     if stage == "random":
@@ -410,6 +414,7 @@ def _spec_from_args(a) -> BuildSpec:
         kw["tries"] = {k: max(1, round(v * a.tries_scale)) for k, v in base.tries.items()}
         kw["tries_large"] = {k: max(1, round(v * a.tries_scale)) for k, v in base.tries_large.items()}
         kw["n_random"] = max(1, round(base.n_random * a.tries_scale))
+        kw["strain_tries"] = {k: max(1, round(v * a.tries_scale)) for k, v in base.strain_tries.items()}
     return BuildSpec(**kw)
 
 
