@@ -92,3 +92,22 @@ def test_column_select_and_tables():
     assert header == ["kind", "+0 %", "+1 %", "total"] and rows == [["I2", 1, 0, 1], ["V1", 2, 1, 3]]
     header, rows = DB.table_by(structures, value="entropy_kb")
     assert rows == [["I2", "5.00", "-"], ["V1", "1.50", "3.00"]]
+
+
+def test_subset_keeps_whole_defects_and_every_kind():
+    structures = []
+    for g in range(40):
+        kind = ("V1", "I2", "I4", "random")[g % 4]
+        for eps in ((0.0, 0.01, 0.02) if kind in ("I2", "I4") else (0.0,)):
+            at = D.bcc_supercell(2.8553, 1)
+            source = "random" if kind == "random" else "crystal"
+            at.info = dict(kind=kind, strain=eps, group=g, n_cells=4, source=source)
+            structures.append(at)
+    idx = DB.subset(structures, 30, seed=1)
+    assert len(idx) <= 30 and len(idx) == len(set(idx.tolist()))
+    chosen = [structures[i] for i in idx]
+    assert {s.info["kind"] for s in chosen} == {"V1", "I2", "I4", "random"}
+    for g in {s.info["group"] for s in chosen}:      # whole groups
+        assert sum(s.info["group"] == g for s in chosen) == sum(s.info["group"] == g for s in structures)
+    assert np.array_equal(DB.subset(structures, 30, seed=1), idx)
+    assert len(DB.subset(structures, 10_000)) == len(structures)

@@ -100,3 +100,12 @@ def test_zero_mode_term_closes_eq_3_2():
     assert direct == pytest.approx(eq_3_3 + zero_mode_term(n_d, n_b, temperature))
     with pytest.raises(ValueError, match="kelvin"):
         zero_mode_term(n_d, n_b, 0.0)
+
+
+def test_vacancy_entropy_worked_example():
+    from localbook.atoms.defects import vacancy_entropy
+    pot = load_potential("AM04")
+    out = vacancy_entropy(pot, lattice_parameter(pot), 3)
+    assert out["converged"] and out["check"].is_minimum
+    assert 1.5 < out["formation_energy_ev"] < 2.0 and 0.5 < out["entropy_kb"] < 6.0
+    assert len(out["eigenvalues_vacancy"]) == 3 * 53 and len(out["eigenvalues_bulk"]) == 3 * 54

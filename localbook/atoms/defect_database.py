@@ -49,7 +49,8 @@ import numpy as np
 
 from localbook.atoms import defects as D
 
-__all__ = ["BuildSpec", "POTENTIALS", "routes", "build", "assemble", "job_names", "column", "select", "table_by"]
+__all__ = ["BuildSpec", "POTENTIALS", "routes", "build", "assemble", "job_names", "column", "select", "table_by",
+           "subset"]
 
 #: potential -> how it is relaxed and differentiated (see :func:`routes`)
 POTENTIALS = ("AM04", "M03", "MEAM")
@@ -405,6 +406,41 @@ def table_by(structures, rows: str = "kind", cols: str = "strain", value: str | 
         else:
             out.append([rv] + [fmt.format(v[m].mean()) if m.any() else "-" for m in cells])
     return header, out
+
+
+def subset(structures, max_configs: int, seed: int = 0) -> np.ndarray:
+    """Indices (sorted) of at most ``max_configs`` structures made of whole groups (a defect with all its
+    strained copies), drawn in proportion from every stratum ``(kind, source, n_cells, copies per group)`` with
+    at least one group each, seeded: a smaller database with the same make-up, for quick runs."""
+    if max_configs < 1:
+        raise ValueError(f"max_configs={max_configs} must be positive")
+    if max_configs >= len(structures):
+        return np.arange(len(structures))
+    group = column(structures, "group")
+    members: dict = {}
+    for i, g in enumerate(group.tolist()):
+        members.setdefault(g, []).append(i)
+    strata: dict = {}
+    for g, rows in members.items():
+        info = structures[rows[0]].info
+        strata.setdefault((info["kind"], info["source"], info["n_cells"], len(rows)), []).append(g)
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for key in sorted(strata, key=str):
+        groups = [strata[key][k] for k in rng.permutation(len(strata[key]))]
+        size = len(members[groups[0]])
+        share = max(1, int(round(max_configs * len(groups) * size / len(structures) / size)))
+        chosen += [i for g in groups[:share] for i in members[g]]
+    chosen = np.sort(np.array(chosen))
+    if len(chosen) > max_configs:      # rounding and the one-group minimum can overshoot: drop whole groups
+        drop = rng.permutation(np.unique(group[chosen]))
+        keep_groups = set(np.unique(group[chosen]).tolist())
+        for g in drop:
+            if sum(len(members[k]) for k in keep_groups) <= max_configs:
+                break
+            keep_groups.discard(int(g))
+        chosen = np.array(sorted(i for g in keep_groups for i in members[g]))
+    return chosen
 
 
 def _spec_from_args(a) -> BuildSpec:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["bcc_supercell", "lattice_parameter", "relax", "vacancy_formation_energy", "make_defect",
-           "make_frenkel_pairs", "site_occupancy", "wigner_seitz", "defect_moments", "duplicates", "KINDS"]
+           "make_frenkel_pairs", "site_occupancy", "wigner_seitz", "defect_moments", "duplicates", "vacancy_entropy",
+           "KINDS"]
 
 KINDS = ("V1", "V2", "V3", "V4", "I1", "I2", "I3", "I4")
 _DUMBBELL_DIRS = np.array([[1, 1, 0], [1, 0, 0], [1, 1, 1]], dtype=float)
@@ -179,3 +180,24 @@ def duplicates(energies, moments, e_tol: float = 1e-2, m_tol: float = 1e-2) -> n
     m = np.asarray(moments, dtype=float).reshape(len(e), -1)
     same = (np.abs(e[:, None] - e[None, :]) < e_tol) & (np.abs(m[:, None] - m[None, :]).max(-1) < m_tol)
     return np.tril(same, k=-1).any(1)
+
+
+def vacancy_entropy(potential, a0: float, n: int, seed: int = 0, fmax: float = 1e-6) -> dict:
+    """The worked example of thesis 3.2: a monovacancy in the ``n^3`` cubic cell, relaxed, verified and its
+    harmonic formation entropy (eq. 3.3) against the perfect cell of the same volume.
+
+    Returns ``{"entropy_kb", "formation_energy_ev", "converged", "check" (MinimumCheck), "eigenvalues_bulk",
+    "eigenvalues_vacancy" (eV/A^2)}``; ``potential`` any object with ``relax``, ``hessian``, ``energy``, ``mass``.
+    """
+    from localbook.atoms.entropy import check_minimum, formation_entropy, hessian_eigenvalues
+    bulk = bcc_supercell(a0, n)
+    vac = bulk.copy()
+    del vac[0]
+    vac.positions += np.random.default_rng(seed).normal(0.0, 0.01, vac.positions.shape)   # no symmetric saddle
+    vac, converged, e = potential.relax(vac, fmax=fmax)
+    ev_b, ev_v = hessian_eigenvalues(bulk, potential), hessian_eigenvalues(vac, potential)
+    chk = check_minimum(ev_v, potential.zero_tol)
+    s = formation_entropy(ev_v, len(vac), ev_b, len(bulk), potential.mass, potential.zero_tol) if chk.is_minimum \
+        else float("nan")
+    return dict(entropy_kb=s, formation_energy_ev=e - len(vac) / len(bulk) * float(potential.energy(bulk)),
+                converged=converged, check=chk, eigenvalues_bulk=ev_b, eigenvalues_vacancy=ev_v)
