@@ -187,7 +187,8 @@ def vacancy_entropy(potential, a0: float, n: int, seed: int = 0, fmax: float = 1
     harmonic formation entropy (eq. 3.3) against the perfect cell of the same volume.
 
     Returns ``{"entropy_kb", "formation_energy_ev", "converged", "check" (MinimumCheck), "eigenvalues_bulk",
-    "eigenvalues_vacancy" (eV/A^2)}``; ``potential`` any object with ``relax``, ``hessian``, ``energy``, ``mass``.
+    "eigenvalues_vacancy" (eV/A^2), "atoms" (the relaxed cell)}``; ``potential`` any object with ``relax``,
+    ``hessian``, ``energy``, ``mass``.
     """
     from localbook.atoms.entropy import check_minimum, formation_entropy, hessian_eigenvalues
     bulk = bcc_supercell(a0, n)
@@ -200,4 +201,4 @@ def vacancy_entropy(potential, a0: float, n: int, seed: int = 0, fmax: float = 1
     s = formation_entropy(ev_v, len(vac), ev_b, len(bulk), potential.mass, potential.zero_tol) if chk.is_minimum \
         else float("nan")
     return dict(entropy_kb=s, formation_energy_ev=e - len(vac) / len(bulk) * float(potential.energy(bulk)),
-                converged=converged, check=chk, eigenvalues_bulk=ev_b, eigenvalues_vacancy=ev_v)
+                converged=converged, check=chk, eigenvalues_bulk=ev_b, eigenvalues_vacancy=ev_v, atoms=vac)

@@ -94,6 +94,7 @@ class EAMPotential:
         if interpolation not in INTERPOLATIONS:
             raise ValueError(f"interpolation={interpolation!r}: use one of {INTERPOLATIONS}")
         self.path, self.name = path, name or path.name
+        self.citation = POTENTIALS.get(self.name, {}).get("citation", path.name)
         self.device = torch.device(device)
         ref = EAM(potential=str(path))
         if element not in list(ref.elements):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["mode_density", "strain_means", "strain_scan", "split_curve", "local_contributions_3d"]
+__all__ = ["mode_density", "strain_means", "strain_scan", "split_curve", "learning_curve", "local_contributions_3d"]
 
 
 def mode_density(ax, spectra: dict, mass: float, bins: int = 40) -> dict:
@@ -79,6 +79,24 @@ def split_curve(ax, curve: dict, title: str = "") -> dict:
     ax.set_ylabel(r"test error ($k_B$)")
     ax.set_title(title, fontsize=9)
     ax.legend()
+    return out
+
+
+def learning_curve(ax, curves: dict, metric: str = "rmse", baselines: dict | None = None) -> dict:
+    """Test ``metric`` (mean and spread over folds, k_B) against the training size of
+    :func:`localbook.regression.learning_curve` results ``{label: LearningCurve}`` on log-log axes, with each
+    ``baselines[label]`` error as a horizontal line. Returns ``{label: (sizes, means)}``."""
+    out = {}
+    for label, c in curves.items():
+        line = ax.errorbar(c.train_sizes, c.mean(metric), c.std(metric), marker="o", capsize=3, label=label)
+        if baselines and label in baselines:
+            ax.axhline(baselines[label], color=line[0].get_color(), ls="--", lw=0.8)
+        out[label] = (np.asarray(c.train_sizes), c.mean(metric))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("training configurations")
+    ax.set_ylabel(f"test {metric.upper()} ($k_B$)")
+    ax.legend(fontsize=8)
     return out
 
 

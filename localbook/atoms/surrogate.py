@@ -24,7 +24,7 @@ from localbook import regression
 
 __all__ = ["DESCRIPTORS", "SCATTERING_J", "register_descriptor", "make_descriptor", "scales_within",
            "local_contributions", "parity_plot", "bulk_descriptor", "formation_descriptor", "formation_features",
-           "baseline_features", "BASELINES", "compare_on_folds", "compare_on_split"]
+           "baseline_features", "BASELINES", "compare_on_folds", "compare_on_split", "training_sizes"]
 
 DESCRIPTORS: dict[str, Callable] = {}
 
@@ -217,3 +217,13 @@ def compare_on_split(features: dict, y, train, test, *, model: str = "bayes") ->
         pred = fitted.predict(x[test])
         out[name] = {"y_pred": pred, "errors": regression.errors(y[test], pred), "model": fitted}
     return out
+
+
+def training_sizes(n_samples: int, n_splits: int, n_points: int = 5, smallest: int = 16) -> np.ndarray:
+    """Training-set sizes for a learning curve over ``n_splits`` folds of ``n_samples`` samples: ``n_points``
+    sizes spaced geometrically from ``smallest`` up to the smallest training part, ``n - ceil(n / n_splits)``
+    (whole groups of one sample each: folds of equal size); fewer when they coincide."""
+    top = n_samples - -(-n_samples // n_splits)
+    if top < 2:
+        raise ValueError(f"{n_samples} samples in {n_splits} folds leave {top} for training: need at least 2")
+    return np.unique(np.geomspace(max(2, min(smallest, top)), top, n_points).astype(int))

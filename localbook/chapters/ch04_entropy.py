@@ -16,6 +16,18 @@ from localbook.params import Choice, ListOf, Presets, Setting
 
 _ALL = 1_000_000
 
+FAMILY = ("I2", "I3", "I4", "V4")
+"""The defect kinds of the thesis' first experiments (figs. 3.1-3.3, table 3.1)."""
+
+THESIS_FAMILY_ENTROPIES = {
+    "AM04": {"I2": (4.08, 1.70, 423), "I3": (5.94, 2.29, 1102), "I4": (7.98, 2.36, 1280), "V4": (10.22, 0.85, 1698)},
+    "MEAM": {"I2": (10.33, 0.82, 423), "I3": (13.81, 1.87, 1104), "I4": (15.88, 1.67, 1279), "V4": (17.55, 1.92, 1700)},
+}
+"""Mean, standard deviation (k_B) and count of the thesis' formation entropies of the I2-I4 and V4 clusters in
+1,024-atom cells, computed here from the files the authors published with their AFS code (github.com/louity/
+AFS-python, ``entropies_EAM.npz`` and ``entropies_MEAM.npz``, non-zero entries): the thesis' own data, as a
+reference for the entropy scale of each potential."""
+
 
 def _combination(v: dict) -> list[str]:
     problems = []
@@ -43,7 +55,7 @@ PRESETS = Presets("04_entropy_surrogate", {
     "potentials": Setting(ListOf(Choice("AM04", "MEAM"), 1, 2), quick=["AM04", "MEAM"],
                           thesis_value="[AM04, MEAM (Etesami-Asadi 2018)]",
                           help="databases: AM04 (tabulated EAM), MEAM (2NN MEAM of Lee et al. 2001)"),
-    "max_configs": Setting((int, 20, _ALL), quick=300, medium=_ALL, smoke=40,
+    "max_configs": Setting((int, 20, _ALL), quick=240, medium=_ALL, smoke=40,
                            thesis_value="40,656 (31,640 ARTn + 9,016 random)",
                            help="configurations used per potential (whole defects; 1,000,000: all)"),
     "n_max": Setting((int, 1, 40), quick=20, smoke=4, help="AFS radial functions"),
@@ -53,7 +65,7 @@ PRESETS = Presets("04_entropy_surrogate", {
                            help="radial functions of the small AFS, sized for n >= 3p on the family"),
     "small_l_max": Setting((int, 0, 20), quick=5, medium=9, smoke=1, thesis_value="not used (n >> p)",
                            help="angular order of the small AFS"),
-    "scat_configs": Setting((int, 0, _ALL), quick=100, medium=_ALL, smoke=12, thesis_value="4,520 (MEAM family)",
+    "scat_configs": Setting((int, 0, _ALL), quick=80, medium=_ALL, smoke=12, thesis_value="4,520 (MEAM family)",
                             help="configurations per potential given the scattering descriptor (family first)"),
     "scat_L": Setting((int, 0, 12), quick=9, smoke=2, help="largest degree l of the scattering S^{J,L}"),
     "scat_sigma": Setting((float, 0.3, 1.5), quick=0.5, thesis_value="not stated",
@@ -63,7 +75,7 @@ PRESETS = Presets("04_entropy_surrogate", {
     "n_splits": Setting((int, 2, 20), quick=5, smoke=2, help="cross-validation folds (whole defects left out)"),
     "split_repeats": Setting((int, 1, 50), quick=5, medium=10, smoke=2, thesis_value="not stated",
                              help="random splits per training fraction (fig. 3.5a)"),
-    "scan_strains": Setting([float, -0.05, 0.05], quick=[-0.01, -0.005, 0.0, 0.005, 0.01, 0.0125, 0.015, 0.02, 0.03],
+    "scan_strains": Setting([float, -0.05, 0.05], quick=[-0.01, 0.0, 0.005, 0.01, 0.0125, 0.02, 0.03],
                             medium=[round(-0.01 + 0.0025 * k, 4) for k in range(17)], smoke=[0.0, 0.01],
                             thesis_value="-1, 0, 1, 2, 3 %", help="strains of the audit's re-relaxed vacancy"),
     "scan_meam": Setting((bool,), quick=True, smoke=False, thesis_value="(no audit in the thesis)",

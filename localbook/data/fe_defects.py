@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SHA256", "BUILD_COMMANDS", "POSITION_QUANTUM", "shipped_path", "save_defects", "load_defects",
-           "load_fe_defects", "read_meta"]
+__all__ = ["SHA256", "BUILD_COMMANDS", "POSITION_QUANTUM", "shipped_path", "database_path", "save_defects",
+           "load_defects", "load_fe_defects", "read_meta"]
 
 #: the unit (A) of the stored displacements from lattice sites
 POSITION_QUANTUM = 1e-4
@@ -35,6 +35,18 @@ def shipped_path(potential: str = "AM04") -> Path:
     if potential not in SHA256:
         raise ValueError(f"no shipped defect database for {potential!r}: choose one of {sorted(SHA256)}")
     return Path(__file__).resolve().parent.parent / "atoms" / "data" / f"fe_defects_{potential}.npz"
+
+
+def database_path(potential: str = "AM04", folder: str | Path = "") -> Path:
+    """``folder/fe_defects_<potential>.npz`` (a database you built), or the shipped file when ``folder`` is
+    empty."""
+    if not folder:
+        return shipped_path(potential)
+    path = Path(folder) / f"fe_defects_{potential}.npz"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: build it with `python -m localbook.atoms.defect_database "
+                                f"build --potential {potential} --workdir W` then `... assemble --out {path}`")
+    return path
 
 
 def _bcc_sites(a0: float, n_cells: int, strain: float) -> np.ndarray:
@@ -126,11 +138,11 @@ def load_defects(path) -> list:
 def load_fe_defects(potential: str = "AM04", path=None) -> list:
     """The defect database of ``potential`` as a list of ``ase.Atoms`` (see :func:`load_defects`).
 
-    Without ``path``, the shipped file is used and its SHA-256 verified (``ChecksumError`` if it differs);
-    a missing file names the command that rebuilds it.
+    Without ``path`` (or with the shipped file's path), the shipped file is used and its SHA-256 verified
+    (``ChecksumError`` if it differs); a missing file names the command that rebuilds it.
     """
     from localbook.data import verify_checksum
-    if path is None:
+    if path is None or (potential in SHA256 and Path(path) == shipped_path(potential)):
         path = shipped_path(potential)
         if not path.exists():
             raise FileNotFoundError(f"{path} is missing: rebuild it with `{BUILD_COMMANDS.get(potential, '?')}`")
