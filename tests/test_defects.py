@@ -157,3 +157,16 @@ def test_scales_within_the_cell():
     assert keep.sum() == 70 and js[keep].max() == 3.0 and not keep[js >= 4].any()
     with pytest.raises(ValueError, match="positive"):
         scales_within(labels, 0.0, 10.0)
+
+
+def test_moments_do_not_depend_on_where_the_cluster_sits():
+    """A spread-out cluster moved by lattice vectors (across the boundary) keeps its principal moments."""
+    rng = np.random.default_rng(5)
+    for kind in ("I4", "V4", "I3"):
+        at = D.make_defect(kind, A0, 4, rng, shell=1.42)
+        m = D.defect_moments(at, A0, 4)
+        for shift in ([A0, 0, 0], [2 * A0, A0, 3 * A0], [A0 / 2] * 3, [1.5 * A0, 2.5 * A0, 0.5 * A0]):
+            moved = at.copy()
+            moved.translate(shift)
+            moved.wrap()
+            assert np.abs(D.defect_moments(moved, A0, 4) - m).max() < 1e-6

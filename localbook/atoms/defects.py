@@ -160,15 +160,27 @@ def wigner_seitz(atoms, a0: float, n: int, strain: float = 0.0):
 
 def defect_moments(atoms, a0: float, n: int, strain: float = 0.0) -> np.ndarray:
     """Principal moments of inertia (A^2, unit masses, ascending, ``(3,)``) of the defect positions
-    (vacant sites and multiply-occupied sites' atoms), unwrapped around the first one by minimum image."""
+    (vacant sites and multiply-occupied sites' atoms).
+
+    The points are unwrapped one at a time, each by minimum image relative to the nearest point already
+    unwrapped (a greedy walk through the cluster), so that a cluster that straddles the cell boundary or spans
+    more than half the cell keeps its shape; unwrapping every point relative to the first one would cut such a
+    cluster in two and give equivalent configurations different moments.
+    """
     vac, inter = wigner_seitz(atoms, a0, n, strain)
     pts = np.concatenate([vac, inter])
     if len(pts) == 0:
         return np.zeros(3)
     length = float(atoms.cell[0, 0])
-    d = pts - pts[0]
-    d -= length * np.round(d / length)
-    d -= d.mean(0)
+    placed, todo = [pts[0]], list(range(1, len(pts)))
+    while todo:
+        d = pts[todo][:, None, :] - np.array(placed)[None, :, :]
+        d -= length * np.round(d / length)
+        dist = np.sqrt((d ** 2).sum(-1))
+        k, j = np.unravel_index(np.argmin(dist), dist.shape)
+        placed.append(placed[j] + d[k, j])
+        todo.pop(k)
+    d = np.array(placed) - np.mean(placed, axis=0)
     inertia = (d ** 2).sum() * np.eye(3) - d.T @ d
     return np.linalg.eigvalsh(inertia)
 
