@@ -10,6 +10,7 @@ rejection counts. ``numpy.savez_compressed``: ~8 bytes per atom before compressi
 
 This module sits at the bottom of the package (it imports numpy, ASE and :mod:`localbook.data` only): the
 builder in :mod:`localbook.atoms` writes with :func:`save_defects`, chapters read with :func:`load_fe_defects`.
+The shipped files' SHA-256 and rebuild commands are in :mod:`localbook.data.artefacts`.
 """
 from __future__ import annotations
 
@@ -18,23 +19,27 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SHA256", "BUILD_COMMANDS", "POSITION_QUANTUM", "shipped_path", "database_path", "save_defects",
-           "load_defects", "load_fe_defects", "read_meta"]
+__all__ = ["POSITION_QUANTUM", "POTENTIALS", "shipped_path", "database_path", "save_defects", "load_defects",
+           "load_fe_defects", "read_meta"]
 
 #: the unit (A) of the stored displacements from lattice sites
 POSITION_QUANTUM = 1e-4
 
-SHA256: dict[str, str] = {}
+#: the potentials whose databases ship with localbook (artefacts ``fe_defects_<potential>``, whose SHA-256 and
+#: rebuild commands live in :mod:`localbook.data.artefacts`)
+POTENTIALS = ("AM04", "MEAM")
 
-#: the commands that rebuilt the shipped files (run through the queue; see the chapter for wall times)
-BUILD_COMMANDS: dict[str, str] = {}
+
+def _artefact(potential: str):
+    from localbook.data.artefacts import artefact
+    if potential not in POTENTIALS:
+        raise ValueError(f"no shipped defect database for {potential!r}: choose one of {list(POTENTIALS)}")
+    return artefact(f"fe_defects_{potential}")
 
 
 def shipped_path(potential: str = "AM04") -> Path:
-    """Path of the shipped database of ``potential`` (one of ``SHA256``'s keys)."""
-    if potential not in SHA256:
-        raise ValueError(f"no shipped defect database for {potential!r}: choose one of {sorted(SHA256)}")
-    return Path(__file__).resolve().parent.parent / "atoms" / "data" / f"fe_defects_{potential}.npz"
+    """Path of the shipped database of ``potential`` (``"AM04"`` or ``"MEAM"``), not verified."""
+    return _artefact(potential).file
 
 
 def database_path(potential: str = "AM04", folder: str | Path = "") -> Path:
@@ -138,13 +143,10 @@ def load_defects(path) -> list:
 def load_fe_defects(potential: str = "AM04", path=None) -> list:
     """The defect database of ``potential`` as a list of ``ase.Atoms`` (see :func:`load_defects`).
 
-    Without ``path`` (or with the shipped file's path), the shipped file is used and its SHA-256 verified
-    (``ChecksumError`` if it differs); a missing file names the command that rebuilds it.
+    Without ``path`` (or with the shipped file's path), the shipped file is used after its SHA-256 is checked
+    against :mod:`localbook.data.artefacts` (``ChecksumError`` or ``FileNotFoundError`` name the rebuild command).
     """
-    from localbook.data import verify_checksum
-    if path is None or (potential in SHA256 and Path(path) == shipped_path(potential)):
-        path = shipped_path(potential)
-        if not path.exists():
-            raise FileNotFoundError(f"{path} is missing: rebuild it with `{BUILD_COMMANDS.get(potential, '?')}`")
-        verify_checksum(path, SHA256[potential])
+    if path is None or Path(path) == shipped_path(potential):
+        from localbook.data.artefacts import verified_path
+        path = verified_path(f"fe_defects_{potential}")
     return load_defects(path)
