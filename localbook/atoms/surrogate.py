@@ -23,7 +23,7 @@ import numpy as np
 from localbook import regression
 
 __all__ = ["DESCRIPTORS", "SCATTERING_J", "register_descriptor", "make_descriptor", "scales_within",
-           "local_contributions", "parity_plot", "bulk_descriptor", "formation_descriptor", "formation_features",
+           "local_contributions", "bulk_descriptor", "formation_descriptor", "formation_features",
            "baseline_features", "BASELINES", "compare_on_folds", "compare_on_split", "training_sizes"]
 
 DESCRIPTORS: dict[str, Callable] = {}
@@ -100,27 +100,6 @@ def local_contributions(model, phi_atoms, phi_reference=None) -> np.ndarray:
     if phi_reference is not None:
         phi = phi - np.asarray(phi_reference, dtype=float)
     return phi @ w
-
-
-def parity_plot(ax, y_true, y_pred, groups=None, title: str = "", unit: str = "k_B"):
-    """Predicted vs exact values on ``ax``, one colour per value of ``groups``, with RMSE/MAE in the title.
-
-    Returns the :func:`localbook.regression.errors` dict.
-    """
-    y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
-    groups = np.zeros(len(y_true), dtype=int) if groups is None else np.asarray(groups)
-    for g in sorted(set(groups.tolist())):
-        m = groups == g
-        ax.scatter(y_true[m], y_pred[m], s=10, alpha=0.75, label=str(g))
-    lo, hi = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
-    ax.plot([lo, hi], [lo, hi], color="k", lw=0.8)
-    err = regression.errors(y_true, y_pred)
-    ax.set_title(f"{title}\nRMSE {err['rmse']:.2f}, MAE {err['mae']:.2f} ${unit}$")
-    ax.set_xlabel(f"exact $S_f$ (${unit}$)")
-    ax.set_ylabel(f"predicted $S_f$ (${unit}$)")
-    if len(set(groups.tolist())) > 1:
-        ax.legend(fontsize=7, markerscale=1.5)
-    return err
 
 
 def bulk_descriptor(a0: float, strain: float, name: str = "afs", n_cells: int = 1, **kw) -> np.ndarray:
