@@ -140,13 +140,20 @@ def load_defects(path) -> list:
     return out
 
 
+def _is_shipped(potential: str, path) -> bool:
+    try:
+        return Path(path).resolve() == shipped_path(potential).resolve()
+    except (KeyError, ValueError):     # no shipped file of that potential: a database of the user's
+        return False
+
+
 def load_fe_defects(potential: str = "AM04", path=None) -> list:
     """The defect database of ``potential`` as a list of ``ase.Atoms`` (see :func:`load_defects`).
 
     Without ``path`` (or with the shipped file's path), the shipped file is used after its SHA-256 is checked
     against :mod:`localbook.data.artefacts` (``ChecksumError`` or ``FileNotFoundError`` name the rebuild command).
     """
-    if path is None or Path(path) == shipped_path(potential):
+    if path is None or _is_shipped(potential, path):
         from localbook.data.artefacts import verified_path
         path = verified_path(f"fe_defects_{potential}")
     return load_defects(path)
