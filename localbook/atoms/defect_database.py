@@ -146,9 +146,12 @@ class _Builder:
         self.dir.mkdir(parents=True, exist_ok=True)
         spec_file = self.dir / "spec.json"
         mine = json.dumps(asdict(spec), sort_keys=True, default=list)
-        if spec_file.exists() and spec_file.read_text() != mine:
+        if not spec_file.exists():
+            tmp = spec_file.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(mine)
+            tmp.replace(spec_file)   # atomic, and never rewritten: parallel shards read it while others start
+        if spec_file.read_text() != mine:
             raise ValueError(f"{self.dir} holds a build of another spec ({spec_file}): use a new workdir")
-        spec_file.write_text(mine)
         self.relaxer, self.hessians = routes(spec.potential, device)
         self.a0 = self._lattice_parameter()
         self._bulk = {}
