@@ -111,3 +111,18 @@ def test_subset_keeps_whole_defects_and_every_kind():
         assert sum(s.info["group"] == g for s in chosen) == sum(s.info["group"] == g for s in structures)
     assert np.array_equal(DB.subset(structures, 30, seed=1), idx)
     assert len(DB.subset(structures, 10_000)) == len(structures)
+
+
+def test_find_databases_names_the_build_command_for_what_is_missing(tmp_path):
+    from localbook.data.fe_defects import find_databases, shipped_path
+    found, missing = find_databases(["AM04", "MEAM"])          # AM04 ships, MEAM does not (yet)
+    assert found == {"AM04": shipped_path("AM04")} and found["AM04"].exists()
+    assert list(missing) == ["MEAM"] and "defect_database build --potential MEAM" in missing["MEAM"]
+    assert "assemble --potential MEAM" in missing["MEAM"] and "database_dir" in missing["MEAM"]
+    found, missing = find_databases(["AM04", "MEAM"], tmp_path)  # a folder without them: AM04 from the package
+    assert found == {"AM04": shipped_path("AM04")} and str(tmp_path / "fe_defects_MEAM.npz") in missing["MEAM"]
+    (tmp_path / "fe_defects_MEAM.npz").write_bytes(b"")        # a folder with the file: found (not loaded here)
+    found, missing = find_databases(["MEAM"], tmp_path)
+    assert found == {"MEAM": tmp_path / "fe_defects_MEAM.npz"} and not missing
+    with pytest.raises(ValueError, match="choose among"):
+        find_databases(["M03"])

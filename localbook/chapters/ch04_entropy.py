@@ -42,11 +42,12 @@ def _combination(v: dict) -> list[str]:
 
 
 def _work(v: dict) -> float:
-    """Seconds on the reference machine, measured: AFS 0.24 s per 128-atom cell at (20, 10), scattering 0.35 s,
-    a strain-scan point 1.3 s (EAM, three Hessians) and 5 s (MEAM, 54 atoms, LAMMPS finite differences)."""
+    """Seconds on the reference machine, measured: AFS 0.093 s per cell at (20, 10), scattering 3.4 s (the
+    periodic-cell route of :mod:`localbook.scattering3d`), a strain-scan point 1.3 s (EAM, three Hessians) and
+    5 s (MEAM, 54 atoms, LAMMPS finite differences)."""
     configs = min(v["max_configs"], 1200) * len(v["potentials"])
-    afs = 0.24 * (v["n_max"] * (v["l_max"] + 1) / 220) ** 0.5 * configs
-    scat = 0.35 * min(v["scat_configs"], 1200) * len(v["potentials"])
+    afs = 0.093 * (v["n_max"] * (v["l_max"] + 1) / 220) ** 0.5 * configs
+    scat = 3.4 * min(v["scat_configs"], 1200) * len(v["potentials"])
     scan = len(v["scan_strains"]) * (1.3 + 5.0 * v["scan_meam"])
     return afs + scat + scan + 30.0
 
@@ -55,7 +56,7 @@ PRESETS = Presets("04_entropy_surrogate", {
     "potentials": Setting(ListOf(Choice("AM04", "MEAM"), 1, 2), quick=["AM04", "MEAM"],
                           thesis_value="[AM04, MEAM (Etesami-Asadi 2018)]",
                           help="databases: AM04 (tabulated EAM), MEAM (2NN MEAM of Lee et al. 2001)"),
-    "max_configs": Setting((int, 20, _ALL), quick=240, medium=_ALL, smoke=40,
+    "max_configs": Setting((int, 20, _ALL), quick=800, medium=_ALL, smoke=40,
                            thesis_value="40,656 (31,640 ARTn + 9,016 random)",
                            help="configurations used per potential (whole defects; 1,000,000: all)"),
     "n_max": Setting((int, 1, 40), quick=20, smoke=4, help="AFS radial functions"),
@@ -65,8 +66,9 @@ PRESETS = Presets("04_entropy_surrogate", {
                            help="radial functions of the small AFS, sized for n >= 3p on the family"),
     "small_l_max": Setting((int, 0, 20), quick=4, medium=9, smoke=1, thesis_value="not used (n >> p)",
                            help="angular order of the small AFS"),
-    "scat_configs": Setting((int, 0, _ALL), quick=80, medium=_ALL, smoke=12, thesis_value="4,520 (MEAM family)",
-                            help="configurations per potential given the scattering descriptor (family first)"),
+    "scat_configs": Setting((int, 0, _ALL), quick=0, medium=_ALL, smoke=0, thesis_value="4,520 (MEAM family)",
+                            help="configurations per potential given the scattering descriptor (family first; "
+                                 "0: skipped, 3.4 s per cell)"),
     "scat_L": Setting((int, 0, 12), quick=9, smoke=2, help="largest degree l of the scattering S^{J,L}"),
     "scat_sigma": Setting((float, 0.3, 1.5), quick=0.5, thesis_value="not stated",
                           help="width of the atomic Gaussians and of the j = 0 wavelet (Å)"),

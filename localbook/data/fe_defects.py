@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["POSITION_QUANTUM", "POTENTIALS", "shipped_path", "database_path", "save_defects", "load_defects",
-           "load_fe_defects", "read_meta"]
+           "load_fe_defects", "read_meta", "build_command", "find_databases"]
 
 #: the unit (A) of the stored displacements from lattice sites
 POSITION_QUANTUM = 1e-4
@@ -49,9 +49,45 @@ def database_path(potential: str = "AM04", folder: str | Path = "") -> Path:
         return shipped_path(potential)
     path = Path(folder) / f"fe_defects_{potential}.npz"
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist: build it with `python -m localbook.atoms.defect_database "
-                                f"build --potential {potential} --workdir W` then `... assemble --out {path}`")
+        raise FileNotFoundError(f"{path} does not exist: build it with `{build_command(potential, folder)}`")
     return path
+
+
+def build_command(potential: str, folder: str | Path = "W") -> str:
+    """The shell commands that build ``folder/fe_defects_<potential>.npz`` (resumable; ``--shard I 2`` runs two
+    halves in parallel), for messages that name the fix."""
+    out = Path(folder) / f"fe_defects_{potential}.npz"
+    cli = "python -m localbook.atoms.defect_database"
+    return (f"{cli} build --potential {potential} --workdir {folder}/work && "
+            f"{cli} assemble --potential {potential} --workdir {folder}/work --out {out}")
+
+
+def find_databases(potentials, folder: str | Path = "") -> tuple[dict, dict]:
+    """Split ``potentials`` into the databases that exist and those that do not.
+
+    Each potential's database is ``folder/fe_defects_<potential>.npz`` when ``folder`` is given and holds it,
+    else the file shipped with localbook (AM04; no MEAM database ships yet). Returns ``({potential: path},
+    {potential: message})``: for each missing database a message that names the command that builds it. A
+    chapter runs on what exists and prints the messages.
+    """
+    found, missing = {}, {}
+    for potential in potentials:
+        if potential not in POTENTIALS:
+            raise ValueError(f"no defect database for {potential!r}: choose among {list(POTENTIALS)}")
+        candidates = [Path(folder) / f"fe_defects_{potential}.npz"] if folder else []
+        try:
+            candidates.append(shipped_path(potential))
+        except KeyError:                 # no shipped artefact of that name
+            pass
+        hit = next((c for c in candidates if c.exists()), None)
+        if hit is not None:
+            found[potential] = hit
+            continue
+        where = " or ".join([str(c) for c in candidates] or ["the shipped data"])
+        missing[potential] = (f"no {potential} database ({where}): build it with "
+                              f"`{build_command(potential, folder or 'DIR')}` (resumable; hours of CPU), then "
+                              f"pass database_dir={str(folder or 'DIR')!r}")
+    return found, missing
 
 
 def _bcc_sites(a0: float, n_cells: int, strain: float) -> np.ndarray:
