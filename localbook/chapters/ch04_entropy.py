@@ -52,6 +52,12 @@ def _work(v: dict) -> float:
     return afs + scat + scan + 30.0
 
 
+def _memory_gb(v: dict) -> float:
+    """Peak memory measured at quick, 1.5 GB (torch, LAMMPS, the database, AFS and scattering of 128- and
+    250-atom cells), plus the dense Hessians of the worked example (bulk and defect, float64, with copies)."""
+    return 1.5 + 4 * (6 * v["demo_cells"] ** 3) ** 2 * 8 / 1e9
+
+
 PRESETS = Presets("04_entropy_surrogate", {
     "potentials": Setting(ListOf(Choice("AM04", "MEAM"), 1, 2), quick=["AM04", "MEAM"],
                           thesis_value="[AM04, MEAM (Etesami-Asadi 2018)]",
@@ -84,4 +90,5 @@ PRESETS = Presets("04_entropy_surrogate", {
                          help="scan the MEAM vacancy too (LAMMPS finite differences)"),
     "demo_cells": Setting((int, 2, 12), quick=3, smoke=2, thesis_value="8 (1,024 atoms)",
                           help="cubic cell of the worked example, 2 n^3 atoms"),
-}, check=_combination, work=_work, reference_seconds=partial(quick_run_seconds, "04_entropy_surrogate"))
+}, check=_combination, work=_work, memory_gb=_memory_gb,
+   reference_seconds=partial(quick_run_seconds, "04_entropy_surrogate"))
