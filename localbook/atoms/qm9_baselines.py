@@ -27,6 +27,7 @@ every penalty instead of diagonalising it once per width).
 from __future__ import annotations
 
 import time
+from numbers import Integral, Real
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -35,6 +36,7 @@ import torch
 from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
 from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 __all__ = [
@@ -74,10 +76,13 @@ def _check_molecules(structures, elements=QM9_ELEMENTS) -> list:
 class ElementCounts(TransformerMixin, BaseEstimator):
     """Number of atoms of each element, ``(n_molecules, len(elements))``: the dressed-atom features."""
 
+    _parameter_constraints = {"elements": ["array-like"]}
+
     def __init__(self, elements: Sequence[int] = QM9_ELEMENTS):
         self.elements = elements
 
     def fit(self, X, y=None):
+        self._validate_params()
         _check_molecules(X, self.elements)
         self.n_features_out_ = len(self.elements)
         return self
@@ -103,6 +108,10 @@ class PairDistanceHistograms(TransformerMixin, BaseEstimator):
     MBTR fails on ASE 3.29 (it passes ``ase.Atoms`` arguments by position and hits the new ``velocities``).
     """
 
+    _parameter_constraints = {"elements": ["array-like"], "r_max_angstrom": [Interval(Real, 0.5, None, closed="neither")],
+                              "n_bins": [Interval(Integral, 2, None, closed="left")],
+                              "smearing_angstrom": [Interval(Real, 0, None, closed="neither")]}
+
     def __init__(self, elements: Sequence[int] = QM9_ELEMENTS, r_max_angstrom: float = 8.0, n_bins: int = 30,
                  smearing_angstrom: float = 0.2):
         self.elements = elements
@@ -115,6 +124,7 @@ class PairDistanceHistograms(TransformerMixin, BaseEstimator):
         return [(a, b) for i, a in enumerate(z) for b in z[i:]]
 
     def fit(self, X, y=None):
+        self._validate_params()
         if not (self.r_max_angstrom > 0.5 and int(self.n_bins) >= 2 and self.smearing_angstrom > 0):
             raise ValueError(f"need r_max_angstrom > 0.5, n_bins >= 2 and smearing_angstrom > 0; got "
                              f"{self.r_max_angstrom}, {self.n_bins}, {self.smearing_angstrom}")
@@ -310,6 +320,11 @@ class PrecomputedKernelRidge(RegressorMixin, BaseEstimator):
     (``(n_widths, n_alphas)``), ``dressed_atom_`` (the counts model, or ``None``).
     """
 
+    _parameter_constraints = {"kernels": [PrecomputedKernels, None], "alphas": ["array-like"],
+                              "dressed_atom": ["boolean"],
+                              "validation_fraction": [Interval(Real, 0, 0.5, closed="neither")],
+                              "random_state": [Interval(Integral, 0, None, closed="left")]}
+
     def __init__(self, kernels: PrecomputedKernels | None = None, alphas: Sequence[float] = tuple(np.logspace(-10, 0, 11)),
                  dressed_atom: bool = True, validation_fraction: float = 0.2, random_state: int = 0):
         self.kernels = kernels
@@ -330,6 +345,7 @@ class PrecomputedKernelRidge(RegressorMixin, BaseEstimator):
         return X.astype(np.int64)
 
     def fit(self, X, y):
+        self._validate_params()
         idx = self._index(X)
         y = np.asarray(y, dtype=np.float64)
         if len(y) != len(idx) or len(idx) < 5:
