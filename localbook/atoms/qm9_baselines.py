@@ -260,8 +260,7 @@ def local_kernels(environments: Sequence[np.ndarray], numbers: Sequence[np.ndarr
     for element in np.unique(z):
         idx = np.flatnonzero(z == element)
         xe = torch.as_tensor(x[idx], dtype=torch.float64, device=device)
-        onehot = torch.zeros(len(idx), n, dtype=torch.float64, device=device)
-        onehot[torch.arange(len(idx)), torch.as_tensor(mol[idx], device=device)] = 1.0
+        owner = torch.as_tensor(mol[idx], device=device)  # the molecule of each atom of this element
         sq = (xe ** 2).sum(1)
         for s in range(0, len(idx), chunk):
             block = xe[s:s + chunk]
@@ -271,8 +270,9 @@ def local_kernels(environments: Sequence[np.ndarray], numbers: Sequence[np.ndarr
             else:
                 d2 = (sq[s:s + chunk, None] + sq[None, :] - 2 * dot).clamp_min(0)
                 kernels = [torch.exp(-d2 / (2 * w * w)) for w in widths]
-            for k, kern in enumerate(kernels):
-                out[k] += onehot[s:s + chunk].T @ kern @ onehot
+            for k, kern in enumerate(kernels):  # sum the atom pairs into molecule pairs: columns, then rows
+                per_molecule = torch.zeros(len(block), n, dtype=torch.float64, device=device).index_add_(1, owner, kern)
+                out[k].index_add_(0, owner[s:s + chunk], per_molecule)
     return out.cpu().numpy()
 
 
