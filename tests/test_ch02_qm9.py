@@ -1,0 +1,83 @@
+"""Chapter 02's module (localbook.chapters.ch02_qm9): the sampling protocol, rotation drift, composition recovery."""
+from __future__ import annotations
+
+import importlib.util
+import math
+
+import numpy as np
+import pytest
+from ase.build import molecule
+from sklearn.linear_model import LinearRegression
+
+from localbook.chapters import ch02_qm9 as chapter
+from localbook.scattering3d import check_conditions
+
+needs_qm9pack = pytest.mark.skipif(importlib.util.find_spec("qm9pack") is None,
+                                   reason="PyPI qm9pack (the QM9 CSV files) is not installed")
+
+
+def test_protocol_meets_both_conditions_on_the_closest_pair():
+    p = chapter.sampling_protocol(J=2, eps_o=0.1, eps_a=1e-3)
+    assert p.sigma == pytest.approx(0.9586 / math.sqrt(-8 * math.log(0.1)))  # thesis eq. 2.3
+    assert p.widest_wavelet == pytest.approx(4 * 0.5 * p.sigma) and p.margin >= p.widest_wavelet
+    # two atoms at QM9's closest distance, 29-atom aliasing bound: both precisions are met, and only just
+    rep = check_conditions(molecule("H2O"), p.sigma, p.spacing, eps_a=1e-3, eps_o=0.1)
+    assert rep.overlap_ok and rep.eps_o < 0.1
+    assert 29 * math.exp(-0.5 * (math.pi * p.sigma / p.spacing) ** 2) == pytest.approx(1e-3)
+    with pytest.raises(ValueError, match="margin"):
+        chapter.sampling_protocol(J=2, eps_o=0.1, eps_a=1e-3, margin_widths=0.5)
+    with pytest.raises(ValueError, match="precisions"):
+        chapter.sampling_protocol(J=2, eps_o=1.5, eps_a=1e-3)
+
+
+def test_qm9_scattering_refuses_a_molecule_closer_than_qm9s_closest_pair():
+    shs = chapter.qm9_scattering(J=1, ls=[0], qs=[1.0], eps_o=0.1, eps_a=1e-3, max_order=1)
+    squeezed = molecule("H2O")
+    squeezed.positions *= 0.9  # O-H 0.87 Å, below QM9's 0.9586 Å
+    with pytest.raises(ValueError, match="overlap"):
+        shs.fit([squeezed])
+
+
+class _Positions:
+    """A transformer that is not rotation invariant (flattened x coordinates): the drift must see it."""
+
+    def transform(self, structures):
+        return np.stack([np.sort(a.positions[:, 0])[:3] for a in structures])
+
+
+def test_rotation_drift_is_zero_for_invariants_and_not_otherwise():
+    from localbook.atoms.qm9_baselines import ElementCounts
+
+    mols = [molecule(n) for n in ("CH4", "CH3OH", "C2H6", "CH3CH2OH", "HCOOH")]
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=5)
+    counts = ElementCounts().fit(mols)
+    model = LinearRegression().fit(counts.transform(mols), y)
+    assert np.all(chapter.rotation_drift(model, counts, mols, rng) < 1e-9)
+    pos = _Positions()
+    model = LinearRegression().fit(pos.transform(mols), y)
+    assert chapter.rotation_drift(model, pos, mols, rng).max() > 1e-3
+
+
+def test_composition_recovery():
+    rng = np.random.default_rng(0)
+    counts = rng.integers(0, 10, (200, 5)).astype(float)
+    assert chapter.composition_recovery(counts @ rng.normal(size=(5, 12)), counts).max() < 1e-8
+    assert chapter.composition_recovery(rng.normal(size=(200, 12)), counts).min() > 1.0
+
+
+@needs_qm9pack
+@pytest.mark.slow
+def test_qm9_extremes_are_the_data():
+    from localbook.data.qm9 import load_qm9_molecules
+
+    mols = load_qm9_molecules(as_atoms=False)
+    dmin, radius = np.inf, 0.0
+    for a, b in zip(mols.offsets[:-1], mols.offsets[1:]):
+        p = mols.positions_angstrom[a:b]
+        d = np.linalg.norm(p[:, None] - p[None], axis=-1) + np.eye(len(p)) * 1e9
+        dmin = min(dmin, d.min())
+        radius = max(radius, np.linalg.norm(p - p.mean(0), axis=1).max())
+    assert dmin == pytest.approx(chapter.QM9_MIN_DISTANCE_ANGSTROM, abs=1e-4)
+    assert radius == pytest.approx(chapter.QM9_MAX_RADIUS_ANGSTROM, abs=1e-3)
+    assert mols.n_atoms.max() == chapter.QM9_MAX_ATOMS
