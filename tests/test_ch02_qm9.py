@@ -81,3 +81,21 @@ def test_qm9_extremes_are_the_data():
     assert dmin == pytest.approx(chapter.QM9_MIN_DISTANCE_ANGSTROM, abs=1e-4)
     assert radius == pytest.approx(chapter.QM9_MAX_RADIUS_ANGSTROM, abs=1e-3)
     assert mols.n_atoms.max() == chapter.QM9_MAX_ATOMS
+
+
+def test_size_buckets_give_the_single_box_coefficients():
+    shs = chapter.qm9_scattering(J=1, ls=[0, 1], qs=[0.5, 1.0, 2.0], eps_o=0.5, eps_a=1e-2, margin_widths=3.0)
+    mols = [molecule(n) for n in ("H2O", "CH4", "CH3CH2OH", "C6H6")]
+    single = shs.fit(mols).transform(mols)
+    bucketed = chapter.SizeBucketedScattering(shs).fit(mols)
+    sizes = [bucketed._box_size(a) for a in mols]
+    assert len(set(sizes)) > 1 and max(sizes) <= shs.grid_shape_[0]  # the small molecules get smaller boxes
+    out = bucketed.transform(mols)
+    # integer powers agree to the periodic-image error of a 3-width margin; q = 1/2 integrals also sum the
+    # density's ringing (eps_a) over the empty part of the box, so they depend on the box at the 1e-2 level
+    whole = np.array(["_q0.5" not in name for name in shs.get_feature_names_out()])
+    rel = np.abs(out - single).max(axis=0) / np.abs(single).max(axis=0)
+    assert rel[whole].max() < 5e-3 and rel[~whole].max() < 0.05
+    assert list(bucketed.get_feature_names_out()) == list(shs.get_feature_names_out())
+    with pytest.raises(ValueError, match="rescale"):
+        chapter.SizeBucketedScattering(shs.set_params(on_violation="rescale")).fit(mols)

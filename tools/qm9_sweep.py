@@ -34,11 +34,29 @@ SETTINGS = {
     "eo0.3_J2": dict(eps_o=0.3, J=2, L=[0, 1, 2], margin_widths=2.0),
     "eo0.5_J3_m1": dict(eps_o=0.5, J=3, L=[0, 1, 2], margin_widths=1.0),
     "eo0.1_J2": dict(eps_o=0.1, J=2, L=[0, 1, 2], margin_widths=2.0),
+    # chapter 02's protocol (localbook.chapters.ch02_qm9): sigma from eps_o and QM9's closest pair, no stretch;
+    # "bucketed": each molecule in a box fitted to its size (SizeBucketedScattering)
+    "p_eo0.5_J2_bucketed": dict(protocol=True, eps_o=0.5, eps_a=1e-3, J=2, ls=[0, 1, 2], qs=[0.5, 1.0, 2.0],
+                                margin_widths=2.0, bucketed=True),
+    "p_eo0.5_J2_bucketed_q123": dict(protocol=True, eps_o=0.5, eps_a=1e-3, J=2, ls=[0, 1, 2], qs=[1.0, 2.0, 3.0],
+                                     margin_widths=2.0, bucketed=True),
+    "p_eo0.5_J2_bucketed_ea1e-6": dict(protocol=True, eps_o=0.5, eps_a=1e-6, J=2, ls=[0, 1, 2], qs=[0.5, 1.0, 2.0],
+                                       margin_widths=2.0, bucketed=True),
+    "p_eo0.5_J3_bucketed": dict(protocol=True, eps_o=0.5, eps_a=1e-3, J=3, ls=[0, 1, 2], qs=[0.5, 1.0, 2.0],
+                                margin_widths=1.5, bucketed=True),
+    "p_eo0.3_J2_bucketed": dict(protocol=True, eps_o=0.3, eps_a=1e-3, J=2, ls=[0, 1, 2], qs=[0.5, 1.0, 2.0],
+                                margin_widths=2.0, bucketed=True),
 }
 
 
 def make(setting):
     s = dict(setting)
+    if s.pop("protocol", False):
+        from localbook.chapters.ch02_qm9 import SizeBucketedScattering, qm9_scattering
+
+        bucketed = s.pop("bucketed", False)
+        scat = qm9_scattering(batch_size=8, **s)
+        return SizeBucketedScattering(scat) if bucketed else scat
     common = dict(qs=[0.5, 1.0, 2.0], channels=("Z", "valence", "core"), max_order=2, batch_size=8)
     if "eps_o" in s:
         sigma, sigma_w = 1.0, 0.5
@@ -80,8 +98,11 @@ def main():
             a.positions = (a.positions - a.positions.mean(0)) @ Rotation.random(random_state=rng).as_matrix().T
             rotated.append(a)
         drift = np.abs(model.predict(scat.transform(rotated)) - model.predict(X[test]))
-        rec = dict(setting=name, n=n, params={k: v for k, v in SETTINGS[name].items()}, grid=scat.grid_shape_,
-                   box_angstrom=scat.box_length_[0], scale=scat.scale_, margin=scat.margin_, spacing=scat._spacing,
+        inner = getattr(scat, "scattering_", scat)
+        rec = dict(setting=name, n=n, params={k: v for k, v in SETTINGS[name].items()}, grid=inner.grid_shape_,
+                   box_angstrom=inner.box_length_[0], scale=inner.scale_, margin=inner.margin_, spacing=inner._spacing,
+                   mean_voxels=float(np.mean([inner.grid_shape_[0] ** 3 if inner is scat else scat._box_size(a) ** 3
+                                              for a in mols.atoms])),
                    n_features=X.shape[1], seconds_per_molecule=sec, mae=lin.mae, mae_std=lin.mae_std,
                    mae_with_counts=lin_c.mae, rotation_drift_mean=float(drift.mean()),
                    rotation_drift_max=float(drift.max()), alpha_min_chosen=None)

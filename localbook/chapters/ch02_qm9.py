@@ -18,11 +18,14 @@ from typing import Sequence
 
 import numpy as np
 
-from localbook.scattering3d import SolidHarmonicScattering
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+from localbook.scattering3d import SolidHarmonicScattering, check_conditions
 from localbook.scattering3d import core
 
 __all__ = ["QM9_MIN_DISTANCE_ANGSTROM", "QM9_MAX_RADIUS_ANGSTROM", "QM9_MAX_ATOMS", "SamplingProtocol",
-           "sampling_protocol", "qm9_scattering", "rotation_drift", "composition_recovery"]
+           "sampling_protocol", "qm9_scattering", "SizeBucketedScattering", "rotation_drift", "composition_recovery"]
 
 #: Smallest interatomic distance over qm9pack's 130,831 molecules (an O-H bond of QM9 id 77935), Å. Checked
 #: against the data by ``tests/test_ch02_qm9.py`` (slow).
@@ -81,6 +84,64 @@ def qm9_scattering(J: int, ls: Sequence[int], qs: Sequence[float], eps_o: float,
                                    margin=p.margin, channels=tuple(channels), max_order=max_order,
                                    eps_a=eps_a * (1 + 1e-9), eps_o=eps_o * (1 + 1e-9), on_violation="raise",
                                    batch_size=batch_size, device=device, progress=progress)
+
+
+class SizeBucketedScattering(TransformerMixin, BaseEstimator):
+    """A molecular :class:`SolidHarmonicScattering` computed in a box fitted to each molecule's size.
+
+    The wrapped transformer puts every molecule in one box sized for the largest (radius 7.4 Å in QM9, 3.5 Å
+    for the median molecule): most of each grid is empty space. Here each molecule goes in the smallest cubic
+    box of a fast FFT size that holds its radius plus the transformer's margin; molecules sharing a box size are
+    computed together. The coefficients are integrals over the whole box, so they do not depend on the box once
+    the margin holds the widest wavelet (tested against the single box); on QM9 this divides the voxels per
+    molecule by about 3 (1,000 molecules) to 4.5 (all of them). Measured on four small molecules against a margin
+    of 6 widest wavelets: integer powers converge with the margin (order 2, q = 1: 1e-1 at 1.5 widths, 7e-3 at 3,
+    1e-3 at 4), but the q = 1/2 integrals stay 2-6e-2 off even at 4 widths: a density built in Fourier space
+    rings at the aliasing level eps_a over the whole box, and the square root lifts that floor (kymatio builds
+    its densities in real space). So with q = 1/2 the box matters at that level, bucketed or not.
+
+    ``scattering``: a :class:`SolidHarmonicScattering` in ``grid="box"`` mode with an explicit ``margin`` (the
+    rescaling of ``on_violation="rescale"`` would depend on the molecules of each box: not allowed). Learned:
+    ``scattering_`` (fitted on the given molecules: labels and conditions), ``n_features_out_``.
+    """
+
+    def __init__(self, scattering: SolidHarmonicScattering | None = None):
+        self.scattering = scattering
+
+    def fit(self, X, y=None):
+        if not isinstance(self.scattering, SolidHarmonicScattering):
+            raise TypeError("scattering must be a SolidHarmonicScattering, e.g. qm9_scattering(...)")
+        if self.scattering.grid not in ("auto", "box") or self.scattering.margin is None:
+            raise ValueError("SizeBucketedScattering needs grid='box' (or 'auto' for molecules) and an explicit margin")
+        if self.scattering.on_violation == "rescale":
+            raise ValueError("on_violation='rescale' stretches each box's molecules differently: use 'raise' or "
+                             "'warn' with a sigma that meets eps_o (see sampling_protocol)")
+        self.scattering_ = clone(self.scattering).fit(X)
+        self.n_features_out_ = self.scattering_.n_features_out_
+        return self
+
+    def _box_size(self, atoms) -> int:
+        p = atoms.get_positions()
+        radius = float(np.linalg.norm(p - p.mean(0), axis=1).max())
+        return core.smooth_size(2 * (radius + self.scattering_.margin_) / self.scattering_._spacing)
+
+    def transform(self, X):
+        check_is_fitted(self, "scattering_")
+        X = list(X)
+        sizes = np.array([self._box_size(a) for a in X])
+        out = np.empty((len(X), self.n_features_out_))
+        for n in np.unique(sizes):
+            idx = np.flatnonzero(sizes == n)
+            box = clone(self.scattering_).set_params(grid=(int(n),) * 3, eps_a=None, eps_o=None)
+            out[idx] = box.fit([X[i] for i in idx]).transform([X[i] for i in idx])
+        if self.scattering_.condition_reports_ is not None:  # the conditions, once per molecule
+            self.scattering_._report([check_conditions(a, self.scattering_.sigma, self.scattering_._spacing,
+                                                       self.scattering_.eps_a, self.scattering_.eps_o) for a in X])
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "scattering_")
+        return self.scattering_.get_feature_names_out()
 
 
 def rotation_drift(model, transformer, structures, rng: np.random.Generator) -> np.ndarray:
