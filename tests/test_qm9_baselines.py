@@ -120,15 +120,15 @@ def test_baselines_rank_on_qm9():
     # 300 QM9 molecules, 5 folds: counts + histograms beat the dressed atom, and every kernel model beats both
     # CM (the thesis' weakest row) -- the ordering the literature reports, on the chapter's own folds
     from localbook.data.qm9 import load_qm9_molecules
-    from localbook.regression import kfold_cross_validation
+    from localbook.regression import cross_val_predictions
 
     mols = load_qm9_molecules(n=300, seed=0)
     y = mols.atomization_energy_kcal_mol
     counts = qb.ElementCounts().fit_transform(mols.atoms)
-    dressed = kfold_cross_validation(qb.make_dressed_atom()[-1], counts, y).mae
+    dressed = cross_val_predictions(qb.make_dressed_atom()[-1], counts, y).mae
     hist = qb.make_counts_histograms()[0].fit_transform(mols.atoms)
-    counts_hist = kfold_cross_validation(qb.make_counts_histograms()[-1], hist, y).mae
-    maes = {m.name: kfold_cross_validation(m.estimator, m.X, y).mae for m in qb.kernel_models(mols.atoms)}
+    counts_hist = cross_val_predictions(qb.make_counts_histograms()[-1], hist, y).mae
+    maes = {m.name: cross_val_predictions(m.estimator, m.X, y).mae for m in qb.kernel_models(mols.atoms)}
     assert counts_hist < 0.7 * dressed
     assert maes["FCHL19 KRR"] < maes["CM KRR"] and maes["SOAP KRR"] < maes["CM KRR"]
     assert maes["FCHL19 KRR"] < 0.5 * dressed

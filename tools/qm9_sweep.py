@@ -19,7 +19,7 @@ from scipy.spatial.transform import Rotation
 
 import localbook  # noqa: F401
 from localbook.data.qm9 import load_qm9_molecules
-from localbook.regression import kfold_cross_validation, make_ridge
+from localbook.regression import cross_val_predictions, make_linear
 from localbook.scattering3d import SolidHarmonicScattering
 from localbook.scattering3d import core
 
@@ -64,7 +64,7 @@ SETTINGS = {
 def make(setting):
     s = dict(setting)
     if s.pop("protocol", False):
-        from localbook.chapters.ch02_qm9 import SizeBucketedScattering, qm9_scattering
+        from localbook.atoms.qm9_scattering import SizeBucketedScattering, qm9_scattering
 
         bucketed = s.pop("bucketed", False)
         scat = qm9_scattering(batch_size=8, **s)
@@ -90,7 +90,7 @@ def main():
     mols = load_qm9_molecules(n=n, seed=0)
     y = mols.atomization_energy_kcal_mol
     C = counts(mols.atoms)
-    base = kfold_cross_validation(make_ridge(), C, y, n_splits=5, seed=0)
+    base = cross_val_predictions(make_linear(), C, y, n_splits=5, seed=0)
     with open(out, "a") as f:
         f.write(json.dumps({"setting": "counts_only", "n": n, "mae": base.mae}) + "\n")
     rng = np.random.default_rng(1)
@@ -100,10 +100,10 @@ def main():
         scat.fit(mols.atoms)
         X = scat.transform(mols.atoms)
         sec = (time.perf_counter() - t0) / n
-        lin = kfold_cross_validation(make_ridge(), X, y, n_splits=5, seed=0)
-        lin_c = kfold_cross_validation(make_ridge(), np.hstack([X, C]), y, n_splits=5, seed=0)
+        lin = cross_val_predictions(make_linear(), X, y, n_splits=5, seed=0)
+        lin_c = cross_val_predictions(make_linear(), np.hstack([X, C]), y, n_splits=5, seed=0)
         test = np.flatnonzero(lin.fold == 0)[:40]
-        model = make_ridge().fit(X[lin.fold != 0], y[lin.fold != 0])
+        model = make_linear().fit(X[lin.fold != 0], y[lin.fold != 0])
         rotated = []
         for i in test:
             a = mols.atoms[i].copy()

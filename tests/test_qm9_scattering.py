@@ -1,4 +1,4 @@
-"""Chapter 02's module (localbook.chapters.ch02_qm9): the sampling protocol, rotation drift, composition recovery."""
+"""QM9 scattering protocol (localbook.atoms.qm9_scattering): the sampling protocol, rotation drift, composition recovery."""
 from __future__ import annotations
 
 import importlib.util
@@ -9,7 +9,7 @@ import pytest
 from ase.build import molecule
 from sklearn.linear_model import LinearRegression
 
-from localbook.chapters import ch02_qm9 as chapter
+from localbook.atoms import qm9_scattering as chapter
 from localbook.scattering3d import check_conditions
 
 needs_qm9pack = pytest.mark.skipif(importlib.util.find_spec("qm9pack") is None,

@@ -1,5 +1,6 @@
-"""Chapter 02 (QM9 atomization energies): the thesis' sampling protocol for the scattering descriptor, and the
-measurements the chapter prints (composition recovery, rotation drift of the predictions, the results table).
+"""The scattering descriptor of chapter 02 (QM9 atomization energies): the thesis' sampling protocol, a box
+fitted to each molecule, and two measurements of the descriptor (rotation drift of the predictions, linear
+recovery of the composition).
 
 The protocol (thesis sections 2.1.1 and 2.2.1, kymatio's QM7 example): the Gaussian width follows from the overlap
 precision and the closest pair of atoms, ``sigma = Delta_min / sqrt(-8 log eps_o)`` (eq. 2.3); the grid step
