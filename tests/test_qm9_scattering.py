@@ -1,4 +1,4 @@
-"""QM9 scattering protocol (localbook.atoms.qm9_scattering): the sampling protocol, rotation drift, composition recovery."""
+"""localbook.atoms.qm9_scattering: the sampling protocol, size-fitted boxes, rotation drift, composition recovery."""
 from __future__ import annotations
 
 import importlib.util

@@ -19,17 +19,18 @@ Kernel models are fitted on precomputed kernel matrices: every kernel between al
 regression toolkit's cross-validation and learning curves run unchanged and cost only linear solves. The width
 and the ridge penalty are chosen on a held-out part of each training set, then the model is refitted on all of it.
 
-Written by hand here: the pair-distance histograms (see :class:`PairDistanceHistograms`), the local kernels for several widths at once (:func:`local_kernels`, torch, checked against
-qmllib's ``get_local_kernel`` in the tests) and the kernel ridge with held-out selection (scikit-learn's
-``KernelRidge`` has no width selection on precomputed kernels, and ``GridSearchCV`` would refactor the matrix for
-every penalty instead of diagonalising it once per width).
+Written by hand here: the pair-distance histograms (see :class:`PairDistanceHistograms`), the local kernels
+for several widths at once (:func:`local_kernels`, torch, checked against qmllib's ``get_local_kernel`` in the
+tests) and the kernel ridge with held-out selection (scikit-learn's ``KernelRidge`` has no width selection on
+precomputed kernels, and ``GridSearchCV`` would refactor the matrix for every penalty instead of diagonalising it
+once per width).
 """
 from __future__ import annotations
 
 import time
 from numbers import Integral, Real
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -101,14 +102,16 @@ class PairDistanceHistograms(TransformerMixin, BaseEstimator):
     """Gaussian-smeared histograms of the interatomic distances of every element pair.
 
     Each pair of atoms of a molecule adds a Gaussian of width ``smearing_angstrom`` centred on its distance (and
-    cut at 4 widths) to the histogram of its element pair, sampled at ``n_bins`` distances from 0.5 Å to ``r_max_angstrom``. Output
-    ``(n_molecules, n_pairs * n_bins)``, ``n_pairs = 15`` for QM9's five elements; columns named
-    ``C-H_1.23``. The defaults (30 bins, 0.2 Å) were the better of four settings tried on 300 and 1,000 molecules
-    (5-fold MAE 10.2 and 5.3 kcal/mol; 60 bins of 0.1 Å: 18.3 and 6.4). This is dscribe's MBTR with k = 2 and unit weights, written out here because dscribe 2.1.2's
-    MBTR fails on ASE 3.29 (it passes ``ase.Atoms`` arguments by position and hits the new ``velocities``).
+    cut at 4 widths) to the histogram of its element pair, sampled at ``n_bins`` distances from 0.5 Å to
+    ``r_max_angstrom``. Output ``(n_molecules, n_pairs * n_bins)``, ``n_pairs = 15`` for QM9's five elements;
+    columns named ``C-H_1.23``. The defaults (30 bins, 0.2 Å) were the better of four settings tried on 300 and
+    1,000 molecules (5-fold MAE 10.2 and 5.3 kcal/mol; 60 bins of 0.1 Å: 18.3 and 6.4). This is dscribe's MBTR
+    with k = 2 and unit weights, written out here because dscribe 2.1.2's MBTR fails on ASE 3.29 (it passes
+    ``ase.Atoms`` arguments by position and hits the new ``velocities``).
     """
 
-    _parameter_constraints = {"elements": ["array-like"], "r_max_angstrom": [Interval(Real, 0.5, None, closed="neither")],
+    _parameter_constraints = {"elements": ["array-like"],
+                              "r_max_angstrom": [Interval(Real, 0.5, None, closed="neither")],
                               "n_bins": [Interval(Integral, 2, None, closed="left")],
                               "smearing_angstrom": [Interval(Real, 0, None, closed="neither")]}
 
@@ -325,7 +328,8 @@ class PrecomputedKernelRidge(RegressorMixin, BaseEstimator):
                               "validation_fraction": [Interval(Real, 0, 0.5, closed="neither")],
                               "random_state": [Interval(Integral, 0, None, closed="left")]}
 
-    def __init__(self, kernels: PrecomputedKernels | None = None, alphas: Sequence[float] = tuple(np.logspace(-10, 0, 11)),
+    def __init__(self, kernels: PrecomputedKernels | None = None,
+                 alphas: Sequence[float] = tuple(np.logspace(-10, 0, 11)),
                  dressed_atom: bool = True, validation_fraction: float = 0.2, random_state: int = 0):
         self.kernels = kernels
         self.alphas = alphas
@@ -339,7 +343,8 @@ class PrecomputedKernelRidge(RegressorMixin, BaseEstimator):
         X = np.asarray(X)
         if X.ndim == 2 and X.shape[1] == 1:
             X = X[:, 0]
-        if X.ndim != 1 or not np.all(np.mod(X, 1) == 0) or X.min(initial=0) < 0 or X.max(initial=0) >= len(self.kernels):
+        if (X.ndim != 1 or not np.all(np.mod(X, 1) == 0) or X.min(initial=0) < 0
+                or X.max(initial=0) >= len(self.kernels)):
             raise ValueError(f"X must be molecule indices (n, 1) in [0, {len(self.kernels)}) into the precomputed "
                              "kernels, e.g. np.arange(n)[:, None]")
         return X.astype(np.int64)
@@ -435,7 +440,7 @@ def kernel_models(structures, which: Sequence[str] = ("cm", "bob", "soap", "fchl
             progress(name)
         if name in ("cm", "bob"):
             rep = coulomb_matrices if name == "cm" else bags_of_bonds
-            K, sec = _timed(lambda: laplacian_kernels(rep(structures), cm_sigmas, device=device), n)
+            K, sec = _timed(lambda rep=rep: laplacian_kernels(rep(structures), cm_sigmas, device=device), n)
             kernels = PrecomputedKernels(K, cm_sigmas, counts)
             label, thesis = ("CM KRR", "2.95") if name == "cm" else ("BoB KRR", "1.53")
             note = "qmllib, Laplacian kernel"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -51,7 +51,8 @@ class SamplingProtocol:
 
     def rows(self) -> list[tuple[str, str, str]]:
         """``(quantity, value, rule)`` rows for a printed table."""
-        return [("Gaussian width sigma", f"{self.sigma:.3g} Å", f"Delta_min / sqrt(-8 log eps_o), eps_o = {self.eps_o:g}"),
+        return [("Gaussian width sigma", f"{self.sigma:.3g} Å",
+                 f"Delta_min / sqrt(-8 log eps_o), eps_o = {self.eps_o:g}"),
                 ("grid step", f"{self.spacing:.3g} Å", f"sigma pi / sqrt(2 log(29 / eps_a)), eps_a = {self.eps_a:g}"),
                 ("smallest wavelet sigma_w", f"{self.sigma_w:.3g} Å", "ratio x sigma"),
                 ("widest wavelet 2^J sigma_w", f"{self.widest_wavelet:.3g} Å", ""),
