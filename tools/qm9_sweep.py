@@ -64,11 +64,9 @@ SETTINGS = {
 def make(setting):
     s = dict(setting)
     if s.pop("protocol", False):
-        from localbook.atoms.qm9_scattering import SizeBucketedScattering, qm9_scattering
+        from localbook.atoms.qm9_scattering import qm9_scattering
 
-        bucketed = s.pop("bucketed", False)
-        scat = qm9_scattering(batch_size=8, **s)
-        return SizeBucketedScattering(scat) if bucketed else scat
+        return qm9_scattering(batch_size=8, **s)
     common = dict(qs=[0.5, 1.0, 2.0], channels=("Z", "valence", "core"), max_order=2, batch_size=8)
     if "eps_o" in s:
         sigma, sigma_w = 1.0, 0.5
@@ -110,11 +108,10 @@ def main():
             a.positions = (a.positions - a.positions.mean(0)) @ Rotation.random(random_state=rng).as_matrix().T
             rotated.append(a)
         drift = np.abs(model.predict(scat.transform(rotated)) - model.predict(X[test]))
-        inner = getattr(scat, "scattering_", scat)
-        rec = dict(setting=name, n=n, params={k: v for k, v in SETTINGS[name].items()}, grid=inner.grid_shape_,
-                   box_angstrom=inner.box_length_[0], scale=inner.scale_, margin=inner.margin_, spacing=inner._spacing,
-                   mean_voxels=float(np.mean([inner.grid_shape_[0] ** 3 if inner is scat else scat._box_size(a) ** 3
-                                              for a in mols.atoms])),
+        rec = dict(setting=name, n=n, params={k: v for k, v in SETTINGS[name].items()}, grid=scat.grid_shape_,
+                   box_angstrom=scat.box_length_[0], scale=scat.scale_, margin=scat.margin_, spacing=scat._spacing,
+                   mean_voxels=float(np.mean([scat._box_size(a) ** 3 if hasattr(scat, "_box_size")
+                                              else scat.grid_shape_[0] ** 3 for a in mols.atoms])),
                    n_features=X.shape[1], seconds_per_molecule=sec, mae=lin.mae, mae_std=lin.mae_std,
                    mae_with_counts=lin_c.mae, rotation_drift_mean=float(drift.mean()),
                    rotation_drift_max=float(drift.max()), alpha_min_chosen=None)

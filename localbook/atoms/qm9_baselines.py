@@ -43,7 +43,7 @@ from sklearn.utils.validation import check_is_fitted
 __all__ = [
     "QM9_ELEMENTS", "ElementCounts", "PairDistanceHistograms", "make_dressed_atom", "make_counts_histograms",
     "coulomb_matrices", "bags_of_bonds", "fchl19_environments", "soap_environments", "laplacian_kernels",
-    "local_kernels", "PrecomputedKernels", "PrecomputedKernelRidge", "KernelModel", "kernel_models",
+    "local_kernels", "PrecomputedKernels", "PrecomputedKernelRidge", "RegressionModel", "kernel_models",
 ]
 
 #: Atomic numbers of QM9's elements (H, C, N, O, F).
@@ -403,14 +403,15 @@ class PrecomputedKernelRidge(RegressorMixin, BaseEstimator):
 
 # --------------------------------------------------------------------------------------------------- the table
 @dataclass
-class KernelModel:
-    """One row of table 2.1 ready to be cross-validated: ``estimator`` takes ``X`` (features or indices),
-    ``seconds_per_molecule`` is the cost of the representation and the kernels, per molecule."""
+class RegressionModel:
+    """One row of table 2.1 ready to be cross-validated: ``estimator`` takes ``X`` (features, indices into
+    precomputed kernels, or a list of ``ase.Atoms``); ``seconds_per_molecule`` is the cost of the representation
+    (and kernels) per molecule; ``thesis_mae`` the thesis' number as text (kcal/mol, 107,108 training molecules)."""
 
     name: str
     X: np.ndarray
     estimator: BaseEstimator
-    seconds_per_molecule: float
+    seconds_per_molecule: float | None
     thesis_mae: str = "—"
     note: str = ""
     extra: dict = field(default_factory=dict)
@@ -424,7 +425,7 @@ def _timed(fn: Callable, n: int):
 
 def kernel_models(structures, which: Sequence[str] = ("cm", "bob", "soap", "fchl19"), device="cpu",
                   cm_sigmas=(25.0, 50.0, 100.0, 200.0, 400.0), fchl_sigmas=(1.0, 2.0, 4.0, 8.0),
-                  soap_zeta: float = 2.0, progress: Callable[[str], None] | None = None) -> list[KernelModel]:
+                  soap_zeta: float = 2.0, progress: Callable[[str], None] | None = None) -> list[RegressionModel]:
     """The kernel rows of table 2.1 on ``structures`` (a list of ``ase.Atoms``): for each of ``which``
     (``"cm"``, ``"bob"``, ``"soap"``, ``"fchl19"``), the representation, its kernels between all molecules
     (for the candidate widths) and a :class:`PrecomputedKernelRidge` over them. ``X`` of each row is the index
@@ -456,6 +457,6 @@ def kernel_models(structures, which: Sequence[str] = ("cm", "bob", "soap", "fchl
             label, thesis, note = "FCHL19 KRR", "—", "qmllib, local Gaussian kernel"
         else:
             raise ValueError(f"unknown model {name!r}: choose among 'cm', 'bob', 'soap', 'fchl19'")
-        rows.append(KernelModel(label, index, PrecomputedKernelRidge(kernels), sec, thesis, note))
+        rows.append(RegressionModel(label, index, PrecomputedKernelRidge(kernels), sec, thesis, note))
     return rows
 

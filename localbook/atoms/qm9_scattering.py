@@ -19,7 +19,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from localbook.scattering3d import SolidHarmonicScattering, check_conditions
@@ -76,74 +75,64 @@ def sampling_protocol(J: float, eps_o: float, eps_a: float, sigma_w_ratio: float
 
 def qm9_scattering(J: int, ls: Sequence[int], qs: Sequence[float], eps_o: float, eps_a: float,
                    sigma_w_ratio: float = 0.5, margin_widths: float = 1.5, max_order: int = 2,
-                   channels: Sequence[str] = ("Z", "valence", "core"), batch_size: int = 8, device="auto",
-                   progress: bool = False) -> SolidHarmonicScattering:
+                   channels: Sequence[str] = ("Z", "valence", "core"), bucketed: bool = True, batch_size: int = 8,
+                   device="auto", progress: bool = False) -> SolidHarmonicScattering:
     """The chapter's descriptor: :class:`SolidHarmonicScattering` on the three densities of the thesis (nuclear
     charge, valence and core electrons), orders 0 to ``max_order``, sampled by :func:`sampling_protocol`. The
-    conditions are checked on every molecule (``on_violation="raise"``)."""
+    conditions are checked on every molecule (``on_violation="raise"``). ``bucketed``: each molecule in a box
+    fitted to its size (:class:`SizeBucketedScattering`), else one box for all."""
     p = sampling_protocol(J, eps_o, eps_a, sigma_w_ratio, margin_widths)
-    return SolidHarmonicScattering(J=J, L=list(ls), qs=list(qs), sigma=p.sigma, sigma_w=p.sigma_w, spacing=p.spacing,
+    cls = SizeBucketedScattering if bucketed else SolidHarmonicScattering
+    return cls(J=J, L=list(ls), qs=list(qs), sigma=p.sigma, sigma_w=p.sigma_w, spacing=p.spacing,
                                    margin=p.margin, channels=tuple(channels), max_order=max_order,
                                    eps_a=eps_a * (1 + 1e-9), eps_o=eps_o * (1 + 1e-9), on_violation="raise",
                                    batch_size=batch_size, device=device, progress=progress)
 
 
-class SizeBucketedScattering(TransformerMixin, BaseEstimator):
-    """A molecular :class:`SolidHarmonicScattering` computed in a box fitted to each molecule's size.
+class SizeBucketedScattering(SolidHarmonicScattering):
+    """:class:`SolidHarmonicScattering` of molecules, each computed in a box fitted to its own size.
 
-    The wrapped transformer puts every molecule in one box sized for the largest (radius 7.4 Å in QM9, 3.5 Å
-    for the median molecule): most of each grid is empty space. Here each molecule goes in the smallest cubic
-    box of a fast FFT size that holds its radius plus the transformer's margin; molecules sharing a box size are
-    computed together. The coefficients are integrals over the whole box, so they do not depend on the box once
-    the margin holds the widest wavelet (tested against the single box); on QM9 this divides the voxels per
-    molecule by about 3 (1,000 molecules) to 4.5 (all of them). Measured on four small molecules against a margin
-    of 6 widest wavelets: integer powers converge with the margin (order 2, q = 1: 1e-1 at 1.5 widths, 7e-3 at 3,
-    1e-3 at 4), but the q = 1/2 integrals stay 2-6e-2 off even at 4 widths: a density built in Fourier space
-    rings at the aliasing level eps_a over the whole box, and the square root lifts that floor (kymatio builds
-    its densities in real space). So with q = 1/2 the box matters at that level, bucketed or not.
+    The plain transformer puts every molecule in one box sized for the largest (radius 7.4 Å in QM9, 3.5 Å for
+    the median molecule): most of each grid is empty space. Here each molecule goes in the smallest cubic box of a
+    fast FFT size that holds its radius plus the margin; molecules sharing a box size are computed together. The
+    coefficients are integrals over the whole box, so they do not depend on the box once the margin holds the
+    widest wavelet (tested against the single box); on QM9 this divides the voxels per molecule by about 3
+    (1,000 molecules) to 4.5 (all of them). Measured on four small molecules against a margin of 6 widest
+    wavelets: integer powers converge with the margin (order 2, q = 1: 1e-1 at 1.5 widths, 7e-3 at 3, 1e-3 at 4),
+    but the q = 1/2 integrals stay 2-6e-2 off even at 4 widths: a density built in Fourier space rings at the
+    aliasing level eps_a over the whole box, and the square root lifts that floor (kymatio builds its densities
+    in real space). So with q = 1/2 the box matters at that level, bucketed or not.
 
-    ``scattering``: a :class:`SolidHarmonicScattering` in ``grid="box"`` mode with an explicit ``margin`` (the
-    rescaling of ``on_violation="rescale"`` would depend on the molecules of each box: not allowed). Learned:
-    ``scattering_`` (fitted on the given molecules: labels and conditions), ``n_features_out_``.
+    Same parameters as :class:`SolidHarmonicScattering`; needs ``grid="box"`` (or ``"auto"`` for molecules), an
+    explicit ``margin``, and not ``on_violation="rescale"`` (its stretch would depend on each box's molecules).
     """
 
-    def __init__(self, scattering: SolidHarmonicScattering | None = None):
-        self.scattering = scattering
-
     def fit(self, X, y=None):
-        if not isinstance(self.scattering, SolidHarmonicScattering):
-            raise TypeError("scattering must be a SolidHarmonicScattering, e.g. qm9_scattering(...)")
-        if self.scattering.grid not in ("auto", "box") or self.scattering.margin is None:
+        if self.grid not in ("auto", "box") or self.margin is None:
             raise ValueError("SizeBucketedScattering needs grid='box' (or 'auto' for molecules) and an explicit margin")
-        if self.scattering.on_violation == "rescale":
+        if self.on_violation == "rescale":
             raise ValueError("on_violation='rescale' stretches each box's molecules differently: use 'raise' or "
                              "'warn' with a sigma that meets eps_o (see sampling_protocol)")
-        self.scattering_ = clone(self.scattering).fit(X)
-        self.n_features_out_ = self.scattering_.n_features_out_
-        return self
+        return super().fit(X, y)
 
     def _box_size(self, atoms) -> int:
         p = atoms.get_positions()
         radius = float(np.linalg.norm(p - p.mean(0), axis=1).max())
-        return core.smooth_size(2 * (radius + self.scattering_.margin_) / self.scattering_._spacing)
+        return core.smooth_size(2 * (radius + self.margin_) / self._spacing)
 
     def transform(self, X):
-        check_is_fitted(self, "scattering_")
-        X = list(X)
+        check_is_fitted(self, "feature_labels_")
+        X = self._check_atoms(X)
+        if self.condition_reports_ is not None:  # the conditions, once per molecule
+            self._report([check_conditions(a, self.sigma, self._spacing, self.eps_a, self.eps_o) for a in X])
         sizes = np.array([self._box_size(a) for a in X])
         out = np.empty((len(X), self.n_features_out_))
+        plain = {k: v for k, v in self.get_params(deep=False).items()}
         for n in np.unique(sizes):
             idx = np.flatnonzero(sizes == n)
-            box = clone(self.scattering_).set_params(grid=(int(n),) * 3, eps_a=None, eps_o=None)
+            box = SolidHarmonicScattering(**{**plain, "grid": (int(n),) * 3, "eps_a": None, "eps_o": None})
             out[idx] = box.fit([X[i] for i in idx]).transform([X[i] for i in idx])
-        if self.scattering_.condition_reports_ is not None:  # the conditions, once per molecule
-            self.scattering_._report([check_conditions(a, self.scattering_.sigma, self.scattering_._spacing,
-                                                       self.scattering_.eps_a, self.scattering_.eps_o) for a in X])
         return out
-
-    def get_feature_names_out(self, input_features=None):
-        check_is_fitted(self, "scattering_")
-        return self.scattering_.get_feature_names_out()
 
 
 def rotation_drift(model, transformer, structures, rng: np.random.Generator) -> np.ndarray:
