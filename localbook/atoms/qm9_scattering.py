@@ -108,6 +108,7 @@ class SizeBucketedScattering(SolidHarmonicScattering):
     """
 
     def fit(self, X, y=None):
+        self.__dict__.pop("_boxes", None)
         if self.grid not in ("auto", "box") or self.margin is None:
             raise ValueError("SizeBucketedScattering needs grid='box' (or 'auto' for molecules) and an explicit margin")
         if self.on_violation == "rescale":
@@ -127,12 +128,19 @@ class SizeBucketedScattering(SolidHarmonicScattering):
             self._report([check_conditions(a, self.sigma, self._spacing, self.eps_a, self.eps_o) for a in X])
         sizes = np.array([self._box_size(a) for a in X])
         out = np.empty((len(X), self.n_features_out_))
-        plain = {k: v for k, v in self.get_params(deep=False).items()}
         for n in np.unique(sizes):
             idx = np.flatnonzero(sizes == n)
-            box = SolidHarmonicScattering(**{**plain, "grid": (int(n),) * 3, "eps_a": None, "eps_o": None})
-            out[idx] = box.fit([X[i] for i in idx]).transform([X[i] for i in idx])
+            out[idx] = self._box(int(n), [X[i] for i in idx]).transform([X[i] for i in idx])
         return out
+
+    def _box(self, n: int, structures) -> SolidHarmonicScattering:
+        """The plain transformer on an ``n``-cubed box, kept between calls with its filters (a chunked or
+        batched caller would otherwise rebuild the filters of every box size for every chunk)."""
+        boxes = self.__dict__.setdefault("_boxes", {})
+        if n not in boxes:
+            params = {**self.get_params(deep=False), "grid": (n, n, n), "eps_a": None, "eps_o": None}
+            boxes[n] = SolidHarmonicScattering(**params).fit(structures)
+        return boxes[n]
 
 
 def rotation_drift(model, transformer, structures, rng: np.random.Generator) -> np.ndarray:
