@@ -419,6 +419,12 @@ def check(namespace: dict[str, Any], presets: Presets | None = None, *, show: bo
     if missing:
         raise ParameterError(f"parameter(s) {', '.join(missing)} specified but not defined in the parameters cell")
 
+    from localbook.checks import InjectedParameterError, check_injected_names
+
+    try:  # papermill's -p name value, silently lost when the notebook rebinds the name (-p plt 3)
+        check_injected_names(namespace, parameters=full)
+    except InjectedParameterError as err:
+        raise ParameterError(str(err)) from None
     values = {name: spec.validate(name, namespace[name]) for name, spec in full.items()}
     if "interactive" in values and headless():
         values["interactive"] = False

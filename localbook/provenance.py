@@ -27,7 +27,7 @@ import hashlib
 import importlib.metadata
 import sys
 import threading
-from functools import lru_cache
+from functools import lru_cache, cache
 from pathlib import Path
 
 __all__ = ["source_hash", "package_hash", "module_closure", "module_file", "dependency_versions", "clear",
@@ -56,7 +56,7 @@ def _read(path: Path) -> bytes:
     return path.read_bytes().replace(b"\r\n", b"\n")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _scan(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """``(localbook modules, other top-level packages)`` imported anywhere in the localbook module ``name``."""
     path = module_file(name)
@@ -122,12 +122,12 @@ def module_closure(*module_names: str) -> tuple[str, ...]:
     return tuple(sorted(seen))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _file_digest(path: Path) -> str:
     return hashlib.sha256(_read(path)).hexdigest()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _hash_modules(modules: tuple[str, ...]) -> str:
     h = hashlib.sha256(b"localbook-source-v1\n")
     for module in modules:
@@ -158,7 +158,7 @@ def _distributions() -> dict[str, list[str]]:
     return importlib.metadata.packages_distributions()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _version_of(top_level: str) -> str:
     names = _distributions().get(top_level) or [top_level]
     versions = []

@@ -14,10 +14,11 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
 
 # docs/DESIGN.md, "The package, in layers": a module may import its own layer and those below, never above.
 LAYERS = {
-    "base": ["localbook", "localbook._compat", "localbook.device", "localbook.params", "localbook.provenance"],
+    "base": ["localbook", "localbook._compat", "localbook.device", "localbook.params", "localbook.provenance",
+             "localbook.checks"],
     "data": ["localbook.data"],
     "domain": ["localbook.scattering3d", "localbook.regression", "localbook.atoms", "localbook.images",
-               "localbook.art", "localbook.local_methods", "localbook.compute", "localbook.checks"],
+               "localbook.art", "localbook.local_methods", "localbook.compute"],
     "top": ["localbook.plotting", "localbook.widgets", "localbook.chapters", "localbook.runs"],
 }
 ORDER = list(LAYERS)

@@ -166,3 +166,13 @@ def test_thesis_preset_of_every_chapter_validates(module):
     presets = importlib.import_module(module).PRESETS
     for scale in ("quick", "medium", "thesis", "smoke"):
         assert presets.problems(presets.values(scale)) == [], f"{module}: the {scale} preset does not validate"
+
+
+def test_papermill_parameter_that_the_chapter_rebinds_is_refused(tmp_path):
+    nb = ROOT / "notebooks" / "00_local_methods.ipynb"
+    result = subprocess.run(
+        [sys.executable, "-m", "papermill", str(nb), str(tmp_path / "out.ipynb"), "-k", "python3",
+         "--cwd", str(nb.parent), "-p", "smoke", "True", "-p", "interactive", "False", "-p", "plt", "3"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "-p plt ... was ignored: the notebook rebinds 'plt'" in result.stdout + result.stderr

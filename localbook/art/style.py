@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from localbook.art import ot
 from localbook.art.vgg import VGG16Features
+from localbook.checks import check_images
 
 __all__ = ["GATYS_STYLE_LAYERS", "GATYS_CONTENT_LAYER", "STROTSS_LAYERS", "gram_matrix", "gatys_losses",
            "gatys", "sample_hypercolumns", "self_similarity_loss", "moment_loss", "strotss_losses", "strotss",
@@ -55,6 +56,7 @@ def _check_image(name: str, x: torch.Tensor) -> None:
     if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[:2] != (1, 3):
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ValueError(f"{name} must be one RGB image (1, 3, H, W) in [0, 1], got {shape}")
+    check_images(x, who=name)
 
 
 def resize(x: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:

@@ -42,6 +42,8 @@ import torch
 from ase import Atoms
 from ase.units import Bohr, Hartree
 
+from localbook.checks import check_structures
+
 __all__ = ["QHOParameters", "CARBON_TS", "fermi_damping", "dipole_tensors", "mbd_energy", "mbd_energies",
            "pairwise_dispersion_energy", "lattice_translations"]
 
@@ -147,6 +149,7 @@ def mbd_energy(atoms: Atoms, params: dict[int, QHOParameters] | None = None, bet
     a cluster uses all pairs within ``r_cut``). Raises ``ValueError`` if the coupled matrix is not positive
     definite (a "polarisation catastrophe": atoms far too close for these parameters).
     """
+    check_structures([atoms], who="mbd_energy")  # coincident atoms or a NaN gave 0.0 eV
     if len(atoms) == 0:
         raise ValueError("mbd_energy needs at least one atom")
     if r_cut <= cutoff_width or cutoff_width <= 0:

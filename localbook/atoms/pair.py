@@ -17,6 +17,8 @@ from ase import Atoms
 from ase.neighborlist import neighbor_list
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from localbook.checks import check_structures
+
 __all__ = ["PairPotentialFeatures", "pair_distances"]
 
 
@@ -91,6 +93,7 @@ class PairPotentialFeatures(BaseEstimator, TransformerMixin):
             self.fit()
         if isinstance(X, Atoms) or not all(isinstance(a, Atoms) for a in X):
             raise TypeError("PairPotentialFeatures.transform takes a list of ase.Atoms")
+        X = check_structures(X, who="PairPotentialFeatures.transform")
         # one structure at a time: a 256-atom cell at 2 g/cm^3 has ~10^5 pairs within 10 Å, and the basis of all
         # pairs of a whole database at once, (pairs, n_gaussians) doubles, would take gigabytes
         phi = torch.stack([self.basis(pair_distances(a, self.r_max)).sum(0) for a in X])

@@ -35,7 +35,8 @@ import sys
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -399,14 +400,22 @@ class ArrayCache:
         if hit is not None:
             return hit
         arrays = {k: np.asarray(v) for k, v in compute().items()}
-        try:
-            self.save(key, arrays, description=name)
-        except (OSError, TypeError, ValueError) as err:
-            warnings.warn(f"could not store {name!r} in the cache {self.root} ({type(err).__name__}: {err}); "
-                          f"the result is returned but will be recomputed next time. Free space, fix the folder's "
-                          f"permissions, point ${CACHE_ENV} elsewhere, or set {CACHE_ENV}=off",
-                          CacheWriteWarning, stacklevel=2)
+        self.try_save(key, arrays, description=name)
         return arrays
+
+    def try_save(self, key: str, arrays: Mapping[str, Any], description: str = "") -> bool:
+        """:meth:`save`, but a failure (disk full, read-only folder, an object array) warns with
+        :class:`CacheWriteWarning` instead of raising, so that a caller never loses a computed result to the
+        cache; returns whether the entry was stored."""
+        try:
+            self.save(key, arrays, description=description)
+            return True
+        except (OSError, TypeError, ValueError) as err:
+            warnings.warn(f"could not store {description or key!r} in the cache {self.root} ({type(err).__name__}: "
+                          f"{err}); the result is returned but will be recomputed next time. Free space, fix the "
+                          f"folder's permissions, point ${CACHE_ENV} elsewhere, or set {CACHE_ENV}=off",
+                          CacheWriteWarning, stacklevel=3)
+            return False
 
 
 def default_cache() -> ArrayCache:

@@ -20,7 +20,8 @@ Pipeline (Ha and Eck, 2018, section 3 and their data preparation):
 
 Malformed files (XML errors, unparsable path data, no strokes) are skipped, counted and listed in
 :attr:`KanjiStrokes.skipped`, never silently. The parsed arrays are cached with
-:class:`localbook.data.ArrayCache`.
+:class:`localbook.data.ArrayCache`, keyed by the content of the files read (a file edited in place is parsed
+again).
 """
 from __future__ import annotations
 
@@ -200,10 +201,12 @@ def load_kanjivg(max_len: int = 100, epsilon: float = 0.85, points_per_segment: 
     except importlib.metadata.PackageNotFoundError:
         version = "unknown"
     cache = cache if cache is not None else ArrayCache()
+    # keyed by the files' content (a Path is hashed by its bytes): a file edited in place is parsed again
     data = cache.get_or_compute(
         "kanjivg_stroke3", lambda: _parse_all(files, points_per_segment, epsilon),
-        inputs={"folder": str(files[0].parent), "files": [f.name for f in files], "kanjivg": version},
-        params={"points_per_segment": points_per_segment, "epsilon": epsilon})
+        inputs={"files": {f.name: Path(f) for f in files}, "kanjivg": version},
+        params={"points_per_segment": points_per_segment, "epsilon": epsilon},
+        depends_on=["localbook.data.kanjivg", "localbook.art.sketch"])
     lengths = data["lengths"]
     seqs = np.split(data["points"], np.cumsum(lengths)[:-1]) if len(lengths) else []
     names = [str(n) for n in data["names"]]
