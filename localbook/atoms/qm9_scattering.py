@@ -167,7 +167,11 @@ def composition_recovery(X: np.ndarray, counts: np.ndarray, n_splits: int = 5, s
     the descriptor, as it is for the order-0 integrals of non-overlapping Gaussians. Returns ``(n_elements,)``."""
     from sklearn.linear_model import LinearRegression
     from sklearn.model_selection import KFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
     folds = KFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    pred = cross_val_predict(LinearRegression(), X, counts, cv=folds)
+    # standardised first: the columns span many orders of magnitude (q = 1/2 to q = 4 integrals), and the
+    # least-squares solver's rank cut-off is relative to the largest singular value
+    pred = cross_val_predict(make_pipeline(StandardScaler(), LinearRegression()), X, counts, cv=folds)
     return np.abs(pred - counts).max(axis=0)
