@@ -90,6 +90,11 @@ print(mols.summary())
 # no longer count them. *Aliasing*: the spectrum of 29 Gaussians is below $\varepsilon_a$ at the Nyquist
 # frequency, $\mathrm{step} = \sigma\pi / \sqrt{2 \log(29/\varepsilon_a)}$ (section 2.2.1). The box leaves a margin
 # of `margin_widths` widest wavelets around each molecule, and each molecule gets a box fitted to its own size.
+# Two choices of the quick scale were made by measurement (see `localbook/chapters/ch02_qm9.py`): wavelets at
+# least as wide as the Gaussians and a margin of three widest wavelets, because narrower wavelets alias and a
+# thinner margin folds the widest ones onto their periodic images, and both make the coefficients change under
+# rotations; and integer powers $q$ only, because $\int \rho^{1/2}$ also sums, over the whole box, the square root
+# of the ringing that a density sampled at precision $\varepsilon_a$ carries.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -223,9 +228,9 @@ print(thesis_vs_book([
 # reaches {glue:text}`mae_linear:.3g` kcal/mol on this run, against {glue:text}`mae_dressed:.3g` for
 # the dressed atom and {glue:text}`mae_histograms:.3g` for counts and pair histograms on the same folds.
 # The kernel methods on local descriptors (SOAP, FCHL19), read from the table above, compare atomic environments
-# one by one, which QM9's local energies reward (the thesis notes that a SOAP cutoff of 3 Å is best). The
-# predictions still move by {glue:text}`drift_mean:.2g` kcal/mol on average when a molecule turns: the
-# coefficients change by 1e-3 to 1e-2 of their range under rotation at this resolution (the margin folds the
-# widest wavelets onto their periodic images, and the narrowest ones alias), and a ridge with a small penalty
-# amplifies these changes. Measured on eight molecules, wavelets no narrower than the Gaussians and a margin of
-# three widest wavelets make the changes ten times smaller, for many times the voxels per molecule.
+# one by one, which QM9's local energies reward (the thesis notes that a SOAP cutoff of 3 Å is best). When a
+# molecule turns, the linear model's prediction moves by {glue:text}`drift_mean:.2g` kcal/mol on average: what
+# is left of the sampling errors after the choices above. With half-width wavelets, a two-width margin and
+# $q = 1/2$, the same measurement on 150 molecules gave 8 kcal/mol: a ridge with a small penalty amplifies
+# coefficient changes of 1e-2 of their range into errors larger than the model's own. The price is the grid:
+# the margin is most of each box, which is what the faster, multi-resolution scattering addresses.
