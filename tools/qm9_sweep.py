@@ -58,6 +58,8 @@ SETTINGS = {
                                sigma_w_ratio=1.0, margin_widths=3.0, bucketed=True),
     "p_D_w1_m3_q12_l12_ea1e-2": dict(protocol=True, eps_o=0.5, eps_a=1e-2, J=2, ls=[1, 2], qs=[1.0, 2.0],
                                      sigma_w_ratio=1.0, margin_widths=3.0, bucketed=True),
+    "p_Q_quick_preset": dict(protocol=True, eps_o=0.5, eps_a=1e-2, J=2, ls=[1, 2], qs=[1.0, 2.0, 3.0, 4.0],
+                             sigma_w_ratio=1.0, margin_widths=3.0, bucketed=True),
     "p_eo0.3_J2_bucketed": dict(protocol=True, eps_o=0.3, eps_a=1e-3, J=2, ls=[0, 1, 2], qs=[0.5, 1.0, 2.0],
                                 margin_widths=2.0, bucketed=True),
 }
