@@ -27,3 +27,17 @@ def test_cost_grows_with_the_thesis_sampling():
     quick, thesis = chapter.PRESETS.values("quick"), chapter.PRESETS.values("thesis")
     assert chapter._work(thesis) > 1e3 * chapter._work(quick)
     assert chapter._memory_gb(thesis) > chapter._memory_gb(quick)
+
+
+def test_descriptor_job_builds_the_notebooks_descriptor():
+    import pytest
+
+    from localbook.atoms.qm9_scattering import SizeBucketedScattering
+
+    scattering, molecules, name = chapter.descriptor_job(scale="smoke", n_molecules=20, device="cpu")
+    assert isinstance(scattering, SizeBucketedScattering) and len(molecules) == 20 and name == "qm9_scattering"
+    assert scattering.get_params()["J"] == chapter.PRESETS.values("smoke")["J"]
+    with pytest.raises(ValueError, match="unknown settings"):
+        chapter.descriptor_job(scale="smoke", n_molecule=20)
+    with pytest.raises(ValueError, match="widest wavelet"):
+        chapter.descriptor_job(scale="smoke", margin_widths=0.5)

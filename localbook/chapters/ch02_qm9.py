@@ -91,3 +91,29 @@ PRESETS = Presets("02_qm9_regression", {
                              help="kernel-ridge rows of table 2.1 run on the same folds"),
 }, check=_combination, work=_work, memory_gb=_memory_gb,
     reference_seconds=partial(quick_run_seconds, "02_qm9_regression"))
+
+
+def descriptor_job(scale: str = "quick", device: str = "auto", seed: int = 0, **overrides):
+    """The chapter's descriptor as a job for ``python -m localbook.compute`` / ``torchrun`` (sharded, resumable):
+    ``(transformer, molecules, name)`` at the settings of ``scale``, any setting overridable by keyword, under the
+    notebook's cache name, so a run computed here is read back by the notebook with the same settings::
+
+        torchrun --standalone --nproc_per_node 2 -m localbook.compute \\
+            localbook.chapters.ch02_qm9:descriptor_job --set scale=medium
+    """
+    from localbook.atoms.qm9_scattering import qm9_scattering
+    from localbook.data.qm9 import load_qm9_molecules
+
+    unknown = sorted(set(overrides) - set(PRESETS.settings))
+    if unknown:
+        raise ValueError(f"unknown settings {unknown} for chapter 02; known: {', '.join(PRESETS.settings)}")
+    v = {**PRESETS.values(scale), **overrides}
+    v = {name: as_spec(PRESETS.settings[name].spec).validate(name, value) for name, value in v.items()}
+    problems = PRESETS.problems(v)
+    if problems:
+        raise ValueError("chapter 02 settings refused: " + "; ".join(problems))
+    mols = load_qm9_molecules(n=v["n_molecules"], seed=seed)
+    scattering = qm9_scattering(v["J"], v["ls"], v["qs"], v["eps_o"], v["eps_a"], v["sigma_w_ratio"],
+                                v["margin_widths"], max_order=v["max_order"], batch_size=v["batch_size"],
+                                device=device)
+    return scattering, mols.atoms, "qm9_scattering"
