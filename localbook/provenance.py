@@ -175,15 +175,20 @@ def dependency_versions(*module_names: str) -> dict[str, str]:
     of localbook when none is named) import, directly or through other localbook modules:
     ``{"torch": "torch==2.13.0", "sklearn": "scikit-learn==1.9.1", "faiss": "faiss-cpu absent", ...}``.
     An upgrade of one of them can change a result, so cache keys include this."""
+    return dict(_dependency_versions(tuple(sorted(set(module_names)))))
+
+
+@cache
+def _dependency_versions(module_names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     if not module_names:
         module_names = tuple(sorted({".".join((_PACKAGE, *p.relative_to(PACKAGE_ROOT).with_suffix("").parts))
                                      .removesuffix(".__init__") for p in PACKAGE_ROOT.rglob("*.py")
                                      if "__pycache__" not in p.parts}))
     external = sorted({e for m in module_closure(*module_names) for e in _scan(m)[1]})
-    return {name: _version_of(name) for name in external}
+    return tuple((name, _version_of(name)) for name in external)
 
 
 def clear() -> None:
     """Forget the hashes computed so far (after editing localbook's source in a running process)."""
-    for f in (_scan, _file_digest, _hash_modules, package_hash, _distributions, _version_of):
+    for f in (_scan, _file_digest, _hash_modules, package_hash, _distributions, _version_of, _dependency_versions):
         f.cache_clear()

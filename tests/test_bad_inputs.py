@@ -313,3 +313,22 @@ def test_from_array_reads_16_bit_images_and_refuses_0_255_floats():
                                rgb, atol=2.5e-3)
     with pytest.raises(ImageError, match="divide by 255"):
         from_array(rgb * 255)
+
+
+def test_a_sha256_prefix_checksum_catches_a_corrupted_copy(tmp_path, monkeypatch):
+    import hashlib
+
+    from localbook.data.registry import DataUnavailableError, Dataset, EnvSource
+
+    good = b"weights"
+    prefix = hashlib.sha256(good).hexdigest()[:8]
+    ds = Dataset("w", "weights", [EnvSource("w")], required=("w.pth",), checksums={"w.pth": f"sha256-prefix:{prefix}"})
+    monkeypatch.setenv("LOCALBOOK_DATA", str(tmp_path))
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "w.pth").write_bytes(good[:-1])  # truncated
+    with pytest.raises(DataUnavailableError, match="not the published data"):
+        ds.locate()
+    (tmp_path / "w" / "w.pth").write_bytes(good)
+    assert ds.locate() == tmp_path / "w"
+    with pytest.raises(ValueError, match="sha256-prefix:<8 to 63 hex digits>"):
+        Dataset("w", "weights", [], checksums={"w.pth": "sha256-prefix:1234"})

@@ -75,7 +75,7 @@ def test_wavelet_guard_rejects_wavelets_wider_than_half_the_smallest_cell():
 
 
 def test_coefficient_scales_use_the_largest_j_of_each_coefficient():
-    from localbook.scattering3d.transform import CoefficientLabel as C
+    from localbook.scattering3d import CoefficientLabel as C
 
     labels = [C(0, "ones", 1.0), C(1, "ones", 1.0, 0, 1.0), C(2, "ones", 2.0, 1, 0.5, 1, 2.0)]
     s = lr.coefficient_scales(labels, 0.8)

@@ -22,7 +22,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 
 from localbook.regression import ALPHAS, GroupRidgeCV, cross_val_predictions, errors_by, unfold_linear
-from localbook.scattering3d.frontend import check_wavelets_fit_cells, coefficient_scales  # noqa: F401 (re-exported)
+from localbook.scattering3d import check_wavelets_fit_cells, coefficient_scales  # noqa: F401 (re-exported)
 
 __all__ = ["cv_predictions", "errors_by_density", "linear_coefficients", "truncated_scale_errors", "GroupRidgeCV",
            "check_wavelets_fit_cells", "coefficient_scales", "ALPHAS", "ResidualStack"]

@@ -168,6 +168,12 @@ def _hash_update(h, obj: Any, path: str, active: set) -> None:
             except TypeError as err:
                 raise TypeError(f"{err} (in the ase.Atoms at {path}: every entry of atoms.info and atoms.arrays "
                                 "is part of the key; drop or convert the one that is not plain data)") from None
+        elif isinstance(obj, Mapping) and all(type(k) is str for k in obj):  # the common case, sorted by key
+            h.update(f"strmap{len(obj)}{{".encode())
+            for k in sorted(obj):
+                h.update(f"{len(k)}:{k}=".encode())
+                _hash_update(h, obj[k], f"{path}[{k!r}]", active)
+            h.update(b"}")
         elif isinstance(obj, Mapping):
             items = []
             for k, v in obj.items():

@@ -13,7 +13,7 @@ Pipeline (Ha and Eck, 2018, section 3 and their data preparation):
    each segment is evaluated at ``points_per_segment`` parameter values (vectorised per segment);
 2. each stroke is simplified with the Ramer--Douglas--Peucker algorithm (``simplification`` package, tolerance
    ``epsilon`` in KanjiVG units; Ha and Eck use 2.0 on a 256-pixel canvas, i.e. about 0.85 here);
-3. strokes become one stroke-3 array (``localbook.art.sketch.strokes_to_stroke3``; the first offset is from the
+3. strokes become one stroke-3 array (``localbook.data.strokes.strokes_to_stroke3``; the first offset is from the
    top-left corner (0, 0) of the box; y points down as in SVG);
 4. characters longer than ``max_len`` points are dropped (counted), the rest split by a seeded permutation
    into train / validation / test.
@@ -150,7 +150,7 @@ class KanjiStrokes:
 
 
 def _parse_all(files: list[Path], points_per_segment: int, epsilon: float) -> dict[str, np.ndarray]:
-    from localbook.art.sketch import strokes_to_stroke3
+    from localbook.data.strokes import strokes_to_stroke3
 
     seqs, names, bad = [], [], []
     for f in files:

@@ -57,19 +57,24 @@ class DataUnavailableError(FileNotFoundError):
     """No source of a dataset could be found; the message lists every way to obtain it."""
 
 
-_ALGORITHMS = {"sha256": 64, "md5": 32, "sha1": 40}
+_ALGORITHMS = {"sha256": 64, "md5": 32, "sha1": 40, "sha256-prefix": 0}
 _VERIFIED: dict[tuple, str] = {}
 
 
 def parse_checksum(spec: str) -> tuple[str, str]:
-    """``"md5:abc..."`` / ``"sha256:abc..."`` / a bare 64-digit hex SHA-256 -> ``(algorithm, hex digest)``."""
+    """``"md5:abc..."`` / ``"sha256:abc..."`` / a bare 64-digit hex SHA-256 -> ``(algorithm, hex digest)``.
+
+    ``"sha256-prefix:397923af"``: the first hex digits of a SHA-256, as published in torchvision's weight file
+    names (``vgg16-397923af.pth``); 8 digits catch a corrupted or truncated file, not a crafted one, so use it
+    only for files that are never unpickled with arbitrary code (``torch.load(weights_only=True)``)."""
     algorithm, _, digest = spec.rpartition(":")
     algorithm = algorithm or "sha256"
     digest = digest.lower()
-    if algorithm not in _ALGORITHMS or len(digest) != _ALGORITHMS[algorithm] or \
+    size = _ALGORITHMS.get(algorithm)
+    if size is None or (len(digest) != size if size else not 8 <= len(digest) < 64) or \
             any(c not in "0123456789abcdef" for c in digest):
-        raise ValueError(f"checksum {spec!r} is not 'sha256:<64 hex digits>', 'md5:<32 hex digits>' or "
-                         "'sha1:<40 hex digits>'")
+        raise ValueError(f"checksum {spec!r} is not 'sha256:<64 hex digits>', 'md5:<32 hex digits>', "
+                         "'sha1:<40 hex digits>' or 'sha256-prefix:<8 to 63 hex digits>'")
     return algorithm, digest
 
 
@@ -221,8 +226,8 @@ class Dataset:
             if not f.is_file():
                 bad.append(f"{name} is missing")
                 continue
-            actual = file_digest(f, algorithm)
-            if actual != expected:
+            actual = file_digest(f, algorithm.removesuffix("-prefix"))
+            if actual != expected and not (algorithm.endswith("-prefix") and actual.startswith(expected)):
                 bad.append(f"{name} has {algorithm} {actual}, published {expected}")
         return bad
 
