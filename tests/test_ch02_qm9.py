@@ -32,10 +32,11 @@ def test_cost_grows_with_the_thesis_sampling():
 def test_descriptor_job_builds_the_notebooks_descriptor():
     import pytest
 
-    from localbook.atoms.qm9_scattering import SizeBucketedScattering
+    from localbook.scattering3d import SolidHarmonicScattering
 
     scattering, molecules, name = chapter.descriptor_job(scale="smoke", n_molecules=20, device="cpu")
-    assert isinstance(scattering, SizeBucketedScattering) and len(molecules) == 20 and name == "qm9_scattering"
+    assert isinstance(scattering, SolidHarmonicScattering) and scattering.grid == "molecule"
+    assert len(molecules) == 20 and name == "qm9_scattering"
     assert scattering.get_params()["J"] == chapter.PRESETS.values("smoke")["J"]
     with pytest.raises(ValueError, match="unknown settings"):
         chapter.descriptor_job(scale="smoke", n_molecule=20)

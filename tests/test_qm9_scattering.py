@@ -1,4 +1,5 @@
-"""localbook.atoms.qm9_scattering: the sampling protocol, size-fitted boxes, rotation drift, composition recovery."""
+"""localbook.atoms.qm9_scattering: the sampling protocol, boxes fitted to each molecule, rotation drift, composition
+recovery."""
 from __future__ import annotations
 
 import importlib.util
@@ -31,7 +32,7 @@ def test_protocol_meets_both_conditions_on_the_closest_pair():
 
 
 def test_qm9_scattering_refuses_a_molecule_closer_than_qm9s_closest_pair():
-    shs = chapter.qm9_scattering(J=1, ls=[0], qs=[1.0], eps_o=0.1, eps_a=1e-3, max_order=1, bucketed=False)
+    shs = chapter.qm9_scattering(J=1, ls=[0], qs=[1.0], eps_o=0.1, eps_a=1e-3, max_order=1, grid="box")
     squeezed = molecule("H2O")
     squeezed.positions *= 0.9  # O-H 0.87 Å, below QM9's 0.9586 Å
     with pytest.raises(ValueError, match="overlap"):
@@ -83,23 +84,22 @@ def test_qm9_extremes_are_the_data():
     assert mols.n_atoms.max() == chapter.QM9_MAX_ATOMS
 
 
-def test_size_buckets_give_the_single_box_coefficients():
-    shs = chapter.qm9_scattering(J=1, ls=[0, 1], qs=[0.5, 1.0, 2.0], eps_o=0.5, eps_a=1e-2, margin_widths=3.0,
-                                 bucketed=False)
+def test_molecule_boxes_give_the_shared_box_coefficients():
+    shared = chapter.qm9_scattering(J=1, ls=[0, 1], qs=[0.5, 1.0, 2.0], eps_o=0.5, eps_a=1e-2, margin_widths=3.0,
+                                    grid="box")
     mols = [molecule(n) for n in ("H2O", "CH4", "CH3CH2OH", "C6H6")]
-    single = shs.fit(mols).transform(mols)
-    bucketed = chapter.SizeBucketedScattering(**shs.get_params()).fit(mols)
-    sizes = [bucketed._box_size(a) for a in mols]
-    assert len(set(sizes)) > 1 and max(sizes) <= shs.grid_shape_[0]  # the small molecules get smaller boxes
-    out = bucketed.transform(mols)
+    single = shared.fit(mols).transform(mols)
+    own = chapter.qm9_scattering(J=1, ls=[0, 1], qs=[0.5, 1.0, 2.0], eps_o=0.5, eps_a=1e-2, margin_widths=3.0)
+    own.fit(mols)
+    sizes = [own._placement(a, i)[0][0][0] for i, a in enumerate(mols)]
+    assert len(set(sizes)) > 1 and max(sizes) <= shared.grid_shape_[0]  # the small molecules get smaller boxes
+    out = own.transform(mols)
     # integer powers agree to the periodic-image error of a 3-width margin; q = 1/2 integrals also sum the
     # density's ringing (eps_a) over the empty part of the box, so they depend on the box at the 1e-2 level
-    whole = np.array(["_q0.5" not in name for name in shs.get_feature_names_out()])
+    whole = np.array(["_q0.5" not in name for name in shared.get_feature_names_out()])
     rel = np.abs(out - single).max(axis=0) / np.abs(single).max(axis=0)
     assert rel[whole].max() < 5e-3 and rel[~whole].max() < 0.05
-    assert list(bucketed.get_feature_names_out()) == list(shs.get_feature_names_out())
-    with pytest.raises(ValueError, match="rescale"):
-        chapter.SizeBucketedScattering(**{**shs.get_params(), "on_violation": "rescale"}).fit(mols)
+    assert list(own.get_feature_names_out()) == list(shared.get_feature_names_out())
 
 
 @needs_qm9pack

@@ -21,7 +21,7 @@ import localbook  # noqa: F401
 from localbook.data.qm9 import load_qm9_molecules
 from localbook.regression import cross_val_predictions, make_linear
 from localbook.scattering3d import SolidHarmonicScattering
-from localbook.scattering3d import core
+from localbook.scattering3d.sampling import gaussian_width_for_aliasing
 
 SETTINGS = {
     # the old chapter: sigma = step = 0.8 Å, no condition
@@ -35,33 +35,33 @@ SETTINGS = {
     "eo0.5_J3_m1": dict(eps_o=0.5, J=3, L=[0, 1, 2], margin_widths=1.0),
     "eo0.1_J2": dict(eps_o=0.1, J=2, L=[0, 1, 2], margin_widths=2.0),
     # chapter 02's protocol (localbook.chapters.ch02_qm9): sigma from eps_o and QM9's closest pair, no stretch;
-    # "bucketed": each molecule in a box fitted to its size (SizeBucketedScattering)
-    "p_eo0.5_J2_bucketed": dict(protocol=True, eps_o=0.5, eps_a=1e-3, J=2, ls=[0, 1, 2], qs=[0.5, 1.0, 2.0],
-                                margin_widths=2.0, bucketed=True),
-    "p_eo0.5_J2_bucketed_q123": dict(protocol=True, eps_o=0.5, eps_a=1e-3, J=2, ls=[0, 1, 2], qs=[1.0, 2.0, 3.0],
-                                     margin_widths=2.0, bucketed=True),
-    "p_eo0.5_J2_bucketed_ea1e-6": dict(protocol=True, eps_o=0.5, eps_a=1e-6, J=2, ls=[0, 1, 2], qs=[0.5, 1.0, 2.0],
-                                       margin_widths=2.0, bucketed=True),
-    "p_eo0.5_J3_bucketed": dict(protocol=True, eps_o=0.5, eps_a=1e-3, J=3, ls=[0, 1, 2], qs=[0.5, 1.0, 2.0],
-                                margin_widths=1.5, bucketed=True),
+    # each molecule in a box fitted to its size (grid="molecule")
+    "p_eo0.5_J2": dict(protocol=True, eps_o=0.5, eps_a=1e-3, J=2, ls=[0, 1, 2], qs=[0.5, 1.0, 2.0],
+                                margin_widths=2.0),
+    "p_eo0.5_J2_q123": dict(protocol=True, eps_o=0.5, eps_a=1e-3, J=2, ls=[0, 1, 2], qs=[1.0, 2.0, 3.0],
+                                     margin_widths=2.0),
+    "p_eo0.5_J2_ea1e-6": dict(protocol=True, eps_o=0.5, eps_a=1e-6, J=2, ls=[0, 1, 2], qs=[0.5, 1.0, 2.0],
+                                       margin_widths=2.0),
+    "p_eo0.5_J3": dict(protocol=True, eps_o=0.5, eps_a=1e-3, J=3, ls=[0, 1, 2], qs=[0.5, 1.0, 2.0],
+                                margin_widths=1.5),
     "p_J2_w1_m2": dict(protocol=True, eps_o=0.5, eps_a=1e-3, J=2, ls=[0, 1, 2], qs=[0.5, 1.0, 2.0],
-                       sigma_w_ratio=1.0, margin_widths=2.0, bucketed=True),
+                       sigma_w_ratio=1.0, margin_widths=2.0),
     "p_J2_w1_m2_q123": dict(protocol=True, eps_o=0.5, eps_a=1e-3, J=2, ls=[0, 1, 2], qs=[1.0, 2.0, 3.0],
-                            sigma_w_ratio=1.0, margin_widths=2.0, bucketed=True),
+                            sigma_w_ratio=1.0, margin_widths=2.0),
     "p_J2_w0.5_m3": dict(protocol=True, eps_o=0.5, eps_a=1e-3, J=2, ls=[0, 1, 2], qs=[0.5, 1.0, 2.0],
-                         sigma_w_ratio=0.5, margin_widths=3.0, bucketed=True),
+                         sigma_w_ratio=0.5, margin_widths=3.0),
     "p_J2_w1_m3_q123": dict(protocol=True, eps_o=0.5, eps_a=1e-3, J=2, ls=[0, 1, 2], qs=[1.0, 2.0, 3.0],
-                            sigma_w_ratio=1.0, margin_widths=3.0, bucketed=True),
+                            sigma_w_ratio=1.0, margin_widths=3.0),
     "p_B_w1_m3_q123_l123": dict(protocol=True, eps_o=0.5, eps_a=1e-3, J=2, ls=[1, 2, 3], qs=[1.0, 2.0, 3.0],
-                                sigma_w_ratio=1.0, margin_widths=3.0, bucketed=True),
+                                sigma_w_ratio=1.0, margin_widths=3.0),
     "p_C_w1_m3_q05_l123": dict(protocol=True, eps_o=0.5, eps_a=1e-3, J=2, ls=[1, 2, 3], qs=[0.5, 1.0, 2.0],
-                               sigma_w_ratio=1.0, margin_widths=3.0, bucketed=True),
+                               sigma_w_ratio=1.0, margin_widths=3.0),
     "p_D_w1_m3_q12_l12_ea1e-2": dict(protocol=True, eps_o=0.5, eps_a=1e-2, J=2, ls=[1, 2], qs=[1.0, 2.0],
-                                     sigma_w_ratio=1.0, margin_widths=3.0, bucketed=True),
+                                     sigma_w_ratio=1.0, margin_widths=3.0),
     "p_Q_quick_preset": dict(protocol=True, eps_o=0.5, eps_a=1e-2, J=2, ls=[1, 2], qs=[1.0, 2.0, 3.0, 4.0],
-                             sigma_w_ratio=1.0, margin_widths=3.0, bucketed=True),
-    "p_eo0.3_J2_bucketed": dict(protocol=True, eps_o=0.3, eps_a=1e-3, J=2, ls=[0, 1, 2], qs=[0.5, 1.0, 2.0],
-                                margin_widths=2.0, bucketed=True),
+                             sigma_w_ratio=1.0, margin_widths=3.0),
+    "p_eo0.3_J2": dict(protocol=True, eps_o=0.3, eps_a=1e-3, J=2, ls=[0, 1, 2], qs=[0.5, 1.0, 2.0],
+                                margin_widths=2.0),
 }
 
 
@@ -74,7 +74,7 @@ def make(setting):
     common = dict(qs=[0.5, 1.0, 2.0], channels=("Z", "valence", "core"), max_order=2, batch_size=8)
     if "eps_o" in s:
         sigma, sigma_w = 1.0, 0.5
-        step = sigma / core.gaussian_width_for_aliasing(29, 1e-3)
+        step = sigma / gaussian_width_for_aliasing(29, 1e-3)
         margin = s.pop("margin_widths") * 2 ** s["J"] * sigma_w
         return SolidHarmonicScattering(sigma=sigma, sigma_w=sigma_w, spacing=step, margin=margin,
                                        on_violation="rescale", eps_a=1e-2, **s, **common)
@@ -112,10 +112,10 @@ def main():
             a.positions = (a.positions - a.positions.mean(0)) @ Rotation.random(random_state=rng).as_matrix().T
             rotated.append(a)
         drift = np.abs(model.predict(scat.transform(rotated)) - model.predict(X[test]))
-        rec = dict(setting=name, n=n, params={k: v for k, v in SETTINGS[name].items()}, grid=scat.grid_shape_,
-                   box_angstrom=scat.box_length_[0], scale=scat.scale_, margin=scat.margin_, spacing=scat._spacing,
-                   mean_voxels=float(np.mean([scat._box_size(a) ** 3 if hasattr(scat, "_box_size")
-                                              else scat.grid_shape_[0] ** 3 for a in mols.atoms])),
+        shapes = [scat._placement(a, i)[0][0] for i, a in enumerate(mols.atoms)]
+        rec = dict(setting=name, n=n, params={k: v for k, v in SETTINGS[name].items()}, grid=max(shapes),
+                   scale=scat.scale_, margin=scat.margin_, spacing=scat.spacing_,
+                   mean_voxels=float(np.mean([np.prod(s) for s in shapes])),
                    n_features=X.shape[1], seconds_per_molecule=sec, mae=lin.mae, mae_std=lin.mae_std,
                    mae_with_counts=lin_c.mae, rotation_drift_mean=float(drift.mean()),
                    rotation_drift_max=float(drift.max()), alpha_min_chosen=None)
