@@ -79,6 +79,9 @@ PRESETS = Presets("02_qm9_regression", {
                              help="smallest wavelet width / Gaussian width"),
     "margin_widths": Setting((float, 0.0, 10.0), quick=3.0, smoke=1.5, thesis_value="not stated",
                              help="empty space around each molecule, in widest wavelets 2^J sigma_w"),
+    "resolution": Setting(("exact", "multi"), quick="multi", thesis_value="exact (one grid, kymatio)",
+                          help="'multi': each scale on the coarsest grid its band allows (error below the rotation "
+                               "noise, measured)"),
     "batch_size": Setting((int, 1, 4096), quick=8, thesis=64, thesis_value="not stated",
                           help="molecules per scattering batch"),
     "n_folds": Setting((int, 2, 20), quick=5, smoke=3, help="cross-validation folds"),
@@ -114,6 +117,6 @@ def descriptor_job(scale: str = "quick", device: str = "auto", seed: int = 0, **
         raise ValueError("chapter 02 settings refused: " + "; ".join(problems))
     mols = load_qm9_molecules(n=v["n_molecules"], seed=seed)
     scattering = qm9_scattering(v["J"], v["ls"], v["qs"], v["eps_o"], v["eps_a"], v["sigma_w_ratio"],
-                                v["margin_widths"], max_order=v["max_order"], batch_size=v["batch_size"],
-                                device=device)
+                                v["margin_widths"], max_order=v["max_order"], resolution=v["resolution"],
+                                batch_size=v["batch_size"], device=device)
     return scattering, mols.atoms, "qm9_scattering"
