@@ -171,7 +171,9 @@ def run(data_path: str, outdir: str, budget: float, device: str, scale: str = "t
                                 names=np.array(list(s.get_feature_names_out())))
             part, rows, parts = part + 1, [], []
         checks["thesis_preset_run"] = {"molecules": done, "seconds": seconds, "s_per_molecule": seconds / done,
-                                       "settings": {k: v for k, v in thesis.items()}}
+                                       "settings": {k: v for k, v in thesis.items()},
+                                       "peak_gpu_memory_gb": (torch.cuda.max_memory_allocated() / 1e9
+                                                              if device.startswith("cuda") else None)}
         save_checks()
         print(f"thesis preset: {done} molecules, {seconds / done * 1e3:.1f} ms/molecule", flush=True)
     if rows:
