@@ -17,7 +17,7 @@ PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
 CHECK_TAG = "nbval-check-output"  # nbval compares the stored outputs of cells with this tag
 # Chapters whose checked cells still carry the '# NBVAL_CHECK_OUTPUT' comment instead of the tag: each leaves this
 # set once `tools/nbval_tags.py` has converted it (then the comment is refused, so that it never shows in the book).
-COMMENT_MARKER_CHAPTERS = {"02", "03", "04", "05", "06"}
+COMMENT_MARKER_CHAPTERS = {"03", "04", "05", "06"}
 
 
 def cells(nb):

@@ -1,17 +1,14 @@
 """localbook.atoms.qm9_results: the chapter-02 table and learning curves, on synthetic models."""
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pytest
+from sklearn.dummy import DummyRegressor
+from sklearn.linear_model import LinearRegression
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.dummy import DummyRegressor  # noqa: E402
-from sklearn.linear_model import LinearRegression  # noqa: E402
-
-from localbook.atoms import qm9_results as results  # noqa: E402
-from localbook.atoms.qm9_baselines import RegressionModel  # noqa: E402
-from localbook.regression import LearningCurve  # noqa: E402
+from localbook.atoms import qm9_results as results
+from localbook.atoms.qm9_baselines import RegressionModel
+from localbook.regression import LearningCurve
 
 
 def test_models_share_folds_and_the_table_reads_them():
@@ -31,9 +28,19 @@ def test_models_share_folds_and_the_table_reads_them():
 def test_learning_curve_extrapolation_follows_the_power_law():
     n = np.array([100, 200, 400, 800])
     mae = 50.0 * n[:, None] ** -0.5 * np.ones((1, 5))
-    curve = LearningCurve(train_sizes=n, errors={"mae": mae})
-    fig, ax = plt.subplots()
-    guess = results.plot_learning_curves(ax, {"Scatt. linear": curve}, extrapolate=["Scatt. linear"])
-    assert guess["Scatt. linear"] == np.float64(guess["Scatt. linear"])
-    np.testing.assert_allclose(guess["Scatt. linear"], 50.0 * results.THESIS_N_TRAIN ** -0.5, rtol=1e-9)
-    plt.close(fig)
+    curves = {"Scatt. linear": LearningCurve(train_sizes=n, errors={"mae": mae}),
+              "flat": LearningCurve(train_sizes=n, errors={"mae": np.full((4, 5), 3.0)})}
+    guess = results.power_law_guesses(curves, ["Scatt. linear", "flat"])
+    slope, at_thesis = guess["Scatt. linear"]
+    assert type(at_thesis) is float and slope == pytest.approx(-0.5)
+    np.testing.assert_allclose(at_thesis, 50.0 * results.THESIS_N_TRAIN ** -0.5, rtol=1e-9)
+    assert guess["flat"] == pytest.approx((0.0, 3.0))
+    sizes, errors = results.curve_errors(curves)
+    assert list(sizes) == list(n) and errors["flat"].shape == (4, 5)
+    with pytest.raises(ValueError, match="same training sizes"):
+        results.curve_errors({**curves, "other": LearningCurve(train_sizes=n[:3], errors={"mae": mae[:3]})})
+
+
+def test_thesis_points_are_table_2_1():
+    points = results.thesis_points(["Scatt. linear", "Scatt. trilinear"])
+    assert points == {"thesis: Scatt. linear": ([107_108], [1.89]), "thesis: Scatt. trilinear": ([107_108], [0.56])}

@@ -91,8 +91,9 @@ def test_molecule_boxes_give_the_shared_box_coefficients():
     single = shared.fit(mols).transform(mols)
     own = chapter.qm9_scattering(J=1, ls=[0, 1], qs=[0.5, 1.0, 2.0], eps_o=0.5, eps_a=1e-2, margin_widths=3.0)
     own.fit(mols)
-    sizes = [own._placement(a, i)[0][0][0] for i, a in enumerate(mols)]
+    sizes = chapter.box_sizes(own, mols)
     assert len(set(sizes)) > 1 and max(sizes) <= shared.grid_shape_[0]  # the small molecules get smaller boxes
+    assert set(chapter.box_sizes(shared, mols)) == {shared.grid_shape_[0]}
     out = own.transform(mols)
     # integer powers agree to the periodic-image error of a 3-width margin; q = 1/2 integrals also sum the
     # density's ringing (eps_a) over the empty part of the box, so they depend on the box at the 1e-2 level
@@ -128,3 +129,4 @@ def test_rotation_noise_of_the_coefficients_shrinks_with_margin_and_wavelet_widt
     coarse = noise(qs=[1.0, 2.0], sigma_w_ratio=0.5, margin_widths=1.0)
     clean = noise(qs=[1.0, 2.0], sigma_w_ratio=1.0, margin_widths=3.0)
     assert clean < 2e-3 and clean < coarse / 5, (coarse, clean)  # measured: 1.5e-2 and 8.1e-4
+

@@ -1,5 +1,5 @@
-"""Chapter 02's results: every model of table 2.1 cross-validated on the same folds, the table, and the learning
-curves with the thesis' points (thesis ch. 2.3.3).
+"""Chapter 02's results: every model of table 2.1 cross-validated on the same folds, the table, the learning
+curves, the thesis' points beside them and power-law guesses at the thesis' size (thesis ch. 2.3.3).
 
 The thesis' numbers are test MAEs (kcal/mol) with 107,108 training molecules per fold (5 folds).
 """
@@ -13,7 +13,7 @@ from localbook.atoms.qm9_baselines import RegressionModel
 from localbook.regression import CVResult, LearningCurve, cross_val_predictions, learning_curve
 
 __all__ = ["THESIS_MAE_KCAL_MOL", "THESIS_N_TRAIN", "cross_validate_models", "learning_curves_of", "results_rows",
-           "plot_learning_curves"]
+           "curve_errors", "thesis_points", "power_law_guesses"]
 
 #: Table 2.1 of the thesis: test MAE (kcal/mol), 5 folds of 107,108 training molecules.
 THESIS_MAE_KCAL_MOL = {"Scatt. linear": 1.89, "Scatt. trilinear": 0.56, "CM KRR": 2.95, "BoB KRR": 1.53,
@@ -46,36 +46,33 @@ def results_rows(models: Sequence[RegressionModel], results: dict[str, CVResult]
     return rows
 
 
-def plot_learning_curves(ax, curves: dict[str, LearningCurve], extrapolate: Sequence[str] = (),
-                         thesis: dict[str, float] | None = None, n_thesis: int = THESIS_N_TRAIN) -> dict[str, float]:
-    """Test MAE (mean over folds, error bars: standard deviation over folds) against training size, log-log.
+def curve_errors(curves: dict[str, LearningCurve]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """``(train_sizes, {name: MAE (n_sizes, n_folds)})`` of learning curves measured on the same sizes: the input
+    of ``webfigures.learning_curve_figure`` and ``widgets.learning_curve_explorer``."""
+    sizes = [tuple(lc.train_sizes) for lc in curves.values()]
+    if not sizes or len(set(sizes)) != 1:
+        raise ValueError("curve_errors needs learning curves measured on the same training sizes "
+                         "(learning_curves_of computes them so)")
+    return np.asarray(sizes[0]), {name: lc.mae for name, lc in curves.items()}
 
-    For each name in ``extrapolate``, the power law fitted to its curve is drawn dashed up to ``n_thesis`` (a
-    straight line carried over decades: a guess, not a measurement); the thesis' numbers (default
-    :data:`THESIS_MAE_KCAL_MOL`) are drawn as stars at ``n_thesis`` in the colour of the curve of the same name,
-    in grey when this run has no such curve. Returns ``{name: MAE extrapolated to n_thesis}``.
-    """
+
+def thesis_points(names: Sequence[str] | None = None, n_thesis: int = THESIS_N_TRAIN) -> dict[str, tuple]:
+    """The thesis' table 2.1 as reference points ``{"thesis: name": ([n_thesis], [MAE])}`` (kcal/mol) for
+    ``webfigures.learning_curve_figure``; ``names``: a subset of :data:`THESIS_MAE_KCAL_MOL` (default: all)."""
+    names = list(THESIS_MAE_KCAL_MOL) if names is None else list(names)
+    return {f"thesis: {name}": ([n_thesis], [THESIS_MAE_KCAL_MOL[name]]) for name in names}
+
+
+def power_law_guesses(curves: dict[str, LearningCurve], names: Sequence[str],
+                      n: int = THESIS_N_TRAIN) -> dict[str, tuple[float, float]]:
+    """``{name: (slope, MAE at n)}`` of the power law ``MAE = a n^slope`` fitted (least squares in log-log) to the
+    fold-mean learning curve of each name: a straight line carried over decades, a guess rather than a
+    measurement."""
     from localbook.local_methods import fit_power_law
 
-    thesis = THESIS_MAE_KCAL_MOL if thesis is None else thesis
-    colors = {}
     out = {}
-    for name, lc in curves.items():
-        n, mean, std = lc.train_sizes, lc.mae_mean, lc.mae_std
-        line = ax.errorbar(n, mean, yerr=std, marker="o", ms=4, capsize=2, label=name)
-        colors[name] = line[0].get_color()
-        if name in extrapolate:
-            slope, intercept = fit_power_law(n, mean)
-            grid = np.geomspace(n[0], n_thesis, 50)
-            ax.plot(grid, np.exp(intercept) * grid ** slope, "--", color=colors[name], lw=1)
-            out[name] = float(np.exp(intercept) * n_thesis ** slope)
-    for name, value in thesis.items():
-        ax.plot([n_thesis], [value], "*", ms=10, color=colors.get(name, "0.5"), mec="k", mew=0.5)
-        ax.annotate(f"{name} {value:g}", (n_thesis, value), fontsize=7, xytext=(-4, 3), textcoords="offset points",
-                    ha="right")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("training molecules")
-    ax.set_ylabel("test MAE (kcal/mol)")
-    ax.legend(fontsize=7, ncol=2)
+    for name in names:
+        lc = curves[name]
+        slope, intercept = fit_power_law(lc.train_sizes, lc.mae_mean)
+        out[name] = (float(slope), float(np.exp(intercept) * n ** slope))
     return out

@@ -24,7 +24,7 @@ from localbook.scattering3d import SolidHarmonicScattering
 from localbook.scattering3d.sampling import gaussian_width_for_aliasing
 
 __all__ = ["QM9_MIN_DISTANCE_ANGSTROM", "QM9_MAX_RADIUS_ANGSTROM", "QM9_MAX_ATOMS", "SamplingProtocol",
-           "sampling_protocol", "qm9_scattering", "rotation_drift", "composition_recovery"]
+           "sampling_protocol", "qm9_scattering", "box_sizes", "rotation_drift", "composition_recovery"]
 
 #: Smallest interatomic distance over qm9pack's 130,831 molecules (an O-H bond of QM9 id 77935), Å. Checked
 #: against the data by ``tests/test_ch02_qm9.py`` (slow).
@@ -94,6 +94,13 @@ def qm9_scattering(J: int, ls: Sequence[int], qs: Sequence[float], eps_o: float,
                                    eps_a=eps_a * (1 + 1e-9), eps_o=eps_o * (1 + 1e-9), on_violation="raise",
                                    resolution=resolution, scale_eps=scale_eps, oversampling=oversampling,
                                    batch_size=batch_size, device=device, progress=progress)
+
+
+def box_sizes(transformer: SolidHarmonicScattering, structures) -> np.ndarray:
+    """Grid points per side of the cubic box in which a fitted ``transformer`` computes each structure
+    (``(n,)`` int): its own box with ``grid="molecule"``, the shared one with ``grid="box"``. Asks the front end's
+    own placement, so that the numbers are those of the computation."""
+    return np.array([transformer._placement(a, i)[0][0][0] for i, a in enumerate(structures)])
 
 
 def rotation_drift(model, transformer, structures, rng: np.random.Generator) -> np.ndarray:

@@ -12,6 +12,11 @@ widest wavelets and q = 1/2 (MAE 10.6 kcal/mol, 0.21 s/molecule), the prediction
 average under random rotations; with wavelets as wide as the Gaussians, a margin of three widest wavelets and
 integer powers 1-4 (MAE 7.8, 1.6 s/molecule) by 0.9. The coefficients' own rotation noise falls from 1.5e-2 to
 8e-4 of their range (tests/test_qm9_scattering.py).
+
+The multi-resolution mode (each scale on the coarsest grid its band allows, ``resolution="multi"``) was measured
+against the exact one at the quick sampling (6 QM9 molecules, ``tools/qm9_multi_error.py``): it changes the
+coefficients by at most 1.4e-5 of their largest value, against 1.1e-3 for a random rotation in the exact mode, for
+1.33x less CPU time; with ``oversampling=1`` (2.2x less) the change reaches 1.2e-3, as large as the rotation's.
 """
 from __future__ import annotations
 
