@@ -55,7 +55,7 @@ from myst_nb import glue
 
 from localbook import params, webfigures, widgets
 from localbook.atoms import qm9_baselines as baselines, qm9_results as results, qm9_scattering as qm9s
-from localbook.chapters import ch02_qm9 as chapter
+from localbook.chapters import ch02_qm9_regression as chapter
 from localbook.compute import cached_transform
 from localbook.data.qm9 import load_qm9_molecules
 from localbook.device import pick_device, seed_everything
@@ -89,14 +89,14 @@ print(mols.summary())
 # no longer count them. *Aliasing*: the spectrum of 29 Gaussians is below $\varepsilon_a$ at the Nyquist
 # frequency, $\mathrm{step} = \sigma\pi / \sqrt{2 \log(29/\varepsilon_a)}$ (section 2.2.1). The box leaves a margin
 # of `margin_widths` widest wavelets around each molecule, and each molecule gets a box fitted to its own size.
-# Two choices of the quick scale were made by measurement (see `localbook/chapters/ch02_qm9.py`): wavelets at
+# Two choices of the quick scale were made by measurement (see `localbook/chapters/ch02_qm9_regression.py`): wavelets at
 # least as wide as the Gaussians and a margin of three widest wavelets, because narrower wavelets alias and a
 # thinner margin folds the widest ones onto their periodic images, and both make the coefficients change under
 # rotations; and integer powers $q$ only, because $\int \rho^{1/2}$ also sums, over the whole box, the square root
 # of the ringing that a density sampled at precision $\varepsilon_a$ carries. Each molecule gets the smallest box
 # that holds it and its margin, and each wavelet scale is computed on the coarsest grid its frequency band allows
 # (`resolution = "multi"`): on QM9 molecules this changes the coefficients far less than a rotation does (the
-# measurement is in `localbook/chapters/ch02_qm9.py`).
+# measurement is in `localbook/chapters/ch02_qm9_regression.py`).
 
 # %% tags=["nbval-check-output"]
 protocol = qm9s.sampling_protocol(J, eps_o, eps_a, sigma_w_ratio, margin_widths)

@@ -102,7 +102,7 @@ def run(data_path: str, outdir: str, budget: float, device: str, scale: str = "t
         candidates=tuple(CANDIDATES)) -> None:
     import torch
 
-    from localbook.chapters.ch02_qm9 import PRESETS
+    from localbook.chapters.ch02_qm9_regression import PRESETS
 
     t_end = time.perf_counter() + budget
     os.makedirs(outdir, exist_ok=True)

@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from localbook.atoms import qm9_baselines as baselines, qm9_scattering as qm9s
-from localbook.chapters import ch02_qm9 as chapter
+from localbook.chapters import ch02_qm9_regression as chapter
 from localbook.compute import cached_transform
 from localbook.data.qm9 import load_qm9_molecules
 from localbook.regression import cross_val_predictions, make_linear

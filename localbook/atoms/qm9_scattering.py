@@ -27,7 +27,7 @@ __all__ = ["QM9_MIN_DISTANCE_ANGSTROM", "QM9_MAX_RADIUS_ANGSTROM", "QM9_MAX_ATOM
            "sampling_protocol", "qm9_scattering", "box_sizes", "rotation_drift", "composition_recovery"]
 
 #: Smallest interatomic distance over qm9pack's 130,831 molecules (an O-H bond of QM9 id 77935), Å. Checked
-#: against the data by ``tests/test_ch02_qm9.py`` (slow).
+#: against the data by ``tests/test_ch02_qm9_regression.py`` (slow).
 QM9_MIN_DISTANCE_ANGSTROM = 0.9586
 #: Largest distance from a molecule's centroid to one of its atoms over QM9 (id 116821), Å.
 QM9_MAX_RADIUS_ANGSTROM = 7.405

@@ -1,7 +1,7 @@
-"""Chapter 02's settings (localbook.chapters.ch02_qm9): every preset validates, bad combinations are refused."""
+"""Chapter 02's settings (localbook.chapters.ch02_qm9_regression): every preset validates, bad combinations are refused."""
 from __future__ import annotations
 
-from localbook.chapters import ch02_qm9 as chapter
+from localbook.chapters import ch02_qm9_regression as chapter
 
 
 def test_every_preset_passes_its_combination_check():

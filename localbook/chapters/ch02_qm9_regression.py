@@ -107,7 +107,7 @@ def descriptor_job(scale: str = "quick", device: str = "auto", seed: int = 0, **
     notebook's cache name, so a run computed here is read back by the notebook with the same settings::
 
         torchrun --standalone --nproc_per_node 2 -m localbook.compute \\
-            localbook.chapters.ch02_qm9:descriptor_job --set scale=medium
+            localbook.chapters.ch02_qm9_regression:descriptor_job --set scale=medium
     """
     from localbook.atoms.qm9_scattering import qm9_scattering
     from localbook.data.qm9 import load_qm9_molecules
