@@ -16,8 +16,8 @@ import torch
 
 from localbook.scattering3d.filters import Band, PairedFilters, frequency_grid
 
-__all__ = ["density_hat", "to_space", "to_fourier", "full_spectrum", "spectrum_band", "band_inverse", "paired_moduli",
-           "integrals", "moduli_integrals", "parseval_integrals"]
+__all__ = ["density_hat", "to_space", "to_fourier", "full_spectrum", "spectrum_band", "filtered_band", "band_inverse",
+           "paired_moduli", "integrals", "moduli_integrals", "parseval_integrals"]
 
 _DIMS = (-3, -2, -1)
 
@@ -69,12 +69,43 @@ def _indices(band: Band, axis: int, n: int, negate: bool, device: torch.device):
     return torch.as_tensor((-idx) % n if negate else idx, device=device)
 
 
+def _mirror_plane(plane: torch.Tensor) -> torch.Tensor:
+    """``conj(p(-kx, -ky))`` of planes ``(..., Nx, Ny)`` in FFT order."""
+    return plane.flip((-2, -1)).roll((1, 1), (-2, -1)).conj()
+
+
 def full_spectrum(x_half: torch.Tensor, nz: int) -> torch.Tensor:
     """The full FFT ``(..., Nx, Ny, Nz)`` of real fields from their real-FFT half ``(..., Nx, Ny, Nz//2+1)``, by
-    Hermitian symmetry ``x_hat(-k) = conj(x_hat(k))`` (two copies; cheaper than a complex FFT of the field)."""
+    Hermitian symmetry ``x_hat(-k) = conj(x_hat(k))`` (two copies; cheaper than a complex FFT of the field).
+
+    The self-conjugate planes ``kz = 0`` and ``kz = Nz/2`` are replaced by their Hermitian parts, which is all a real
+    inverse FFT reads of them: a spectrum computed in closed form (:func:`density_hat`) is not exactly Hermitian on
+    the Nyquist planes (the continuous transform is evaluated there, not the DFT of real samples), and a packed pair
+    of convolutions must not see that part, or it would leak from one half into the other."""
     nh = x_half.shape[-1]
+    planes = [0] + ([nz // 2] if nz % 2 == 0 else [])
+    fixed = [0.5 * (x_half[..., k] + _mirror_plane(x_half[..., k])) for k in planes]
+    middle = x_half[..., 1:nz // 2] if nz % 2 == 0 else x_half[..., 1:]
     tail = x_half[..., 1:nz - nh + 1].flip((-3, -2, -1)).roll((1, 1), (-3, -2)).conj()
-    return torch.cat([x_half, tail], -1)
+    parts = [fixed[0][..., None], middle] + ([fixed[1][..., None]] if nz % 2 == 0 else []) + [tail]
+    return torch.cat(parts, -1)
+
+
+def filtered_band(x_half: torch.Tensor, band: Band, shape, filters: PairedFilters) -> torch.Tensor:
+    """The products ``x_hat * filters`` ``(..., P, bx, by, bz)`` on ``band``: what one inverse FFT per pair turns into
+    two real convolutions each.
+
+    On the whole spectrum, the self-conjugate planes ``kz = 0, Nz/2`` get what a real inverse FFT of the half
+    spectrum ``x_half * f`` would read there: the Hermitian part of the product, which also holds the product of the
+    anti-Hermitian parts of input and filter when the input is not Hermitian there (a spectrum in closed form). So
+    every input gives the numbers of a real inverse FFT per wavelet, to rounding."""
+    x_band = spectrum_band(x_half, band, shape)
+    product = x_band.unsqueeze(-4) * filters.filters
+    if all(k is None for k in band.half) and filters.planes:
+        x_planes = x_half[..., list(filters.planes)]
+        anti = 0.5 * (x_planes - _mirror_plane(x_planes.movedim(-1, 0)).movedim(0, -1))
+        product[..., list(filters.planes)] += anti.unsqueeze(-4) * filters.anti
+    return product
 
 
 def spectrum_band(x_half: torch.Tensor, band: Band, shape) -> torch.Tensor:

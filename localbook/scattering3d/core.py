@@ -11,7 +11,10 @@ import math
 
 import torch
 
+from localbook.scattering3d import analytic as _analytic
 from localbook.scattering3d import backend
+from localbook.scattering3d import filters as _filters
+from localbook.scattering3d import sampling as _sampling
 from localbook.scattering3d.filters import FilterBank
 from localbook.scattering3d.labels import second_order_pairs
 
@@ -44,13 +47,14 @@ def scattering(x_hat: torch.Tensor, bank: FilterBank, qs, max_order: int = 2, se
     j_max = max(bank.js)
     for j1 in bank.js:
         band1, filters = bank.bands[j1], bank.all_degrees[j1]
-        x_band = backend.spectrum_band(x_hat, band1, shape)
         deeper = max_order >= 2 and j1 < j_max
         if parseval and not deeper:
-            energy = backend.parseval_integrals(x_band, filters, shape, volume / math.prod(shape))
+            energy = backend.parseval_integrals(backend.spectrum_band(x_hat, band1, shape), filters, shape,
+                                                volume / math.prod(shape))
             order1.update({(l, j1): energy[..., i, None] for i, l in enumerate(filters.ls)})
             continue
-        u2 = backend.paired_moduli(backend.band_inverse(x_band.unsqueeze(-4) * filters.filters, band1, shape), filters)
+        u2 = backend.paired_moduli(backend.band_inverse(backend.filtered_band(x_hat, band1, shape, filters), band1,
+                                                        shape), filters)
         u_hat = {}
         for l1 in bank.ls:
             u, order1[(l1, j1)] = backend.moduli_integrals(u2.pop(l1), qs, volume / math.prod(band1.shape), deeper)
@@ -110,17 +114,15 @@ def _second_order(u_hat: dict, grid1, j1, bank, qs, second_order, parseval) -> d
 # Names that lived in this module before the filter bank, the sampling conditions and the closed forms moved to
 # modules of their own (issue 14). Chapter 01 still reads them as ``core.<name>``; they resolve to their new home.
 _MOVED = {
-    "K_l": "filters", "K_l_thesis": "filters", "real_solid_harmonics": "filters", "wavelet_hat": "filters",
-    "frequency_grid": "filters", "scale_width": "filters",
-    "gaussian_width_for_aliasing": "sampling", "aliasing_precision": "sampling", "min_distance_for_overlap": "sampling",
-    "overlap_precision": "sampling", "smooth_size": "sampling", "grid_shape_for_lengths": "sampling",
-    "analytic_first_order": "analytic", "analytic_first_order_integral": "analytic",
-    "analytic_order0_integral": "analytic",
+    **{n: _filters for n in ("K_l", "K_l_thesis", "real_solid_harmonics", "wavelet_hat", "frequency_grid",
+                            "scale_width")},
+    **{n: _sampling for n in ("gaussian_width_for_aliasing", "aliasing_precision", "min_distance_for_overlap",
+                             "overlap_precision", "smooth_size", "grid_shape_for_lengths")},
+    **{n: _analytic for n in ("analytic_first_order", "analytic_first_order_integral", "analytic_order0_integral")},
 }
 
 
 def __getattr__(name):
     if name in _MOVED:
-        import importlib
-        return getattr(importlib.import_module(f"localbook.scattering3d.{_MOVED[name]}"), name)
+        return getattr(_MOVED[name], name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -182,6 +182,10 @@ class PairedFilters:
     the two terms ``c_a f_a`` and ``i c_b f_b`` apart, for pairs whose wavelets filter two different inputs (the
     second order ``U_{l,j2}[U_{l,j1}]`` of two degrees ``l``: one transform for both).
     ``power`` ``(len(ls), bx, by, bz)``: ``sum_m |f_{l,m}|^2`` per degree, for Parseval's ``int U^2``.
+    ``anti`` ``(P, bx, by, len(planes))``: on the self-conjugate planes ``kz = 0, Nz/2`` (positions ``planes`` in the
+    band), the anti-Hermitian parts of the sampled filters, packed likewise; a real inverse FFT of a half spectrum
+    that is not Hermitian there (:func:`.backend.density_hat`'s) keeps their product with the input's anti-Hermitian
+    part (:func:`.backend.nyquist_correction`).
     """
 
     ls: tuple
@@ -189,6 +193,8 @@ class PairedFilters:
     degrees: tuple
     power: torch.Tensor
     halves: torch.Tensor
+    anti: torch.Tensor
+    planes: tuple
 
 
 @dataclass
@@ -227,29 +233,38 @@ def _band(shape, lengths, w_max: float, oversampling: float | None) -> Band:
     return Band(tuple(half), tuple(out_shape))
 
 
-def _hermitian(g: np.ndarray, mirror) -> np.ndarray:
-    """``(g(k) + conj(g(-k))) / 2`` over the last three axes; ``mirror[a]`` maps each kept index to that of ``-k``.
+def _hermitian(g: np.ndarray, mirror, kz: np.ndarray, nz: int) -> np.ndarray:
+    """The Hermitian filter that a real inverse FFT of the half spectrum ``g[..., kz <= nz/2]`` applies: the values on
+    the non-negative ``kz`` half as sampled, ``conj(g(-k))`` on the negative half, and on the self-conjugate planes
+    ``kz = 0`` and ``kz = nz/2`` the mean of the two. ``mirror[a]`` maps each kept index to that of ``-k``.
 
     A sampled odd wavelet is not Hermitian on the Nyquist planes of an even grid (``-N/2`` is sampled where ``+N/2``
-    is meant): this projection keeps exactly the real part of each convolution, as a real inverse FFT would, so
-    that the two halves of a packed pair do not leak into each other."""
+    is meant). With this filter each half of a packed pair is exactly the real convolution a real inverse FFT gives
+    (main's numbers before the packing), and nothing leaks between the two halves."""
     g_minus = np.conj(g[..., mirror[0], :, :][..., mirror[1], :][..., mirror[2]])
-    return 0.5 * (g + g_minus)
+    negative = kz > nz // 2
+    self_conjugate = (kz == 0) | (2 * kz == nz)
+    return np.where(negative, g_minus, np.where(self_conjugate, 0.5 * (g + g_minus), g))
 
 
-def _pair(real_filters: dict, ls, mirror, device, dtype) -> PairedFilters:
+def _pair(real_filters: dict, ls, mirror, kz, nz, device, dtype) -> PairedFilters:
     """Pack the real filters ``{l: (2l+1, ...)}`` of the degrees ``ls`` two by two (see :class:`PairedFilters`)."""
-    items = [(l, _hermitian((1.0 if l % 2 == 0 else -1j) * f, mirror)) for l in ls for f in real_filters[l]]
+    raw = [(l, (1.0 if l % 2 == 0 else -1j) * f) for l in ls for f in real_filters[l]]
+    items = [(l, _hermitian(g, mirror, kz, nz)) for l, g in raw]
+    planes = tuple(int(i) for i in np.flatnonzero((kz == 0) | (2 * kz == nz)))
     ctype = torch.complex64 if dtype == torch.float32 else torch.complex128
-    halves, degrees = [], []
+    halves, anti, degrees = [], [], []
     for p in range(0, len(items), 2):
         (la, fa), (lb, fb) = items[p], (items[p + 1] if p + 1 < len(items) else (None, np.zeros_like(items[p][1])))
         halves.append(np.stack([fa, 1j * fb]))
+        ga = raw[p][1][..., planes] - fa[..., planes]  # sampled minus Hermitian part: the anti-Hermitian part
+        gb = raw[p + 1][1][..., planes] - fb[..., planes] if p + 1 < len(items) else 0.0
+        anti.append(ga + 1j * gb)
         degrees.append((la, lb))
     halves = torch.as_tensor(np.stack(halves), dtype=ctype, device=device)
     power = np.stack([sum(np.abs(f) ** 2 for l, f in items if l == l_) for l_ in ls])
     return PairedFilters(tuple(ls), halves.sum(1), tuple(degrees), torch.as_tensor(power, dtype=dtype, device=device),
-                         halves)
+                         halves, torch.as_tensor(np.stack(anti), dtype=ctype, device=device), planes)
 
 
 def _mirror(band: Band, shape) -> list:
@@ -265,14 +280,17 @@ def _mirror(band: Band, shape) -> list:
 @lru_cache(maxsize=16)
 def _cached_bank(shape, lengths, js, ls, sigma_w, eps, oversampling, device, dtype) -> FilterBank:
     bank = FilterBank(shape, lengths, js, ls, sigma_w, eps, oversampling)
-    wx, wy, wz = (w.numpy() for w in frequency_grid(shape, lengths, half=False))
+    wx, wy, wz = (w.numpy().copy() for w in frequency_grid(shape, lengths, half=False))
+    if shape[2] % 2 == 0:  # the z Nyquist plane at +pi, where the real FFT's half grid (rfftfreq) samples it
+        wz[..., shape[2] // 2] *= -1
     for j in js:
         band = _band(shape, lengths, band_limit(ls, scale_width(j, sigma_w), eps), oversampling)
         bank.bands[j] = band
         fx, fy, fz = (np.take(w, band.indices(a, n), axis=a)
                       for a, (w, n) in enumerate(zip((wx, wy, wz), shape, strict=True)))
         real = {l: wavelet_hat(l, j, sigma_w, fx, fy, fz) for l in ls}
-        bank.all_degrees[j] = _pair(real, ls, _mirror(band, shape), device, dtype)
+        bank.all_degrees[j] = _pair(real, ls, _mirror(band, shape), band.indices(2, shape[2]), shape[2], device,
+                                    dtype)
     return bank
 
 

@@ -106,9 +106,8 @@ class GridScattering:
         ``j`` (the input grid in the exact mode)."""
         bank = self.bank
         band, filters = bank.bands[float(j)], bank.all_degrees[float(j)]
-        x_band = backend.spectrum_band(x_hat, band, self.shape)
-        u2 = backend.paired_moduli(backend.band_inverse(x_band.unsqueeze(-4) * filters.filters, band, self.shape),
-                                   filters)
+        u2 = backend.paired_moduli(backend.band_inverse(backend.filtered_band(x_hat, band, self.shape, filters), band,
+                                                        self.shape), filters)
         return u2[int(l)].sqrt()
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
