@@ -44,3 +44,12 @@ def test_learning_curve_extrapolation_follows_the_power_law():
 def test_thesis_points_are_table_2_1():
     points = results.thesis_points(["Scatt. linear", "Scatt. trilinear"])
     assert points == {"thesis: Scatt. linear": ([107_108], [1.89]), "thesis: Scatt. trilinear": ([107_108], [0.56])}
+
+
+def test_beats_baselines_compares_fold_by_fold():
+    y = np.linspace(0.0, 10.0, 50)
+    X = y[:, None] + np.random.default_rng(0).normal(0, 0.5, (50, 1))
+    models = [RegressionModel("mean", X, DummyRegressor(), None), RegressionModel("linear", X, LinearRegression(), None)]
+    cv = results.cross_validate_models(models, y, n_splits=5, seed=0)
+    assert results.beats_baselines(cv, "linear", ["mean"]) == "linear below mean (fold-mean MAE); lower in 5 of 5 folds"
+    assert results.beats_baselines(cv, "mean", ["linear"]).startswith("mean NOT below linear")

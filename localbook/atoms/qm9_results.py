@@ -13,7 +13,7 @@ from localbook.atoms.qm9_baselines import RegressionModel
 from localbook.regression import CVResult, LearningCurve, cross_val_predictions, learning_curve
 
 __all__ = ["THESIS_MAE_KCAL_MOL", "THESIS_N_TRAIN", "cross_validate_models", "learning_curves_of", "results_rows",
-           "curve_errors", "thesis_points", "power_law_guesses"]
+           "beats_baselines", "curve_errors", "thesis_points", "power_law_guesses"]
 
 #: Table 2.1 of the thesis: test MAE (kcal/mol), 5 folds of 107,108 training molecules.
 THESIS_MAE_KCAL_MOL = {"Scatt. linear": 1.89, "Scatt. trilinear": 0.56, "CM KRR": 2.95, "BoB KRR": 1.53,
@@ -44,6 +44,23 @@ def results_rows(models: Sequence[RegressionModel], results: dict[str, CVResult]
         cost = "in the fit" if m.seconds_per_molecule is None else f"{m.seconds_per_molecule * 1e3:.3g}"
         rows.append((m.name, m.thesis_mae, f"{r.mae:.3g}", f"{r.mae_std:.2g}", f"{r.errors()['rmse']:.3g}", cost))
     return rows
+
+
+def beats_baselines(results: dict[str, CVResult], model: str, baselines: Sequence[str]) -> str:
+    """One line per baseline: whether ``model`` has the lower fold-mean MAE, and in how many folds its test MAE is
+    lower (the folds are shared, so fold by fold is a paired comparison). No digits of the errors: a stable check
+    of the ranking, which the third digit of an MAE is not across BLAS thread counts."""
+    ours = results[model].mae_per_fold
+    lines = []
+    for name in baselines:
+        theirs = results[name].mae_per_fold
+        if len(theirs) != len(ours):
+            raise ValueError(f"{model!r} and {name!r} were not cross-validated on the same folds "
+                             f"({len(ours)} and {len(theirs)} folds): use cross_validate_models")
+        verdict = "below" if results[model].mae < results[name].mae else "NOT below"
+        lines.append(f"{model} {verdict} {name} (fold-mean MAE); lower in {int(np.sum(ours < theirs))} of "
+                     f"{len(ours)} folds")
+    return "\n".join(lines)
 
 
 def curve_errors(curves: dict[str, LearningCurve]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
