@@ -20,7 +20,7 @@ treats items independently (every descriptor of the book does).
 
 Command line, for a job function ``f(**settings) -> (transformer, items, name)``::
 
-    python -m localbook.compute localbook.chapters.ch02_qm9:descriptor_job --set scale=medium
+    python -m localbook.compute localbook.chapters.ch02_qm9_regression:descriptor_job --set scale=medium
     torchrun --standalone --nproc_per_node 2 -m localbook.compute MODULE:FUNCTION --set ...    # 2 processes
     torchrun --nproc_per_node 8 --nnodes 4 --rdzv-backend c10d --rdzv-endpoint HOST:29500 \\
         -m localbook.compute MODULE:FUNCTION --set device=cuda                                    # 4 nodes x 8 GPUs
@@ -199,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run a job ``MODULE:FUNCTION`` (returning ``(transformer, items, name)``) through :func:`cached_transform`,
     in one process or under ``torchrun``; rank 0 optionally saves the matrix to ``--out`` (``.npy``)."""
     parser = argparse.ArgumentParser(prog="python -m localbook.compute", description=main.__doc__)
-    parser.add_argument("job", help="MODULE:FUNCTION, e.g. localbook.chapters.ch02_qm9:descriptor_job")
+    parser.add_argument("job", help="MODULE:FUNCTION, e.g. localbook.chapters.ch02_qm9_regression:descriptor_job")
     parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE", help="keyword arguments of the job")
     parser.add_argument("--chunk-size", type=int, default=None)
     parser.add_argument("--out", default=None, help="save the matrix here (.npy), from rank 0")

@@ -259,9 +259,9 @@ def test_chapter_08_canvas_dialog(page, lab):
 
 
 # -------------------------------------------------------------------------------------------- rendered book
-# (chapter, number of kernel-free figures); chapter 00 (the lead's) gets webfigures.curse_figure, chapter 02 (the QM9
-# helper's) webfigures.learning_curve_figure: add them here when they land
-BOOK_FIGURES = [("00_local_methods", 1), ("01_scattering_aliasing", 1), ("07_style_transfer", 1)]
+# (chapter, number of kernel-free figures): chapter 00's webfigures.curse_figure, chapter 02's learning_curve_figure
+BOOK_FIGURES = [("00_local_methods", 1), ("01_scattering_aliasing", 1), ("02_qm9_regression", 1),
+                ("07_style_transfer", 1)]
 
 
 @pytest.mark.parametrize("chapter, n_figures", BOOK_FIGURES, ids=[c for c, _ in BOOK_FIGURES])

@@ -299,3 +299,25 @@ def _sklearn_estimators():
 @parametrize_with_checks(_sklearn_estimators())
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+def test_multilinear_refit_trains_on_every_sample_up_to_the_chosen_epoch():
+    # a trilinear target: the epoch is chosen on a held-out fifth, then the model is retrained on all 400
+    # samples and stopped there; it must beat the ridge it starts from by far
+    from localbook.regression import MultilinearRegressor, make_linear
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 5))
+    a, b, c = rng.normal(size=(3, 5))
+    y = (X @ a) * (X @ b + 1) * (X @ c + 2) + 0.01 * rng.normal(size=500)
+    tri = MultilinearRegressor(order=3, n_terms=4, n_epochs=80, init="ridge", validation_fraction=0.2, refit=True,
+                               lr=1e-2, batch_size=64, dtype="float64", device="cpu", random_state=0)
+    tri.fit(X[:400], y[:400])
+    assert tri.best_epoch_ > 0 and len(tri.loss_curve_) == tri.best_epoch_
+    err_tri = np.abs(tri.predict(X[400:]) - y[400:]).mean()
+    err_lin = np.abs(make_linear().fit(X[:400], y[:400]).predict(X[400:]) - y[400:]).mean()
+    assert err_tri < 0.3 * err_lin
+    again = MultilinearRegressor(**tri.get_params()).fit(X[:400], y[:400])
+    np.testing.assert_array_equal(again.predict(X[400:]), tri.predict(X[400:]))
+    with pytest.raises(ValueError, match="refit=True needs validation_fraction"):
+        MultilinearRegressor(refit=True).fit(X, y)

@@ -21,7 +21,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 
 def chapter_modules() -> dict[str, str]:
-    """``{"02": "localbook.chapters.ch02_qm9", ...}``: the chapter number of each chapter module."""
+    """``{"02": "localbook.chapters.ch02_qm9_regression", ...}``: the chapter number of each chapter module."""
     out = {}
     for info in pkgutil.iter_modules(__path__):
         if info.name.startswith("ch") and info.name[2:4].isdigit():

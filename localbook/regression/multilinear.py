@@ -68,13 +68,17 @@ class MultilinearRegressor(RegressorMixin, BaseEstimator):
     exactly from the linear model and learns the higher-order correction; ``validation_fraction``:
     hold out this fraction of the training set (seeded) and keep the parameters of the epoch with the lowest
     validation loss (early stopping; ``None``: train on all, keep the last epoch; the initial parameters count as
-    epoch 0); ``device``: ``"auto"``, ``"cpu"``,
+    epoch 0); ``refit``: with ``validation_fraction``, train again on the *whole* training set (same initialisation
+    rule and learning-rate schedule) and stop at the epoch chosen on the held-out part, so that no training
+    sample is wasted on the choice (the fair comparison with a ridge fitted on everything); ``device``: ``"auto"``,
+    ``"cpu"``,
     ``"cuda"``... (the data and the model live there during ``fit`` and ``predict``); ``dtype``: ``"float32"``
     or ``"float64"``; ``random_state``: seeds the initial weights and the mini-batch order (a CPU
     ``torch.Generator``, so the same on every device); ``progress``: a tqdm bar over epochs.
 
-    Learned: ``loss_curve_`` (training MSE in standardised units, per epoch), ``validation_loss_curve_`` and
-    ``best_epoch_`` (with ``validation_fraction``), ``n_features_in_``, the scalings
+    Learned: ``loss_curve_`` (training MSE in standardised units, per epoch; with ``refit``, of the final run on
+    every training sample, ``best_epoch_`` epochs long), ``validation_loss_curve_`` and ``best_epoch_`` (with
+    ``validation_fraction``), ``n_features_in_``, the scalings
     ``x_mean_``, ``x_scale_``, ``y_mean_``, ``y_scale_`` and ``module_`` (the torch module, on the CPU after fit).
 
     Written by hand because neither scikit-learn nor torch has this model; with ``order=1`` it is a (over-
@@ -83,9 +87,10 @@ class MultilinearRegressor(RegressorMixin, BaseEstimator):
 
     def __init__(self, order: int = 1, n_terms: int = 16, n_epochs: int = 200, batch_size: int | None = 256,
                  lr: float = 1e-2, weight_decay: float = 0.0, init: str = "random",
-                 validation_fraction: float | None = None, device: str = "auto", dtype: str = "float32",
-                 random_state: int = 0, progress: bool = False):
+                 validation_fraction: float | None = None, refit: bool = False, device: str = "auto",
+                 dtype: str = "float32", random_state: int = 0, progress: bool = False):
         self.order = order
+        self.refit = refit
         self.init = init
         self.validation_fraction = validation_fraction
         self.n_terms = n_terms
@@ -111,6 +116,8 @@ class MultilinearRegressor(RegressorMixin, BaseEstimator):
             (self.init in ("random", "ridge"), "init must be 'random' or 'ridge'"),
             (self.validation_fraction is None or 0 < self.validation_fraction < 0.5,
              "validation_fraction must be None or in (0, 0.5)"),
+            (not self.refit or self.validation_fraction is not None,
+             "refit=True needs validation_fraction (the held-out part that chooses the epoch)"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -144,10 +151,32 @@ class MultilinearRegressor(RegressorMixin, BaseEstimator):
             xv = torch.as_tensor(xs[val], dtype=dt, device=dev)
             yv = torch.as_tensor(ys[val], dtype=dt, device=dev)
             xs, ys = xs[train], ys[train]
+        module, losses, val_losses, best_epoch = self._train(xs, ys, xv if val is not None else None,
+                                                             yv if val is not None else None, gen, dev, dt)
+        self.validation_loss_curve_ = np.array(val_losses) if val is not None else None
+        if val is not None:
+            self.best_epoch_ = best_epoch
+        if self.refit and val is not None:
+            # the fair model: the epoch was chosen on held-out data; now train on every training sample, with the
+            # same initialisation rule and learning-rate schedule, and stop at that epoch
+            xs_all, ys_all = (X - self.x_mean_) / self.x_scale_, (y - self.y_mean_) / self.y_scale_
+            gen_all = torch.Generator().manual_seed(int(self.random_state) + 1)
+            module, losses, _, _ = self._train(xs_all, ys_all, None, None, gen_all, dev, dt, stop_epoch=best_epoch)
+        self.loss_curve_ = torch.stack(losses).cpu().numpy() if losses else np.zeros(0)
+        if len(self.loss_curve_) and not np.isfinite(self.loss_curve_[-1]):
+            raise FloatingPointError(
+                f"MultilinearRegressor(order={self.order}) diverged (training loss {self.loss_curve_[-1]}); "
+                "lower lr or add weight_decay")
+        self.module_ = module.cpu()
+        return self
+
+    def _train(self, xs, ys, xv, yv, gen, dev, dt, stop_epoch: int | None = None):
+        """Adam on standardised ``(xs, ys)``; with ``(xv, yv)``, keep the epoch of lowest validation loss;
+        ``stop_epoch``: stop after that many epochs (0: the initial parameters). The learning-rate schedule is
+        always the cosine over ``n_epochs``. Returns ``(module, losses, val_losses, best_epoch)``."""
         xt = torch.as_tensor(xs, dtype=dt, device=dev)
         yt = torch.as_tensor(ys, dtype=dt, device=dev)
-
-        module = _Multilinear(X.shape[1], int(self.order), int(self.n_terms), gen, dt)
+        module = _Multilinear(xs.shape[1], int(self.order), int(self.n_terms), gen, dt)
         if self.init == "ridge":
             self.init_alpha_ = float(RidgeCV(alphas=ALPHAS).fit(xs, ys).alpha_)
             coef, intercept = _ridge_torch(xs, ys, self.init_alpha_)
@@ -181,9 +210,10 @@ class MultilinearRegressor(RegressorMixin, BaseEstimator):
             if v < best[0]:
                 best = (v, {k: t.detach().clone() for k, t in module.state_dict().items()})
 
-        if val is not None:
+        if xv is not None:
             validate()  # epoch 0: the initial parameters (the ridge solution with init="ridge")
-        for _ in tqdm(range(self.n_epochs), disable=not self.progress, desc=f"multilinear r={self.order}"):
+        n_epochs = self.n_epochs if stop_epoch is None else int(stop_epoch)
+        for _ in tqdm(range(n_epochs), disable=not self.progress, desc=f"multilinear r={self.order}"):
             perm = torch.randperm(n, generator=gen).to(dev)
             total = torch.zeros((), dtype=dt, device=dev)
             for s in range(0, n, bs):
@@ -195,19 +225,13 @@ class MultilinearRegressor(RegressorMixin, BaseEstimator):
                 sched.step()
                 total += loss.detach() * len(idx)
             losses.append(total / n)
-            if val is not None:
+            if xv is not None:
                 validate()
-        self.loss_curve_ = torch.stack(losses).cpu().numpy()
-        self.validation_loss_curve_ = np.array(val_losses) if val is not None else None
+        best_epoch = None
         if best[1] is not None:
             module.load_state_dict(best[1])
-            self.best_epoch_ = int(np.argmin(val_losses))
-        if not np.isfinite(self.loss_curve_[-1]):
-            raise FloatingPointError(
-                f"MultilinearRegressor(order={self.order}) diverged (training loss {self.loss_curve_[-1]}); "
-                "lower lr or add weight_decay")
-        self.module_ = module.cpu()
-        return self
+            best_epoch = int(np.argmin(val_losses))
+        return module, losses, val_losses, best_epoch
 
     def predict(self, X) -> np.ndarray:
         """Predictions ``(n_samples,)`` in the units of the training target."""
