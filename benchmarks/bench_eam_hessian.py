@@ -24,7 +24,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import localbook  # noqa: F401
 import numpy as np
 
 from common import alternating_rounds, record  # noqa: I001

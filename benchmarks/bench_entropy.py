@@ -14,7 +14,6 @@ import time
 
 import numpy as np
 
-import localbook  # noqa: F401
 from common import record  # noqa: I001
 from localbook import regression
 from localbook.atoms import defects as D

@@ -24,7 +24,6 @@ import statistics
 import numpy as np
 import torch
 
-import localbook  # noqa: F401
 from localbook.data.images import load_fashion_mnist
 from localbook.device import best_of, pick_device
 from localbook.images import knn_encoding as ke

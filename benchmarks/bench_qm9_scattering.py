@@ -30,17 +30,18 @@ from __future__ import annotations
 import argparse
 import math
 
-import localbook  # noqa: F401  (SciPy shim for kymatio)
 import numpy as np
 import torch
-from kymatio.torch import HarmonicScattering3D
 
 from common import alternating_rounds, record  # noqa: I001
+from localbook._compat import use_kymatio
 from localbook.data.qm9 import load_qm9_molecules
 from localbook.device import pick_device
 from localbook.scattering3d import SolidHarmonicScattering, backend
 from localbook.scattering3d.channels import atom_channels
 from localbook.scattering3d.labels import kymatio_layout
+
+HarmonicScattering3D = use_kymatio().HarmonicScattering3D
 
 SETTINGS = {
     "quick": dict(sigma=0.8, spacing=0.8, sigma_w=0.8),

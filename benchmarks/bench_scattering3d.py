@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import argparse
 
-import localbook  # noqa: F401  (installs the SciPy shim kymatio 0.3.0 needs)
 import torch
-from kymatio.torch import HarmonicScattering3D
 
 from common import alternating_rounds, record  # noqa: I001  (benchmarks/ is the working directory of make bench)
+from localbook._compat import use_kymatio
 from localbook.device import pick_device
 from localbook.scattering3d import backend
 from localbook.scattering3d.grid import GridScattering
 from localbook.scattering3d.labels import kymatio_layout
+
+HarmonicScattering3D = use_kymatio().HarmonicScattering3D
 
 
 def densities(n, batch, device, shift=None, seed=0):

@@ -18,10 +18,11 @@ import time
 
 import torch
 
-import localbook  # noqa: F401  (SciPy shim before kymatio)
-from kymatio.torch import Scattering2D
 
+from localbook._compat import use_kymatio
 from localbook.images.scattering2d import OversampledScattering2D
+
+Scattering2D = use_kymatio().Scattering2D
 
 
 def main() -> None:

@@ -3,10 +3,6 @@
 
 Chapters import from here; every compute function takes ``device=`` and runs on CPU or CUDA.
 """
-from localbook import _compat
-
 __version__ = "0.1.0"
-
-_compat.ensure_scipy_sph_harm()
 
 __all__ = ["__version__"]

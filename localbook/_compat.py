@@ -6,10 +6,11 @@ kymatio 0.3.0 (the last release) builds its 3-D solid harmonic filters with ``sc
 * SciPy 1.15–1.16 deprecate it, and kymatio calls it once per voxel with the warning filter reset,
   which floods any notebook or test log with millions of ``DeprecationWarning`` lines.
 
-Rather than pin an old SciPy for one oracle, :func:`ensure_scipy_sph_harm` installs, before kymatio is
-imported, a ``scipy.special.sph_harm`` that forwards to ``sph_harm_y`` (SciPy >= 1.15) with the argument
+Rather than pin an old SciPy for one oracle, :func:`use_kymatio` (the one way this project imports kymatio) installs,
+before kymatio is imported, a ``scipy.special.sph_harm`` that forwards to ``sph_harm_y`` (SciPy >= 1.15) with the argument
 order of the old function: ``sph_harm(m, n, azimuth, polar) == sph_harm_y(n, m, polar, azimuth)``.
-Both use the Condon–Shortley phase and orthonormal normalisation, so values are identical.
+Both use the Condon–Shortley phase and orthonormal normalisation, so values are identical. Nothing is patched when
+``localbook`` is imported: a process that never calls :func:`use_kymatio` keeps SciPy as it is.
 """
 from __future__ import annotations
 
@@ -38,3 +39,12 @@ def ensure_scipy_sph_harm() -> bool:
         return False
     scipy.special.sph_harm = _sph_harm_via_sph_harm_y
     return True
+
+
+def use_kymatio():
+    """``kymatio.torch``, imported after :func:`ensure_scipy_sph_harm`: call this instead of ``import kymatio.torch``
+    (``from localbook._compat import use_kymatio; Scattering2D = use_kymatio().Scattering2D``)."""
+    ensure_scipy_sph_harm()
+    import kymatio.torch
+
+    return kymatio.torch

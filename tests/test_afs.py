@@ -6,7 +6,6 @@ from ase import Atoms
 from ase.build import bulk
 from sklearn.base import clone
 
-import localbook  # noqa: F401
 from localbook.atoms.afs import AFSDescriptor, afs_per_atom, radial_basis
 
 

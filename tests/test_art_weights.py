@@ -4,7 +4,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import localbook  # noqa: F401
 from localbook.art import vgg
 from localbook.data import DataUnavailableError, locate
 

@@ -5,7 +5,9 @@ import warnings
 import numpy as np
 import scipy.special
 
-import localbook  # noqa: F401  (installs the shim)
+from localbook._compat import ensure_scipy_sph_harm
+
+ensure_scipy_sph_harm()  # what use_kymatio() does first
 
 
 def test_sph_harm_matches_closed_forms():
@@ -27,9 +29,16 @@ def test_sph_harm_is_silent():
 
 def test_kymatio_3d_filters_build_without_warnings():
     # a fresh interpreter: kymatio re-enables DeprecationWarnings itself, so count what reaches stderr
-    code = ("import localbook, warnings; warnings.simplefilter('always');"
+    code = ("import warnings; from localbook._compat import use_kymatio; use_kymatio(); warnings.simplefilter('always');"
             "from kymatio.scattering3d.filter_bank import solid_harmonic_filter_bank as f;"
             "f = f(16, 16, 16, 1, 2, 1.0); print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "ok" in out.stdout and "Warning" not in out.stderr
+
+
+def test_importing_localbook_leaves_scipy_alone():
+    code = ("import scipy.special, localbook, localbook.scattering3d, localbook.images; "
+            "assert not hasattr(scipy.special, 'sph_harm') or not getattr(scipy.special.sph_harm, "
+            "'_localbook_shim', False), 'localbook patched SciPy at import'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

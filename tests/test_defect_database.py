@@ -4,7 +4,6 @@ import json
 import numpy as np
 import pytest
 
-import localbook  # noqa: F401
 from localbook.atoms import defect_database as DB
 from localbook.atoms import defects as D
 from localbook.data.fe_defects import POSITION_QUANTUM, load_defects, read_meta, save_defects

@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 
-import localbook  # noqa: F401
 from localbook.atoms import defects as D
 from localbook import regression
 from localbook.atoms.surrogate import local_contributions, make_descriptor

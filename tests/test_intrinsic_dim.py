@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 import torch
 
-import localbook  # noqa: F401
 from localbook.images import intrinsic_dim as idim
 
 

@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 import torch
 
-import localbook  # noqa: F401
 from localbook.atoms import defects as D
 from localbook.atoms.eam import load_potential
 from localbook.atoms.entropy import check_minimum, formation_entropy, hessian_eigenvalues

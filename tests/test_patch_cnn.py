@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import torch
 
-import localbook  # noqa: F401  (SciPy shim before kymatio)
 from localbook.data.registry import DataUnavailableError
 from localbook.images.augment import RandomTranslate, SubsampledTranslate
 from localbook.images.patch_cnn import (EndToEndCNN, PatchNet, ScatteringLinear, ScatteringPatchLinear,

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-import localbook  # noqa: F401  (installs the compatibility shims first)
 from localbook.images import baselines, figures, knn_encoding, patch_knn, training
 from localbook.images import whitening as wh
 

@@ -6,7 +6,6 @@ import pytest
 import torch
 from scipy.integrate import quad
 
-import localbook  # noqa: F401  (SciPy shim for kymatio)
 from localbook.scattering3d import (GridScattering, SolidHarmonicScattering, aliasing, analytic, backend,
                                     check_conditions, filters, kymatio_layout, sampling)
 
@@ -95,7 +94,9 @@ def _random_density(n, n_atoms, spread, seed, sigma=1.5):
 @pytest.mark.slow
 @pytest.mark.parametrize("dense", [True, False])
 def test_agrees_with_kymatio(dense):
-    from kymatio.torch import HarmonicScattering3D
+    from localbook._compat import use_kymatio
+
+    HarmonicScattering3D = use_kymatio().HarmonicScattering3D
     n, qs = 32, (0.5, 1.0, 2.0, 3.0)
     rho = _random_density(n, 40 if dense else 6, n if dense else n / 2, seed=1)
     ours = GridScattering((n,) * 3, js=(0, 1, 2), ls=(0, 1, 2, 3), qs=qs, include_order0=False)(rho)[:, 0]

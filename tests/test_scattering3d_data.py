@@ -4,7 +4,6 @@ import math
 import numpy as np
 import pytest
 
-import localbook  # noqa: F401
 from localbook.data import DataUnavailableError
 from localbook.scattering3d import aliasing
 

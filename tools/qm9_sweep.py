@@ -17,7 +17,6 @@ import time
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-import localbook  # noqa: F401
 from localbook.data.qm9 import load_qm9_molecules
 from localbook.regression import cross_val_predictions, make_linear
 from localbook.scattering3d import SolidHarmonicScattering

@@ -64,8 +64,9 @@ class OversampledScattering2D(nn.Module):
         if H % 2**J or W % 2**J:
             raise ValueError(f"image shape {tuple(shape)} is not a multiple of 2**J = {2**J}: crop or pad the "
                              f"images, or choose a smaller J")
-        import localbook  # noqa: F401  (installs the SciPy shim before kymatio is imported)
-        from kymatio.torch import Scattering2D
+        from localbook._compat import use_kymatio
+
+        Scattering2D = use_kymatio().Scattering2D
 
         self.J, self.L, self.max_order, self.oversampling = J, L, max_order, oversampling
         self.shape = (H, W)

@@ -81,7 +81,6 @@ def _load_data(args):
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (see the module docstring for torchrun examples)."""
-    import localbook  # noqa: F401  (SciPy shim before kymatio)
     from localbook.device import pick_device, seed_everything
     from localbook.images.augment import RandomTranslate
     from localbook.images.patch_cnn import EndToEndCNN, PatchNet, ScatteringLinear, ScatteringPatchLinear
