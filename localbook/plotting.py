@@ -42,7 +42,7 @@ def learning_curves(ax, n: Sequence[float], curves: Mapping[str, Sequence[float]
     Each curve's fitted slope (over the points from index ``fit_from`` on) is drawn dashed and written in the
     legend next to ``reference_slopes[label]`` when given. Returns the fitted slopes.
     """
-    from localbook.local_methods import fit_power_law
+    from localbook.curse import fit_power_law
 
     n = np.asarray(n, dtype=float)
     slopes = {}

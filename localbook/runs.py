@@ -159,20 +159,27 @@ class RunStatus:
     path: Path
     provenance: dict[str, Any]
     current_hash: str
+    gone: tuple[str, ...] = ()  # modules of its provenance that no longer exist (renamed or deleted): stale
 
     @property
     def stale(self) -> bool:
-        return self.current_hash != self.provenance["source_hash"]
+        return bool(self.gone) or self.current_hash != self.provenance["source_hash"]
 
 
 def recorded_runs(runs_dir: str | Path | None = None) -> list[RunStatus]:
     """Every ``runs/*.ipynb`` with its staleness, sorted by name."""
     from localbook.provenance import source_hash
 
+    from localbook.provenance import module_file
+
     out = []
     for path in sorted(Path(runs_dir or ROOT / "runs").glob("*.ipynb")):
         prov = provenance_of(path)
-        out.append(RunStatus(path, prov, source_hash(*prov["modules"])))
+        gone, present = [], []
+        for m in prov["modules"]:
+            (present if module_file(m) is not None else gone).append(m)
+        current = source_hash(*present) if present and not gone else ""
+        out.append(RunStatus(path, prov, current, tuple(gone)))
     return out
 
 
@@ -200,8 +207,10 @@ def _provenance_markdown(run: RunStatus) -> str:
     if run.stale:
         lines = [":::{warning}",
                  f"**Recorded with an older version.** The localbook code this run depends on has changed since it "
-                 f"was recorded (commit `{p['commit'][:12]}`): its numbers may differ from what the chapter's code "
-                 f"gives now. Re-run it with `{p['command']}`.", ":::", "", *lines]
+                 f"was recorded (commit `{p['commit'][:12]}`"
+                 + (f"; renamed or removed since: {', '.join(f'`{m}`' for m in run.gone)}" if run.gone else "")
+                 + f"): its numbers may differ from what the chapter's code gives now. Re-run it with "
+                 f"`{p['command']}`.", ":::", "", *lines]
     return "\n".join(lines)
 
 

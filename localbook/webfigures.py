@@ -118,12 +118,12 @@ def curse_figure(dims: Sequence[int], n: int, n_test: int = 500, n_bins: int = 4
     """Chapter 00: for each ``D`` in ``dims`` (the slider), the histograms of the distance from ``n_test`` test
     points to their nearest of ``n`` uniform training points in ``[0, 1]^D`` and to all of them.
 
-    The numbers are :func:`localbook.local_methods.curse_demo`'s; the summary lists the nearest / mean ratio
+    The numbers are :func:`localbook.curse.curse_demo`'s; the summary lists the nearest / mean ratio
     per ``D``.
     """
     import plotly.graph_objects as go
 
-    from localbook.local_methods import curse_demo
+    from localbook.curse import curse_demo
 
     if not dims:
         raise ValueError("dims is empty: give the dimensions D to put behind the slider, e.g. [1, 2, 4, 8, 16]")

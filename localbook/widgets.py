@@ -85,13 +85,13 @@ def interactive_figure(plot: Callable[..., Any], show: bool = True, **controls: 
 def curse_explorer(seed: int = 0, device=None):
     """Chapter 00: distances to the nearest and to all training points for a chosen ``D`` and ``n``.
 
-    Callback: :func:`localbook.local_methods.plot_curse_demo`.
+    Callback: :func:`localbook.curse.plot_curse_demo`.
     """
     import functools
 
     import ipywidgets as w
 
-    from localbook.local_methods import plot_curse_demo
+    from localbook.curse import plot_curse_demo
 
     return interactive_figure(functools.partial(plot_curse_demo, seed=seed, device=device), show=False,
                               dim=w.IntSlider(value=4, min=1, max=64, description="D", continuous_update=False),

@@ -51,7 +51,7 @@ import numpy as np
 from IPython.display import display
 from myst_nb import glue
 
-from localbook import local_methods as lm
+from localbook import curse
 from localbook import params, webfigures, widgets
 from localbook.chapters import ch00_local_methods as chapter
 from localbook.device import pick_device, seed_everything
@@ -75,7 +75,7 @@ print(f"device {torch_device}; training sizes {sizes[0]} ... {sizes[-1]}")
 # the mean of the training targets, has a relative error of 1 at every $n$.
 
 # %%
-knn_errors = lm.knn_curves(dims, sizes, n_test=n_test, k=k_neighbours, seed=seed, device=torch_device)
+knn_errors = curse.knn_curves(dims, sizes, n_test=n_test, k=k_neighbours, seed=seed, device=torch_device)
 fit_from = len(sizes) // 3  # fit the asymptotic regime, not the first few points
 fig, ax = plt.subplots()
 knn_slopes = learning_curves(ax, sizes, {f"D = {D}": knn_errors[D] for D in dims},
@@ -90,7 +90,7 @@ plt.show()
 # thesis calls the curse of dimensionality.
 
 # %% tags=["nbval-check-output"]
-rows, n_needed = lm.curse_table(sizes, knn_errors, fit_from=fit_from)
+rows, n_needed = curse.curse_table(sizes, knn_errors, fit_from=fit_from)
 glue("largest_dim", int(dims[-1]), display=False)
 glue("slope_largest_dim", float(knn_slopes[f"D = {dims[-1]}"]), display=False)
 glue("theory_largest_dim", -1 / dims[-1], display=False)
@@ -105,7 +105,7 @@ text_table(rows, header=("D", "fitted slope", "theory -1/D", f"k-NN error at n={
 # meaning.
 
 # %% tags=["nbval-check-output"]
-ratio_rows = [(D, f"{lm.curse_demo(D, sizes[-1], n_test=min(n_test, 500), seed=seed)['ratio']:.2f}")
+ratio_rows = [(D, f"{curse.curse_demo(D, sizes[-1], n_test=min(n_test, 500), seed=seed)['ratio']:.2f}")
               for D in dims]
 text_table(ratio_rows, header=("D", f"nearest / mean distance, n={sizes[-1]}"))
 
@@ -127,9 +127,9 @@ text_table(ratio_rows, header=("D", f"nearest / mean distance, n={sizes[-1]}"))
 # uniform points of each block, $\sqrt{D_k / 6}$.
 
 # %%
-separable = lm.SeparableTarget.random(separable_dim, block_dim, seed=seed, device=torch_device)
+separable = curse.SeparableTarget.random(separable_dim, block_dim, seed=seed, device=torch_device)
 krr_sizes = [s for s in sizes if s <= krr_n_max]
-krr_errors = lm.separable_curves(separable, krr_sizes, n_test=n_test, seed=seed, device=torch_device)
+krr_errors = curse.separable_curves(separable, krr_sizes, n_test=n_test, seed=seed, device=torch_device)
 glue("separable_dim", int(separable_dim), display=False)
 glue("block_dim", int(block_dim), display=False)
 glue("n_blocks", int(separable_dim // block_dim), display=False)

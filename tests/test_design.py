@@ -18,7 +18,7 @@ LAYERS = {
              "localbook.checks", "localbook.tables"],
     "data": ["localbook.data"],
     "domain": ["localbook.scattering3d", "localbook.regression", "localbook.atoms", "localbook.images",
-               "localbook.art", "localbook.local_methods", "localbook.compute"],
+               "localbook.art", "localbook.curse", "localbook.compute"],
     "top": ["localbook.plotting", "localbook.widgets", "localbook.webfigures", "localbook.chapters",
             "localbook.runs"],
 }

@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from localbook import local_methods as lm  # noqa: E402
+from localbook import curse  # noqa: E402
 from localbook.plotting import learning_curves, text_table, thesis_vs_book  # noqa: E402
 
 
@@ -27,7 +27,7 @@ def test_tables_are_aligned_and_checked():
 
 
 def test_widget_callback_runs_without_a_browser():
-    summary = lm.plot_curse_demo(4, 256)
+    summary = curse.plot_curse_demo(4, 256)
     assert summary.startswith("D = 4, n = 256: 1-NN relative RMSE")
     plt.close("all")
 

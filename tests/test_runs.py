@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from localbook import runs
-from localbook.provenance import module_file, source_hash
+from localbook.provenance import source_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDED = sorted((ROOT / "runs").glob("*.ipynb"))
@@ -19,7 +19,8 @@ def test_recorded_run_has_its_provenance(path):
     prov = runs.provenance_of(path)
     assert re.fullmatch(r"[0-9a-f]{40}", prov["commit"]), prov["commit"]
     assert re.fullmatch(r"[0-9a-f]{64}", prov["source_hash"])
-    assert prov["modules"] and all(module_file(m) is not None for m in prov["modules"]), prov["modules"]
+    # a module renamed since makes the run stale (banner), not invalid: see test_a_run_whose_module_was_renamed...
+    assert prov["modules"] and all(re.fullmatch(r"localbook(\.\w+)*", m) for m in prov["modules"]), prov["modules"]
     assert prov["scale"] in ("medium", "thesis") and path.name == f"{prov['chapter']}.{prov['scale']}.ipynb"
     assert prov["command"].startswith(f"make record NB={prov['chapter']} SCALE={prov['scale']}")
     assert prov["machine"]["cpu"] and prov["machine"]["cores"] >= 1
@@ -41,7 +42,7 @@ def _fake_run(folder: Path, source_hash_value: str) -> Path:
     nb.metadata["localbook"] = {"provenance": {
         "chapter": "00_local_methods", "scale": "medium", "parameters": {},
         "command": "make record NB=00_local_methods SCALE=medium", "commit": "a" * 40, "dirty": False,
-        "source_hash": source_hash_value, "modules": ["localbook.local_methods"],
+        "source_hash": source_hash_value, "modules": ["localbook.curse"],
         "machine": {"cpu": "a CPU", "cores": 2, "memory_gb": 24.0, "gpu": None}, "wall_seconds": 12.0,
         "peak_memory_gb": 0.5, "date": "2026-11-29 12:00 UTC", "localbook_version": "0.1.0"}}
     folder.mkdir(parents=True, exist_ok=True)
@@ -51,7 +52,7 @@ def _fake_run(folder: Path, source_hash_value: str) -> Path:
 
 
 def test_render_opens_with_the_provenance_and_flags_a_stale_run(tmp_path):
-    _fake_run(tmp_path / "runs", source_hash("localbook.local_methods"))
+    _fake_run(tmp_path / "runs", source_hash("localbook.curse"))
     (page,) = runs.render(tmp_path / "runs", tmp_path / "book")
     cells = nbformat.read(page, as_version=4).cells
     assert cells[0].source.startswith("# Local methods — at medium scale")
@@ -61,6 +62,17 @@ def test_render_opens_with_the_provenance_and_flags_a_stale_run(tmp_path):
     (page,) = runs.render(tmp_path / "runs", tmp_path / "book")
     assert ":::{warning}" in nbformat.read(page, as_version=4).cells[1].source
     assert [r.stale for r in runs.recorded_runs(tmp_path / "runs")] == [True]
+
+
+def test_a_run_whose_module_was_renamed_is_stale_not_an_error(tmp_path):
+    path = _fake_run(tmp_path / "runs", "0" * 64)
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["localbook"]["provenance"]["modules"] = ["localbook.curse", "localbook.no_such_module"]
+    nbformat.write(nb, path)
+    (run,) = runs.recorded_runs(tmp_path / "runs")
+    assert run.stale and run.gone == ("localbook.no_such_module",)
+    (page,) = runs.render(tmp_path / "runs", tmp_path / "book")
+    assert "renamed or removed since: `localbook.no_such_module`" in nbformat.read(page, as_version=4).cells[1].source
 
 
 def test_incomplete_provenance_is_refused(tmp_path):
@@ -76,6 +88,6 @@ def test_incomplete_provenance_is_refused(tmp_path):
 def test_record_runs_a_chapter_and_stores_its_provenance(tmp_path):
     path = runs.record("00_local_methods", "quick", {"smoke": True}, out_dir=tmp_path)
     prov = runs.provenance_of(path)
-    assert prov["parameters"] == {"smoke": True} and "localbook.local_methods" in prov["modules"]
+    assert prov["parameters"] == {"smoke": True} and "localbook.curse" in prov["modules"]
     assert prov["source_hash"] == source_hash(*prov["modules"]) and prov["wall_seconds"] > 0
     assert "-p smoke True" in prov["command"]

@@ -85,7 +85,7 @@ def power_law_guesses(curves: dict[str, LearningCurve], names: Sequence[str],
     """``{name: (slope, MAE at n)}`` of the power law ``MAE = a n^slope`` fitted (least squares in log-log) to the
     fold-mean learning curve of each name: a straight line carried over decades, a guess rather than a
     measurement."""
-    from localbook.local_methods import fit_power_law
+    from localbook.curse import fit_power_law
 
     out = {}
     for name in names:

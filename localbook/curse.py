@@ -26,7 +26,7 @@ import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 
 __all__ = [
-    "DistanceToPoints", "SeparableTarget", "sample_uniform", "knn_predict", "AdditiveKernelRidge",
+    "DistanceToPoints", "SeparableTarget", "sample_uniform", "knn_regress", "AdditiveKernelRidge",
     "contiguous_blocks", "relative_rmse", "knn_learning_curve", "krr_learning_curve", "fit_power_law",
     "nearest_neighbour_distances", "curse_demo", "plot_curse_demo", "knn_curves", "samples_for_error", "curse_table",
     "linear_learning_curve", "separable_curves",
@@ -102,13 +102,13 @@ def sample_uniform(n: int, dim: int, seed: int, device=None) -> torch.Tensor:
     return torch.rand(n, dim, generator=g, dtype=torch.float64).to(device)
 
 
-def knn_predict(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor, k: int = 1,
+def knn_regress(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor, k: int = 1,
                 batch_size: int = 1024) -> torch.Tensor:
     """k-nearest-neighbour regression: the mean of ``y`` over the ``k`` nearest training points (Euclidean).
 
     On the CPU this calls scikit-learn's ``KNeighborsRegressor`` (its own choice of k-d tree, ball tree or brute
     force): measured 1.7-40x faster than a torch brute force for D = 2..64, n = 16,384 (``benchmarks/
-    bench_local_methods.py``). On a GPU, brute force with ``torch.cdist`` and ``topk`` in test batches (memory
+    bench_curse.py``). On a GPU, brute force with ``torch.cdist`` and ``topk`` in test batches (memory
     ``batch_size * n_train``). Returns a tensor on the inputs' device, in ``y_train``'s dtype.
     """
     if not 1 <= k <= len(x_train):
@@ -193,7 +193,7 @@ def knn_learning_curve(target: Callable[[torch.Tensor], torch.Tensor], dim: int,
     x_all = sample_uniform(max(n_train), dim, seed, device)
     x_test = sample_uniform(n_test, dim, seed + 1, device)
     y_all, y_test = target(x_all), target(x_test)
-    return np.array([relative_rmse(knn_predict(x_all[:n], y_all[:n], x_test, k=k), y_test) for n in n_train])
+    return np.array([relative_rmse(knn_regress(x_all[:n], y_all[:n], x_test, k=k), y_test) for n in n_train])
 
 
 def krr_learning_curve(target: Callable[[torch.Tensor], torch.Tensor], dim: int, n_train: Sequence[int],
@@ -232,7 +232,7 @@ def curse_demo(dim: int, n: int, n_test: int = 500, seed: int = 0, device=None) 
     x, x_test = sample_uniform(n, dim, seed, device), sample_uniform(n_test, dim, seed + 1, device)
     nn, mean = nearest_neighbour_distances(x, x_test)
     return {
-        "relative_rmse": relative_rmse(knn_predict(x, target(x), x_test), target(x_test)),
+        "relative_rmse": relative_rmse(knn_regress(x, target(x), x_test), target(x_test)),
         "nn_distance": float(nn.mean()),
         "mean_distance": float(mean.mean()),
         "ratio": float(nn.mean() / mean.mean()),
