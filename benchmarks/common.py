@@ -81,7 +81,7 @@ def record(kernel: str, *, title: str, peer: str, ours: str, sizes: dict, peer_t
         "peer_s": statistics.median(peer_times), "localbook_s": statistics.median(ours_times),
         "ratio": statistics.median(ratios), "ratio_range": [min(ratios), max(ratios)], "rounds": len(ratios),
         "checks": checks or {}, "notes": notes, "machine": machine(device),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
     }
     out = bench_dir()

@@ -7,8 +7,8 @@ kymatio 0.3.0 (the last release) builds its 3-D solid harmonic filters with ``sc
   which floods any notebook or test log with millions of ``DeprecationWarning`` lines.
 
 Rather than pin an old SciPy for one oracle, :func:`use_kymatio` (the one way this project imports kymatio) installs,
-before kymatio is imported, a ``scipy.special.sph_harm`` that forwards to ``sph_harm_y`` (SciPy >= 1.15) with the argument
-order of the old function: ``sph_harm(m, n, azimuth, polar) == sph_harm_y(n, m, polar, azimuth)``.
+before kymatio is imported, a ``scipy.special.sph_harm`` that forwards to ``sph_harm_y`` (SciPy >= 1.15) with the
+argument order of the old function: ``sph_harm(m, n, azimuth, polar) == sph_harm_y(n, m, polar, azimuth)``.
 Both use the Condon–Shortley phase and orthonormal normalisation, so values are identical. Nothing is patched when
 ``localbook`` is imported: a process that never calls :func:`use_kymatio` keeps SciPy as it is.
 """

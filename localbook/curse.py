@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -47,7 +47,7 @@ class DistanceToPoints:
     centers: torch.Tensor
 
     @classmethod
-    def random(cls, dim: int, n_centers: int = 8, seed: int = 0, device=None) -> "DistanceToPoints":
+    def random(cls, dim: int, n_centers: int = 8, seed: int = 0, device=None) -> DistanceToPoints:
         if dim < 1 or n_centers < 1:
             raise ValueError(f"dim and n_centers must be >= 1, got dim={dim}, n_centers={n_centers}")
         g = torch.Generator().manual_seed(seed)
@@ -78,7 +78,7 @@ class SeparableTarget:
     parts: list[DistanceToPoints]
 
     @classmethod
-    def random(cls, dim: int, block_dim: int, n_centers: int = 8, seed: int = 0, device=None) -> "SeparableTarget":
+    def random(cls, dim: int, block_dim: int, n_centers: int = 8, seed: int = 0, device=None) -> SeparableTarget:
         blocks = contiguous_blocks(dim, block_dim)
         parts = [DistanceToPoints.random(block_dim, n_centers, seed=seed + 1000 * k, device=device)
                  for k in range(len(blocks))]

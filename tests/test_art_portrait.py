@@ -1,7 +1,6 @@
 """The portrait loop, its upload callback, the pixelizing canvas, and the predictivity scores."""
 import datetime
 
-import numpy as np
 import pytest
 import torch
 
@@ -57,7 +56,8 @@ def test_widget_builds_and_its_callback_updates_the_strip():
     box = portrait.build_portrait_widget(loop, height=16)
     upload, reset = box.children[0].children
     status, projection, strip = box.children[1:]
-    value = ({"name": "c.png", "type": "image/png", "size": 1, "last_modified": datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc),
+    value = ({"name": "c.png", "type": "image/png", "size": 1,
+              "last_modified": datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC),
               "content": memoryview(png_bytes(torch.ones(1, 3, 16, 16)))},)
     upload.set_trait("value", value)  # what the front end does on upload
     assert len(loop) == 1 and len(projection.value) > 0 and len(strip.value) > 0

@@ -1,4 +1,5 @@
-"""Chapter 02's settings (localbook.chapters.ch02_qm9_regression): every preset validates, bad combinations are refused."""
+"""Chapter 02's settings (localbook.chapters.ch02_qm9_regression): every preset validates, bad combinations are
+refused."""
 from __future__ import annotations
 
 from localbook.chapters import ch02_qm9_regression as chapter

@@ -29,7 +29,8 @@ def test_sph_harm_is_silent():
 
 def test_kymatio_3d_filters_build_without_warnings():
     # a fresh interpreter: kymatio re-enables DeprecationWarnings itself, so count what reaches stderr
-    code = ("import warnings; from localbook._compat import use_kymatio; use_kymatio(); warnings.simplefilter('always');"
+    code = ("import warnings; from localbook._compat import use_kymatio; use_kymatio(); "
+            "warnings.simplefilter('always');"
             "from kymatio.scattering3d.filter_bank import solid_harmonic_filter_bank as f;"
             "f = f(16, 16, 16, 1, 2, 1.0); print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

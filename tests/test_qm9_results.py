@@ -49,7 +49,8 @@ def test_thesis_points_are_table_2_1():
 def test_beats_baselines_compares_fold_by_fold():
     y = np.linspace(0.0, 10.0, 50)
     X = y[:, None] + np.random.default_rng(0).normal(0, 0.5, (50, 1))
-    models = [RegressionModel("mean", X, DummyRegressor(), None), RegressionModel("linear", X, LinearRegression(), None)]
+    models = [RegressionModel("mean", X, DummyRegressor(), None),
+              RegressionModel("linear", X, LinearRegression(), None)]
     cv = results.cross_validate_models(models, y, n_splits=5, seed=0)
     assert results.beats_baselines(cv, "linear", ["mean"]) == "linear below mean (fold-mean MAE); lower in 5 of 5 folds"
     assert results.beats_baselines(cv, "mean", ["linear"]).startswith("mean NOT below linear")

@@ -33,7 +33,8 @@ SETTINGS = {
     "eo0.3_J2": dict(eps_o=0.3, J=2, L=[0, 1, 2], margin_widths=2.0),
     "eo0.5_J3_m1": dict(eps_o=0.5, J=3, L=[0, 1, 2], margin_widths=1.0),
     "eo0.1_J2": dict(eps_o=0.1, J=2, L=[0, 1, 2], margin_widths=2.0),
-    # chapter 02's protocol (localbook.chapters.ch02_qm9_regression): sigma from eps_o and QM9's closest pair, no stretch;
+    # chapter 02's protocol (localbook.chapters.ch02_qm9_regression): sigma from eps_o and QM9's closest pair,
+    # no stretch;
     # each molecule in a box fitted to its size (grid="molecule")
     "p_eo0.5_J2": dict(protocol=True, eps_o=0.5, eps_a=1e-3, J=2, ls=[0, 1, 2], qs=[0.5, 1.0, 2.0],
                                 margin_widths=2.0),

@@ -25,12 +25,11 @@ import ctypes
 import gzip
 import hashlib
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from ase import Atoms, units

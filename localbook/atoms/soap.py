@@ -17,7 +17,7 @@ cross-validation over hyper-parameters does not recompute them.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -29,7 +29,7 @@ from localbook.data.cache import fingerprint
 
 __all__ = ["soap_environments", "cur_select", "SparseSOAPRegressor"]
 
-_MEMO: "OrderedDict[str, np.ndarray]" = OrderedDict()
+_MEMO: OrderedDict[str, np.ndarray] = OrderedDict()
 _MEMO_SIZE = 20_000
 
 

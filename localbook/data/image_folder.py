@@ -43,7 +43,8 @@ class ImageFolderDataset(Dataset):
         self.samples = [(f, i) for i, c in enumerate(self.classes) for f in sorted((self.root / c).iterdir())
                         if f.suffix in IMAGE_SUFFIXES]
         if not self.samples:
-            raise DataUnavailableError(f"no images ({', '.join(IMAGE_SUFFIXES[:5])}) in class folders under {self.root}")
+            raise DataUnavailableError(f"no images ({', '.join(IMAGE_SUFFIXES[:5])}) in class folders under "
+                                       f"{self.root}")
         if size < 8:
             raise ValueError(f"size must be >= 8 pixels, got {size}")
         self.size, self.augment = size, augment

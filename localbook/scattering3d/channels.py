@@ -5,7 +5,7 @@ One density per channel: nuclear charge, valence or core electrons, one per atom
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -8,7 +8,7 @@ the densities ``U_{l,j}[rho]`` themselves (chapter 01's aliasing study), or thro
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -45,7 +45,7 @@ def overlap_precision(sigma: float, distance: float) -> float:
 
 
 # ----------------------------------------------------------------------------------------- grid shapes
-@lru_cache(maxsize=None)
+@cache
 def _smooth_numbers(limit: int) -> tuple[int, ...]:
     out = []
     p2 = 1
