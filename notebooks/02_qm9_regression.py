@@ -260,4 +260,5 @@ thesis_vs_book([
 # (at most {glue:text}`drift_max:.2g`): what is left of the sampling errors after the choices above, which a ridge
 # with a small penalty can amplify. Narrower wavelets, a thinner margin or $q = 1/2$ made this drift several times
 # larger in the measurements behind the quick settings (`localbook/chapters/ch02_qm9_regression.py`); a smaller
-# $\varepsilon_o$ and $\varepsilon_a$, as in the thesis' setting, cost a finer grid, which the medium and thesis scales pay for.
+# $\varepsilon_o$ and $\varepsilon_a$, as in the thesis' setting, cost a finer grid, which the medium and thesis
+# scales pay for.
