@@ -3,6 +3,7 @@
 Nothing is downloaded at import time. ``locate(name)`` finds a dataset or raises
 :class:`DataUnavailableError` naming every way to get it.
 """
+from localbook.data import art_weights as _art_weights  # noqa: F401  (registers the VGG weights)
 from localbook.data import sources as _sources  # noqa: F401  (registers the datasets)
 from localbook.data.cache import ArrayCache, cache_key, default_cache, file_sha256, fingerprint
 from localbook.data.registry import DataUnavailableError, Dataset, datasets, get, locate, register
