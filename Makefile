@@ -15,12 +15,24 @@ export LOCALBOOK_HEADLESS := 1
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup book execute html run test unit nbval smoke sync bench clean
+SCALE    ?=
+# Each chapter loop runs every chapter, then fails listing the ones that failed (not at the first).
+define each_chapter
+	@failed=""; for py in $(NOTEBOOKS); do name=$$(basename $${py%.py}); nb=notebooks/$$name.ipynb; \
+	  start=$$(date +%s); if $(1); then echo "[$(2)] $$name in $$(( $$(date +%s) - start )) s"; \
+	  else echo "[$(2)] $$name FAILED after $$(( $$(date +%s) - start )) s"; failed="$$failed $$name"; fi; done; \
+	  if [ -n "$$failed" ]; then echo "[$(2)] failed:$$failed"; exit 1; fi
+endef
+
+.PHONY: help setup book execute html run record runs test unit lint nbval smoke sync bench clean
 
 help:
 	@echo "make book                      execute every chapter at its defaults, build _build/html"
 	@echo "make test                      unit tests, pair sync, nbval, papermill smoke runs, book build"
 	@echo "make run NB=00_local_methods PARAMS=\"-p dims '[2, 32]'\"   one chapter, outputs in _build/runs/"
+	@echo "make run NB=02_qm9_regression SCALE=medium   one chapter at a scale preset (quick, medium, thesis)"
+	@echo "make record NB=00_local_methods SCALE=medium   run a chapter on purpose into runs/, with its provenance"
+	@echo "make runs                      list the recorded runs and whether the code they depend on changed"
 	@echo "make bench                     benchmarks against named peers"
 
 setup: $(STAMP)
@@ -30,12 +42,10 @@ $(STAMP): pyproject.toml tools/setup_env.sh
 
 # Pair every .py with its .ipynb (the .py is the source), then execute in place at the defaults.
 sync: setup
-	$(BIN)/jupytext --sync $(NOTEBOOKS) 2>&1 | grep -v "^\[jupytext\] Reading" || true
+	$(BIN)/jupytext --sync $(NOTEBOOKS) 2>&1 | { grep -v "^\[jupytext\] Reading" || true; }
 
 execute: sync
-	@for py in $(NOTEBOOKS); do nb=$${py%.py}.ipynb; start=$$(date +%s); \
-	  $(BIN)/papermill "$$nb" "$$nb" -k python3 --execution-timeout $(NB_TIMEOUT) --cwd notebooks --no-progress-bar; \
-	  echo "[book] executed $$nb in $$(( $$(date +%s) - start )) s"; done
+	$(call each_chapter,$(BIN)/papermill "$$nb" "$$nb" -k python3 --execution-timeout $(NB_TIMEOUT) --cwd notebooks --no-progress-bar,book)
 
 html: setup
 	bash tools/fetch_mathjax.sh
@@ -48,27 +58,31 @@ run: setup
 	@test -n "$(NB)" || { echo "usage: make run NB=00_local_methods PARAMS=\"-p name value ...\""; exit 2; }
 	@test -f notebooks/$(NB).ipynb || { echo "no notebook notebooks/$(NB).ipynb; choose one of: $(notdir $(basename $(NOTEBOOKS)))"; exit 2; }
 	mkdir -p _build/runs
-	$(BIN)/papermill notebooks/$(NB).ipynb _build/runs/$(NB).ipynb -k python3 --cwd notebooks \
-	  --execution-timeout $(NB_TIMEOUT) -p interactive False $(PARAMS)
-	@echo "[run] wrote _build/runs/$(NB).ipynb"
+	$(BIN)/papermill notebooks/$(NB).ipynb _build/runs/$(NB)$(if $(SCALE),.$(SCALE)).ipynb -k python3 --cwd notebooks \
+	  --execution-timeout $(NB_TIMEOUT) -p interactive False $(if $(SCALE),-p scale $(SCALE)) $(PARAMS)
+	@echo "[run] wrote _build/runs/$(NB)$(if $(SCALE),.$(SCALE)).ipynb"
+
+record: setup
+	@test -n "$(NB)" -a -n "$(SCALE)" || { echo "usage: make record NB=00_local_methods SCALE=medium [PARAMS=\"-p name value\"]"; exit 2; }
+	$(PY) -m localbook.runs record $(NB) $(SCALE) $(PARAMS)
+
+runs: setup
+	$(PY) -m localbook.runs list
 
 test: unit nbval smoke html
 
 unit: setup
 	MPLBACKEND=Agg $(PY) -m pytest tests -q
 
+lint: setup
+	$(BIN)/ruff check localbook tests benchmarks tools notebooks
+
 nbval: setup
-	@for py in $(NOTEBOOKS); do nb=$${py%.py}.ipynb; start=$$(date +%s); \
-	  $(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-cell-timeout $(NB_TIMEOUT) \
-	    --nbval-sanitize-with tests/nbval_sanitize.cfg "$$nb"; \
-	  echo "[nbval] $$nb re-executed and checked in $$(( $$(date +%s) - start )) s"; done
+	$(call each_chapter,$(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-cell-timeout $(NB_TIMEOUT) --nbval-sanitize-with tests/nbval_sanitize.cfg "$$nb",nbval)
 
 smoke: setup
 	mkdir -p _build/smoke
-	@for py in $(NOTEBOOKS); do name=$$(basename $${py%.py}); start=$$(date +%s); \
-	  $(BIN)/papermill notebooks/$$name.ipynb _build/smoke/$$name.ipynb -k python3 --cwd notebooks \
-	    --execution-timeout 300 --no-progress-bar -p smoke True -p interactive False; \
-	  echo "[smoke] $$name in $$(( $$(date +%s) - start )) s"; done
+	$(call each_chapter,$(BIN)/papermill "$$nb" _build/smoke/$$name.ipynb -k python3 --cwd notebooks --execution-timeout 300 --no-progress-bar -p smoke True -p interactive False,smoke)
 
 bench: setup
 	$(PY) -m pip install -q -e ".[bench]" 2>&1 | grep -v "is ignored" || true

@@ -28,7 +28,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 __all__ = [
     "DistanceToPoints", "SeparableTarget", "sample_uniform", "knn_predict", "AdditiveKernelRidge",
     "contiguous_blocks", "relative_rmse", "knn_learning_curve", "krr_learning_curve", "fit_power_law",
-    "nearest_neighbour_distances",
+    "nearest_neighbour_distances", "curse_demo", "plot_curse_demo", "knn_curves", "samples_for_error", "curse_table",
+    "linear_learning_curve", "separable_curves",
 ]
 
 
@@ -128,7 +129,7 @@ def relative_rmse(y_pred: torch.Tensor, y_true: torch.Tensor) -> float:
     return float(torch.sqrt(torch.mean((y_pred - y_true) ** 2)) / y_true.std())
 
 
-class AdditiveKernelRidge(BaseEstimator, RegressorMixin):
+class AdditiveKernelRidge(RegressorMixin, BaseEstimator):
     """Kernel ridge regression with an additive Laplace kernel over coordinate blocks.
 
     ``k(x, x') = (1/K) sum_k exp(-|x[b_k] - x'[b_k]|_2 / length_scale_k)`` with ``length_scale_k =
@@ -248,3 +249,65 @@ def plot_curse_demo(dim: int, n: int, seed: int = 0) -> str:
     ax.legend(fontsize=8)
     return (f"D = {dim}, n = {n}: 1-NN relative RMSE {r['relative_rmse']:.3f}; "
             f"nearest / mean distance = {r['ratio']:.2f}")
+
+
+def knn_curves(dims: Sequence[int], n_train: Sequence[int], n_test: int = 2000, k: int = 1, seed: int = 0,
+               device=None) -> dict[int, np.ndarray]:
+    """:func:`knn_learning_curve` of a random :class:`DistanceToPoints` target in each dimension of ``dims``
+    (target seeded ``seed + D``): ``{D: relative RMSE per training size}``."""
+    return {D: knn_learning_curve(DistanceToPoints.random(D, seed=seed + D, device=device), D, n_train,
+                                  n_test=n_test, k=k, seed=seed, device=device) for D in dims}
+
+
+def samples_for_error(n_train: Sequence[int], errors: Sequence[float], target: float = 0.1,
+                      fit_from: int = 0) -> tuple[float, float]:
+    """``(slope, n)``: the power law fitted to ``errors`` from index ``fit_from`` on, and the number of samples at
+    which it reaches the relative error ``target`` (``inf`` when the fitted law does not decay: an extrapolation
+    would be meaningless)."""
+    slope, intercept = fit_power_law(np.asarray(n_train)[fit_from:], np.asarray(errors)[fit_from:])
+    return slope, float(np.exp((np.log(target) - intercept) / slope)) if slope < -1e-3 else math.inf
+
+
+def curse_table(n_train: Sequence[int], knn_errors: dict[int, np.ndarray], fit_from: int = 0,
+                target: float = 0.1) -> tuple[list[tuple], dict[int, float]]:
+    """Rows ``(D, fitted slope, -1/D, error at the largest n, trivial baseline, n for a 10 % error)`` of the
+    curse-of-dimensionality table, and ``{D: n needed}``. The baseline predicts the training mean: its relative
+    RMSE is 1 by construction of :func:`relative_rmse` (up to sampling), whatever n."""
+    rows, needed = [], {}
+    for D, err in knn_errors.items():
+        slope, needed[D] = samples_for_error(n_train, err, target, fit_from)
+        rows.append((D, f"{slope:+.2f}", f"{-1 / D:+.2f}", f"{err[-1]:.3f}", "1.00",
+                     f"{needed[D]:.1e}" if math.isfinite(needed[D]) else "unreachable"))
+    return rows, needed
+
+
+def linear_learning_curve(target: Callable[[torch.Tensor], torch.Tensor], dim: int, n_train: Sequence[int],
+                          n_test: int = 2000, seed: int = 0, device=None) -> np.ndarray:
+    """Relative RMSE of a least-squares affine fit ``w . x + b`` (the trivial global baseline) per training
+    size, on the same samples as :func:`knn_learning_curve` and :func:`krr_learning_curve`."""
+    x_all = sample_uniform(max(n_train), dim, seed, device)
+    x_test = sample_uniform(n_test, dim, seed + 1, device)
+    y_all, y_test = target(x_all), target(x_test)
+    ones = torch.ones(len(x_all), 1, dtype=x_all.dtype, device=x_all.device)
+    a_all = torch.cat([x_all, ones], dim=1)
+    a_test = torch.cat([x_test, torch.ones(len(x_test), 1, dtype=x_all.dtype, device=x_all.device)], dim=1)
+    errors = []
+    for n in n_train:
+        w = torch.linalg.lstsq(a_all[:n], y_all[:n, None]).solution
+        errors.append(relative_rmse((a_test @ w)[:, 0], y_test))
+    return np.array(errors)
+
+
+def separable_curves(target: SeparableTarget, n_train: Sequence[int], n_test: int = 2000, seed: int = 0,
+                     device=None) -> dict[str, np.ndarray]:
+    """Relative RMSE per training size on a :class:`SeparableTarget` of three estimators on the same samples:
+    kernel ridge with the Laplace kernel on the whole input (``"global kernel"``), the additive kernel over the
+    target's blocks (``"additive (local) kernel"``, thesis eq. 1.1), and the affine baseline."""
+    dim = target.dim
+    return {
+        "global kernel": krr_learning_curve(target, dim, n_train, blocks=None, n_test=n_test, seed=seed,
+                                            device=device),
+        "additive (local) kernel": krr_learning_curve(target, dim, n_train, blocks=target.blocks, n_test=n_test,
+                                                      seed=seed, device=device),
+        "linear baseline": linear_learning_curve(target, dim, n_train, n_test=n_test, seed=seed, device=device),
+    }

@@ -21,6 +21,16 @@ What :func:`check` does, and why:
   as a Python literal; an int given to a float parameter is converted;
 * when the environment variable ``LOCALBOOK_HEADLESS`` is set (``make`` sets it), ``interactive`` is
   forced to False: building ipywidgets in a kernel without a front end can stall it.
+
+Scale presets. A chapter declares its settings once, in ``localbook.chapters``, as a :class:`Presets` of
+:class:`Setting` s: each with its specification, its value at each scale — ``"quick"`` (the default: CI, a few
+minutes on a 2-core CPU), ``"medium"`` (about an hour on that CPU), ``"thesis"`` (the thesis' settings, for a GPU)
+and ``"smoke"`` (CI's tiny run of the same code path) — and what the thesis used. The notebook's parameters cell
+holds ``scale = "quick"`` and each preset setting ``= None``; ``check(globals(), chapter.PRESETS)`` fills every
+``None`` from the chosen scale (from the smoke column when ``smoke`` is True), so that any single parameter given
+to papermill overrides its preset; validates every value; refuses a bad combination (the chapter's own
+``check``, e.g. a margin narrower than the widest wavelet) before anything runs; and prints the table of
+settings: the value in this run, where it came from, and the thesis' value.
 """
 from __future__ import annotations
 
@@ -29,9 +39,11 @@ import difflib
 import math
 import os
 from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["ParameterError", "Int", "Float", "Bool", "Str", "Choice", "ListOf", "Device", "check", "headless"]
+__all__ = ["ParameterError", "Int", "Float", "Bool", "Str", "Choice", "ListOf", "Device", "check", "headless",
+           "SCALES", "Setting", "Presets", "GPU_SPEEDUP", "MEMORY_OVERRIDE", "machine_memory_gb"]
 
 _IPYTHON_NAMES = {"In", "Out", "exit", "quit", "get_ipython", "open"}
 _PLAIN_TYPES = (bool, int, float, str, list, tuple, dict, type(None))
@@ -183,12 +195,150 @@ class ListOf(Spec):
         return [self.item.validate(f"{name}[{i}]", v) for i, v in enumerate(value)]
 
 
+SCALES = ("quick", "medium", "thesis")
+"""The scale presets of every chapter, smallest first (``"smoke"`` is CI's, chosen by the ``smoke`` parameter)."""
+
 STANDARD_SPECS: dict[str, Spec] = {
+    "scale": Choice(*SCALES),
     "device": Device(),
     "interactive": Bool(),
     "smoke": Bool(),
     "seed": Int(0, 2**32 - 1),
 }
+
+
+_SAME = object()
+
+GPU_SPEEDUP = 30.0
+"""The speed-up of a data-centre GPU over this book's reference machine (2 CPU cores) assumed by the cost lines of
+:meth:`Presets.cost` for dense tensor work: a stated assumption for planning a run, not a measurement."""
+
+MEMORY_OVERRIDE = "LOCALBOOK_ALLOW_MEMORY"
+"""Set this environment variable to 1 to run a preset whose memory estimate exceeds this machine's memory."""
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min" if seconds < 7200 \
+        else f"{seconds / 3600:.1f} h"
+
+
+def machine_memory_gb() -> float | None:
+    """This machine's physical memory (GB), or None when the OS does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting of a chapter: its specification (a shorthand of :func:`as_spec` or a :class:`Spec`), its value
+    at each scale, what the thesis used, and what it means.
+
+    ``medium`` defaults to ``quick``, ``thesis`` to ``medium``, ``smoke`` to ``quick``. ``thesis_value`` is the
+    thesis' value as text, when it says more than the ``thesis`` preset (``"not stated"``, ``"130,831 (all)"``);
+    it defaults to the ``thesis`` preset's value.
+    """
+
+    spec: Any
+    quick: Any
+    medium: Any = _SAME
+    thesis: Any = _SAME
+    smoke: Any = _SAME
+    thesis_value: str | None = None
+    help: str = ""
+
+    def value(self, scale: str) -> Any:
+        """The preset value at ``scale`` (``"quick"``, ``"medium"``, ``"thesis"`` or ``"smoke"``)."""
+        chain = {"quick": ("quick",), "smoke": ("smoke", "quick"), "medium": ("medium", "quick"),
+                 "thesis": ("thesis", "medium", "quick")}
+        if scale not in chain:
+            raise ValueError(f"unknown scale {scale!r}: use one of {', '.join(map(repr, (*SCALES, 'smoke')))}")
+        for name in chain[scale]:
+            v = getattr(self, name)
+            if v is not _SAME:
+                return v
+        raise AssertionError("unreachable: quick is always set")
+
+    def thesis_text(self) -> str:
+        return self.thesis_value if self.thesis_value is not None else _show(self.value("thesis"))
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return str(value)
+
+
+class Presets:
+    """The settings of one chapter at each scale (see the module docstring).
+
+    ``settings``: name -> :class:`Setting`, in the order the table prints them; ``check``: an optional function
+    of the resolved values (a dict) returning a list of problems (strings; empty when the combination is valid),
+    each naming the parameters involved and what to change.
+    """
+
+    def __init__(self, chapter: str, settings: Mapping[str, Setting],
+                 check: Callable[[dict[str, Any]], list[str]] | None = None,
+                 work: Callable[[dict[str, Any]], float] | None = None,
+                 memory_gb: Callable[[dict[str, Any]], float] | None = None,
+                 reference_seconds: Callable[[], float | None] | None = None):
+        self.chapter = chapter
+        self.settings = dict(settings)
+        self.combination_check = check
+        self.work = work
+        self.memory_gb = memory_gb
+        self.reference_seconds = reference_seconds
+        for name, setting in self.settings.items():
+            if not isinstance(setting, Setting):
+                raise TypeError(f"{chapter}: setting {name!r} must be a localbook.params.Setting")
+            spec = as_spec(setting.spec)
+            for scale in (*SCALES, "smoke"):  # every preset must itself be valid
+                spec.validate(f"{name} (preset {scale!r} of {chapter})", setting.value(scale))
+
+    def values(self, scale: str) -> dict[str, Any]:
+        """Every setting's preset value at ``scale``."""
+        return {name: s.value(scale) for name, s in self.settings.items()}
+
+    def cost(self, values: Mapping[str, Any]) -> str:
+        """One line: the run's work relative to the quick preset, its estimated wall time on this machine (from
+        the measured quick run, ``reference_seconds``), and its memory estimate; empty when the chapter declares
+        no cost model (``work``)."""
+        if self.work is None:
+            return ""
+        ratio = self.work(dict(values)) / self.work(self.values("quick"))
+        text = f"cost: {ratio:.3g} x the quick run"
+        seconds = self.reference_seconds() if self.reference_seconds else None
+        if seconds:
+            text += (f", about {_duration(ratio * seconds)} on this machine (its quick run took {_duration(seconds)});"
+                     f" on a GPU about {_duration(ratio * seconds / GPU_SPEEDUP)} if its {GPU_SPEEDUP:g}x speed-up "
+                     "on dense tensor work holds (an assumption, not a measurement)")
+        if self.memory_gb is not None:
+            text += f"; peak memory about {self.memory_gb(dict(values)):.2g} GB"
+        return text
+
+    def problems(self, values: Mapping[str, Any]) -> list[str]:
+        """The chapter's combination check on ``values`` (empty when none is defined)."""
+        return list(self.combination_check(dict(values))) if self.combination_check else []
+
+    def table(self, values: Mapping[str, Any], origin: Mapping[str, str] | None = None) -> str:
+        """A text table of the settings: this run's value, where it came from, the thesis' value, the meaning."""
+        origin = origin or {}
+        rows = [(name, _show(values[name]), origin.get(name, ""), s.thesis_text(), s.help)
+                for name, s in self.settings.items()]
+        header = ("setting", "this run", "from", "thesis", "meaning")
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+        line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+        return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+    def __repr__(self) -> str:
+        return f"Presets({self.chapter!r}, {list(self.settings)})"
 
 
 def as_spec(shorthand: Any) -> Spec:
@@ -221,14 +371,38 @@ def _looks_like_parameter(name: str, value: Any) -> bool:
     return not name.startswith("_") and name not in _IPYTHON_NAMES and isinstance(value, _PLAIN_TYPES)
 
 
-def check(namespace: dict[str, Any], **specs: Any) -> dict[str, Any]:
+def check(namespace: dict[str, Any], presets: Presets | None = None, *, show: bool = True,
+          **specs: Any) -> dict[str, Any]:
     """Validate the parameters in ``namespace`` (a notebook's ``globals()``) in place.
 
     Every parameter-like name (a plain value: number, string, bool, list, tuple, dict, None; not starting
-    with ``_``) must be specified. Returns the validated parameters as a dict, and writes converted values
-    back into ``namespace``.
+    with ``_``) must be specified, by ``presets`` (a chapter's :class:`Presets`), by a keyword of ``specs``, or
+    as one of the standard parameters (``scale``, ``device``, ``interactive``, ``smoke``, ``seed``). With
+    ``presets``, a setting left ``None`` takes its value at ``scale`` (the smoke column when ``smoke`` is
+    True), the chapter's combination check runs, and (``show``) the table of settings is printed. Returns the
+    validated parameters as a dict, and writes them back into ``namespace``.
     """
     full = {name: spec for name, spec in STANDARD_SPECS.items() if name in namespace}
+    if presets is None and "scale" in namespace:
+        raise ParameterError("parameter 'scale' is given, but this chapter has no scale presets yet: set its "
+                             "parameters one by one (they are listed in its parameters cell)")
+    origin: dict[str, str] = {}
+    if presets is not None:
+        if "scale" not in namespace:
+            raise ParameterError(f"{presets.chapter}: the parameters cell must define scale = \"quick\" "
+                                 f"(one of {', '.join(map(repr, SCALES))}) to use its presets")
+        scale = STANDARD_SPECS["scale"].validate("scale", namespace["scale"])
+        column = "smoke" if namespace.get("smoke") is True else scale
+        clash = sorted(set(presets.settings) & set(specs))
+        if clash:
+            raise TypeError(f"{', '.join(clash)} specified both by the presets of {presets.chapter} and by keyword")
+        for name, setting in presets.settings.items():
+            full[name] = as_spec(setting.spec)
+            if name in namespace and namespace[name] is None:
+                namespace[name] = setting.value(column)
+                origin[name] = f"{column} preset"
+            elif name in namespace:
+                origin[name] = "given"
     full.update({name: as_spec(s) for name, s in specs.items()})
 
     unknown = sorted(n for n, v in namespace.items() if _looks_like_parameter(n, v) and n not in full)
@@ -248,5 +422,20 @@ def check(namespace: dict[str, Any], **specs: Any) -> dict[str, Any]:
     values = {name: spec.validate(name, namespace[name]) for name, spec in full.items()}
     if "interactive" in values and headless():
         values["interactive"] = False
+    if presets is not None:
+        problems = presets.problems(values)
+        memory, available = (presets.memory_gb(values) if presets.memory_gb else None), machine_memory_gb()
+        if memory and available and memory > 0.9 * available and os.environ.get(MEMORY_OVERRIDE) != "1":
+            problems.append(f"this run needs about {memory:.3g} GB of memory and this machine has {available:.3g} GB:"
+                            " lower the sizes above, or run it on a larger machine (set "
+                            f"{MEMORY_OVERRIDE}=1 to try anyway)")
+        if problems:
+            raise ParameterError(f"{presets.chapter}: these settings do not fit together:\n- " + "\n- ".join(problems))
     namespace.update(values)
+    if presets is not None and show:
+        print(f"{presets.chapter}, scale {values['scale']!r}" + (" (smoke run)" if column == "smoke" else "") + ":")
+        print(presets.table(values, origin))
+        cost = presets.cost(values)
+        if cost:
+            print(cost)
     return values

@@ -31,14 +31,15 @@
 # an estimator matching a separable target recovers in $D = 16$.
 
 # %% tags=["parameters"]
-dims = [1, 2, 4, 8, 16]     # input dimensions D of the generic-target experiment
-n_train_min = 64            # smallest training set
-n_train_max = 16384         # largest training set (k-NN); sizes are powers of two in between
-n_test = 2000               # test points per experiment
-k_neighbours = 1            # k of k-nearest-neighbour regression
-separable_dim = 16          # D of the separable-target experiment
-block_dim = 2               # D_k: dimension of each sub-variable s^k (blocks of neighbouring coordinates)
-krr_n_max = 4096            # largest training set of kernel ridge regression (an n x n Cholesky)
+scale = "quick"        # "quick" (CI, minutes on 2 cores), "medium" (~1 h on 2 cores), "thesis" (GPU)
+dims = None            # input dimensions D of the generic-target experiment (None: the scale's value)
+n_train_min = None     # smallest training set
+n_train_max = None     # largest training set (k-NN); sizes are powers of two in between
+n_test = None          # test points per experiment
+k_neighbours = None    # k of k-nearest-neighbour regression
+separable_dim = None   # D of the separable-target experiment
+block_dim = None       # D_k: dimension of each sub-variable s^k (blocks of neighbouring coordinates)
+krr_n_max = None       # largest training set of kernel ridge regression (an n x n Cholesky)
 device = "auto"
 interactive = True
 smoke = False
@@ -47,21 +48,15 @@ seed = 0
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
+from myst_nb import glue
 
-from localbook import params
-from localbook.device import pick_device, seed_everything
 from localbook import local_methods as lm
+from localbook import params
+from localbook.chapters import ch00_local_methods as chapter
+from localbook.device import pick_device, seed_everything
 from localbook.plotting import learning_curves, text_table, thesis_vs_book, use_book_style
 
-params.check(globals(), dims=[int, 1, 256], n_train_min=(int, 2, 10**7), n_train_max=(int, 4, 10**7),
-             n_test=(int, 10, 10**6), k_neighbours=(int, 1, 100), separable_dim=(int, 2, 256),
-             block_dim=(int, 1, 16), krr_n_max=(int, 16, 65536))
-if smoke:  # CI's tiny run: the same code path in a few seconds
-    dims, n_train_max, n_test, krr_n_max = [1, 8], 512, 200, 256
-if n_train_max < 2 * n_train_min:
-    raise ValueError(f"n_train_max={n_train_max} must be at least 2 * n_train_min={2 * n_train_min}")
-if separable_dim % block_dim:
-    raise ValueError(f"block_dim={block_dim} must divide separable_dim={separable_dim}")
+params.check(globals(), chapter.PRESETS)
 torch_device = pick_device(device)
 seed_everything(seed)
 use_book_style()
@@ -75,50 +70,32 @@ print(f"device {torch_device}; training sizes {sizes[0]} ... {sizes[-1]}")
 # 1-Lipschitz, has kinks along the boundaries of the Voronoi cells of the $c_j$, and does not separate into
 # functions of fewer variables. The estimator is the simplest local average, $k$-nearest-neighbour regression.
 # Its error is bounded by the distance from a test point to its nearest training sample, which shrinks like
-# $n^{-1/D}$: to divide the error by two, one needs $2^D$ times more samples.
+# $n^{-1/D}$: to divide the error by two, one needs $2^D$ times more samples. The trivial baseline, predicting
+# the mean of the training targets, has a relative error of 1 at every $n$.
 
 # %%
-knn_errors = {}
-for D in dims:
-    target = lm.DistanceToPoints.random(D, seed=seed + D, device=torch_device)
-    knn_errors[D] = lm.knn_learning_curve(target, D, sizes, n_test=n_test, k=k_neighbours, seed=seed,
-                                          device=torch_device)
-
-# %%
-fig, ax = plt.subplots()
+knn_errors = lm.knn_curves(dims, sizes, n_test=n_test, k=k_neighbours, seed=seed, device=torch_device)
 fit_from = len(sizes) // 3  # fit the asymptotic regime, not the first few points
+fig, ax = plt.subplots()
 knn_slopes = learning_curves(ax, sizes, {f"D = {D}": knn_errors[D] for D in dims},
                              reference_slopes={f"D = {D}": -1 / D for D in dims}, fit_from=fit_from)
 ax.set_title(f"{k_neighbours}-NN regression of a Lipschitz target on $[0,1]^D$")
 plt.show()
 
 # %% [markdown]
-# The fitted exponents follow $-1/D$. Extrapolating each fitted power law says how many samples would be needed
-# for a relative error of 10 % — the exponential growth the thesis calls the curse of dimensionality.
+# The fitted exponents follow $-1/D$ (at $D = {glue:text}`largest_dim`, the fit gives
+# {glue:text}`slope_largest_dim:+.3f` against {glue:text}`theory_largest_dim:+.3f`). Extrapolating each fitted
+# power law says how many samples would be needed for a relative error of 10 % — the exponential growth the
+# thesis calls the curse of dimensionality.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-rows, n_needed = [], {}
-for D in dims:
-    slope, intercept = lm.fit_power_law(sizes[fit_from:], knn_errors[D][fit_from:])
-    # a power law that does not decay never reaches 10 %: report it as unreachable, not extrapolated
-    n_needed[D] = np.exp((np.log(0.1) - intercept) / slope) if slope < -1e-3 else np.inf
-    rows.append((D, f"{slope:+.2f}", f"{-1 / D:+.2f}", f"{knn_errors[D][-1]:.3f}",
-                 f"{n_needed[D]:.1e}" if np.isfinite(n_needed[D]) else "unreachable"))
-print(text_table(rows, header=("D", "fitted slope", "theory -1/D", f"error at n={sizes[-1]}",
-                                   "n for 10 % error")))
-
-# %% [markdown]
-# The thesis states the curse qualitatively; here is its statement next to what the fitted power laws say.
-
-# %%
-# NBVAL_CHECK_OUTPUT
-print(thesis_vs_book([
-    ("samples needed vs D", "grows exponentially", f"x{knn_errors[dims[-1]][0] / knn_errors[dims[-1]][-1]:.2f} "
-     f"error gain for x{sizes[-1] // sizes[0]} samples at D={dims[-1]}", f"1-NN, n={sizes[0]}..{sizes[-1]}"),
-    ("D beyond reach with 1e3-1e9 samples", "D above 10", ", ".join(
-        f"D={D}" for D in dims if n_needed[D] > 1e9) or "none", "n for 10 % relative error"),
-]))
+rows, n_needed = lm.curse_table(sizes, knn_errors, fit_from=fit_from)
+print(text_table(rows, header=("D", "fitted slope", "theory -1/D", f"k-NN error at n={sizes[-1]}",
+                               "mean predictor (baseline)", "n for 10 % error")))
+glue("largest_dim", dims[-1], display=False)
+glue("slope_largest_dim", knn_slopes[f"D = {dims[-1]}"], display=False)
+glue("theory_largest_dim", -1 / dims[-1], display=False)
 
 # %% [markdown]
 # ## Why: in high dimension, the nearest neighbour is not near
@@ -136,51 +113,51 @@ print(text_table(ratio_rows, header=("D", f"nearest / mean distance, n={sizes[-1
 # %% [markdown]
 # ## A separable target: the local estimator keeps the low-dimensional rate
 #
-# Now $D = 16$ and the target separates into $K = D / D_k$ functions of blocks of $D_k = 2$ neighbouring
-# coordinates, $F(x) = \sum_k F_k(x_{2k}, x_{2k+1})$, each $F_k$ a distance to random points in the plane. Two
-# kernel ridge regressions with the same Laplace kernel $e^{-\|u - u'\| / \ell}$ are compared:
+# Now $D$ = {glue:text}`separable_dim` and the target separates into $K = D / D_k$ functions of blocks of
+# $D_k$ = {glue:text}`block_dim` neighbouring coordinates, $F(x) = \sum_k F_k(s^k)$, each $F_k$ a distance to
+# random points in $[0, 1]^{D_k}$. Two
+# kernel ridge regressions with the same Laplace kernel $e^{-\|u - u'\| / \ell}$ are compared, next to the
+# trivial baseline, a least-squares affine fit $w \cdot x + b$:
 #
 # * **global**: the kernel on the whole input, $k(x, x') = e^{-\|x - x'\| / \ell}$;
 # * **local (additive)**: the average of the kernel over the sub-variables,
 #   $k(x, x') = \frac1K \sum_k e^{-\|s^k - s'^k\| / \ell_k}$, whose functions are exactly the sums
 #   $\sum_k F_k(s^k)$ of eq. (1.1).
 #
-# Both interpolate (ridge $\alpha = 10^{-8}$); length scales are the root-mean-square distance between uniform
-# points of each block, $\sqrt{D_k / 6}$.
+# Both kernels interpolate (ridge $\alpha = 10^{-8}$); length scales are the root-mean-square distance between
+# uniform points of each block, $\sqrt{D_k / 6}$.
 
 # %%
 separable = lm.SeparableTarget.random(separable_dim, block_dim, seed=seed, device=torch_device)
 krr_sizes = [s for s in sizes if s <= krr_n_max]
-krr_errors = {
-    "global kernel": lm.krr_learning_curve(separable, separable_dim, krr_sizes, blocks=None, n_test=n_test,
-                                           seed=seed, device=torch_device),
-    "additive (local) kernel": lm.krr_learning_curve(separable, separable_dim, krr_sizes, blocks=separable.blocks,
-                                                     n_test=n_test, seed=seed, device=torch_device),
-}
+krr_errors = lm.separable_curves(separable, krr_sizes, n_test=n_test, seed=seed, device=torch_device)
+glue("separable_dim", separable_dim, display=False)
+glue("block_dim", block_dim, display=False)
+glue("n_blocks", separable_dim // block_dim, display=False)
+reference = {"global kernel": -1 / separable_dim, "additive (local) kernel": -1 / block_dim}
 fig, ax = plt.subplots()
-krr_slopes = learning_curves(ax, krr_sizes, krr_errors,
-                             reference_slopes={"global kernel": -1 / separable_dim,
-                                               "additive (local) kernel": -1 / block_dim})
+krr_slopes = learning_curves(ax, krr_sizes, krr_errors, reference_slopes=reference)
 ax.set_title(f"Separable target, D = {separable_dim}, sub-variables of dimension {block_dim}")
 plt.show()
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(text_table(
-    [(name, f"{krr_slopes[name]:+.2f}", f"{ref:+.2f}", f"{krr_errors[name][-1]:.3f}")
-     for name, ref in (("global kernel", -1 / separable_dim), ("additive (local) kernel", -1 / block_dim))],
+    [(name, f"{krr_slopes[name]:+.2f}", f"{reference[name]:+.2f}" if name in reference else "-",
+      f"{krr_errors[name][-1]:.3f}") for name in krr_errors],
     header=("estimator", "fitted slope", "Lipschitz rate -1/dim", f"error at n={krr_sizes[-1]}")))
+glue("additive_slope", krr_slopes["additive (local) kernel"], display=False)
+glue("global_slope", krr_slopes["global kernel"], display=False)
+glue("additive_over_global", krr_errors["global kernel"][-1] / krr_errors["additive (local) kernel"][-1],
+     display=False)
 
 # %% [markdown]
-# The additive estimator decays at least as fast as the two-dimensional Lipschitz rate $n^{-1/2}$ (faster, since
-# each $F_k$ is smooth away from its kinks), while the global kernel, on the very same data, improves only
-# slowly: separation turned a 16-dimensional problem into eight 2-dimensional ones, and "the number $K$ of
-# functions does not affect the dimensionality of the problem" {cite}`thiry2021thesis`. The rest of the book
-# asks when such a separation is *true* of real data: for atomic energies, whose contributions are
-# neighbourhoods of a few ångströms (chapters 1–4), and for images, whose patches are the sub-variables
-# (chapters 5–6).
-
-# %% [markdown]
+# The additive estimator decays at slope {glue:text}`additive_slope:+.2f`, at least as fast as the
+# $D_k$-dimensional Lipschitz rate $n^{-1/D_k}$ (faster, since each $F_k$ is smooth away from its kinks), while the
+# global kernel, on the very same data, improves at slope {glue:text}`global_slope:+.2f`; at the largest
+# training set its error is {glue:text}`additive_over_global:.1f` times the additive one. The affine baseline
+# stalls at the error of the best linear approximation, whatever $n$.
+#
 # ## Try it
 #
 # Move $D$ and $n$: the histogram compares, for 500 test points, the distance to the nearest training sample
@@ -190,6 +167,7 @@ print(text_table(
 # %%
 if interactive:
     import ipywidgets as w
+
     from localbook.widgets import interactive_figure, log_int_slider
 
     interactive_figure(lm.plot_curse_demo,
@@ -198,3 +176,29 @@ if interactive:
 else:
     print(lm.plot_curse_demo(dims[-1], sizes[-1], seed=seed))
     plt.show()
+
+# %% [markdown]
+# ## Thesis versus this book
+#
+# The thesis states the curse qualitatively; here is its statement next to what the fitted power laws say.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(thesis_vs_book([
+    ("samples needed vs D", "grows exponentially", f"x{knn_errors[dims[-1]][0] / knn_errors[dims[-1]][-1]:.2f} "
+     f"error gain for x{sizes[-1] // sizes[0]} samples at D={dims[-1]}", f"1-NN, n={sizes[0]}..{sizes[-1]}"),
+    ("D beyond reach with 1e3-1e9 samples", "D above 10", ", ".join(
+        f"D={D}" for D in dims if n_needed[D] > 1e9) or "none", "n for 10 % relative error"),
+    ("separable target, local vs global", "local escapes the curse",
+     f"slopes {krr_slopes['additive (local) kernel']:+.2f} vs {krr_slopes['global kernel']:+.2f}",
+     f"D={separable_dim}, D_k={block_dim}, n<={krr_sizes[-1]}"),
+]))
+
+# %% [markdown]
+# ## What this shows
+#
+# Separation turned a {glue:text}`separable_dim`-dimensional problem into {glue:text}`n_blocks` problems of
+# dimension {glue:text}`block_dim`, and "the number $K$ of functions
+# does not affect the dimensionality of the problem" {cite}`thiry2021thesis`. The rest of the book asks when such
+# a separation is *true* of real data: for atomic energies, whose contributions are neighbourhoods of a few
+# ångströms (chapters 01–04), and for images, whose patches are the sub-variables (chapters 05–06).

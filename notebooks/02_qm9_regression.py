@@ -53,8 +53,8 @@ from localbook.data.qm9 import load_qm9_molecules
 from localbook.device import pick_device, seed_everything
 from localbook.local_methods import fit_power_law
 from localbook.plotting import learning_curves, text_table, thesis_vs_book, use_book_style
-from localbook.regression import (MultilinearRegressor, cached_descriptors, kfold_cross_validation,
-                                  learning_curve_mae, make_ridge)
+from localbook.compute import cached_transform
+from localbook.regression import MultilinearRegressor, cross_val_predictions, learning_curve, make_linear
 from localbook.scattering3d import SolidHarmonicScattering
 
 params.check(globals(), n_molecules=(int, 20, 130_831), J=(int, 0, 6), ls=[int, 0, 6], qs=[float, 0.1, 8.0],
@@ -94,7 +94,7 @@ print(mols.summary())
 scattering = SolidHarmonicScattering(J=J, L=ls, qs=qs, sigma=sigma_angstrom, spacing=spacing_angstrom,
                                      margin=margin_angstrom, channels=("Z", "valence", "core"), max_order=2,
                                      batch_size=batch_size, device=device, progress=not smoke and interactive)
-X, seconds_per_molecule = cached_descriptors(scattering, mols.atoms, "qm9_scattering")
+X, seconds_per_molecule = cached_transform(scattering, mols.atoms, "qm9_scattering")
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -127,16 +127,16 @@ print(f"{seconds_per_molecule * 1e3:.0f} ms per molecule on {torch_device} "
 # molecule is predicted once, by a model that did not see it.
 
 # %%
-linear = make_ridge()
+linear = make_linear("ridge")
 trilinear = MultilinearRegressor(order=3, n_terms=multilinear_terms, n_epochs=multilinear_epochs, batch_size=128,
                                  lr=1e-3, init="ridge", validation_fraction=0.1, device=device, dtype="float64",
                                  random_state=seed)
-cv = {"linear": kfold_cross_validation(linear, X, y, n_splits=n_folds, seed=seed),
-      "trilinear": kfold_cross_validation(trilinear, X, y, n_splits=n_folds, seed=seed)}
+cv = {"linear": cross_val_predictions(linear, X, y, n_splits=n_folds, seed=seed),
+      "trilinear": cross_val_predictions(trilinear, X, y, n_splits=n_folds, seed=seed)}
 
 # %%
 n_train = n_molecules - n_molecules // n_folds
-print(text_table([(name, f"{res.mae:.3g}", f"{res.mae_std:.2g}", f"{np.sqrt(np.mean((res.y_pred - y) ** 2)):.3g}")
+print(text_table([(name, f"{res.mae:.3g}", f"{res.mae_std:.2g}", f"{res.errors()['rmse']:.3g}")
                   for name, res in cv.items()],
                  header=("model", "test MAE (kcal/mol)", "std over folds", "test RMSE (kcal/mol)")))
 print(f"{n_folds} folds of about {n_train} training and {n_molecules // n_folds} test molecules")
@@ -150,7 +150,7 @@ print(f"{n_folds} folds of about {n_train} training and {n_molecules // n_folds}
 # %%
 min_train = n_molecules - int(np.ceil(n_molecules / n_folds))
 sizes = [min_train // 8, min_train // 4, min_train // 2]
-curves = {name: learning_curve_mae(model, X, y, sizes, n_splits=n_folds, seed=seed)
+curves = {name: learning_curve(model, X, y, sizes, n_splits=n_folds, seed=seed)
           for name, model in (("linear", linear), ("trilinear", trilinear))}
 train_sizes = sizes + [min_train]
 maes = {name: list(curves[name].mae_mean) + [cv[name].mae] for name in curves}

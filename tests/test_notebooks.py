@@ -1,4 +1,5 @@
 """Checks of the chapter notebooks as files: pairing, conventions, and that nbval really checks outputs."""
+import ast
 import re
 import subprocess
 import sys
@@ -7,6 +8,8 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
+
+from localbook.chapters import chapter_modules
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
@@ -53,7 +56,8 @@ def test_notebook_conventions(py):
     checked = [c for c in code if re.search(r"^\s*#\s*NBVAL_CHECK_OUTPUT\s*$", c.source, re.M)]
     assert checked, "no cell carries # NBVAL_CHECK_OUTPUT"
     assert all(c.outputs for c in checked), "a checked cell has no stored output: execute the notebook"
-    figures = [c.source[:60] for c in checked if any(o.get("output_type") == "display_data" for o in c.outputs)]
+    figures = [c.source[:60] for c in checked
+               if any(o.get("output_type") == "display_data" and "image/png" in o.get("data", {}) for o in c.outputs)]
     assert not figures, ("a checked cell also shows a figure, which headless runs (MPLBACKEND=Agg, as CI) do not "
                          f"redisplay: print the checked numbers in a cell of their own: {figures[0]!r}")
     text = str([c.outputs for c in code])
@@ -93,3 +97,72 @@ def test_misspelled_papermill_parameter_stops_the_chapter(tmp_path):
         capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
     assert "unknown parameter 'dimz' (did you mean 'dims'?)" in result.stdout + result.stderr
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the house shape of a chapter (docs/DESIGN.md, issue 14)
+
+MAX_CELL_LINES = 15
+CLOSING_SECTIONS = ["Thesis versus this book", "What this shows"]
+# Chapters still being rewritten into the house shape. Each must still fail the check (so the set only shrinks);
+# it is empty when every chapter is done.
+HOUSE_SHAPE_PENDING = {"01_scattering_aliasing", "02_qm9_regression", "03_graphite_regression",
+                       "04_entropy_surrogate", "05_patch_cnn", "06_patch_knn", "07_style_transfer",
+                       "08_sketch_dialog"}
+
+
+def house_shape_problems(py: Path) -> list[str]:
+    """What keeps a chapter from the house shape: definitions or long cells in the notebook, closing sections,
+    scale presets in the parameters cell."""
+    from localbook.chapters import chapter_module
+
+    nb = jupytext.read(py)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    problems = []
+    for i, c in enumerate(code[1:], start=1):
+        source = "\n".join(line for line in c.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+        defined = [type(n).__name__ for n in ast.walk(ast.parse(source))
+                   if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef))]
+        if defined:
+            problems.append(f"code cell {i} defines {', '.join(sorted(set(defined)))}: move it to localbook")
+        n_lines = sum(1 for line in c.source.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+        if n_lines > MAX_CELL_LINES:
+            problems.append(f"code cell {i} has {n_lines} lines (at most {MAX_CELL_LINES}): "
+                            f"{c.source.strip().splitlines()[0][:60]!r}")
+    headings = [line[3:].strip() for c in nb.cells if c.cell_type == "markdown"
+                for line in c.source.splitlines() if line.startswith("## ")]
+    if headings[-2:] != CLOSING_SECTIONS:
+        problems.append(f"the last sections are {headings[-2:]}, not {CLOSING_SECTIONS}")
+    try:
+        presets = chapter_module(py.stem).PRESETS
+    except KeyError:
+        return problems + ["no chapter module with scale presets in localbook.chapters"]
+    assigned = {t.id: n.value for n in ast.parse(code[0].source).body if isinstance(n, ast.Assign)
+                for t in n.targets if isinstance(t, ast.Name)}
+    if not (isinstance(assigned.get("scale"), ast.Constant) and assigned["scale"].value == "quick"):
+        problems.append('the parameters cell must set scale = "quick"')
+    not_none = [name for name in presets.settings
+                if not (isinstance(assigned.get(name), ast.Constant) and assigned[name].value is None)]
+    if not_none:
+        problems.append(f"preset settings must be None in the parameters cell (the scale fills them): {not_none}")
+    if "params.check(globals(), chapter.PRESETS" not in code[1].source:
+        problems.append("the cell after the parameters must call params.check(globals(), chapter.PRESETS)")
+    return problems
+
+
+@pytest.mark.parametrize("py", NOTEBOOKS, ids=lambda p: p.stem)
+def test_chapter_is_in_house_shape(py):
+    problems = house_shape_problems(py)
+    if py.stem in HOUSE_SHAPE_PENDING:
+        assert problems, f"{py.stem} is now in the house shape: remove it from HOUSE_SHAPE_PENDING"
+    else:
+        assert not problems, f"{py.name}:\n- " + "\n- ".join(problems)
+
+
+@pytest.mark.parametrize("module", sorted(chapter_modules().values()))
+def test_thesis_preset_of_every_chapter_validates(module):
+    import importlib
+
+    presets = importlib.import_module(module).PRESETS
+    for scale in ("quick", "medium", "thesis", "smoke"):
+        assert presets.problems(presets.values(scale)) == [], f"{module}: the {scale} preset does not validate"

@@ -1,7 +1,7 @@
 import pytest
 
 from localbook import params
-from localbook.params import ParameterError
+from localbook.params import ParameterError, check
 
 
 def namespace(**kw):
@@ -71,3 +71,78 @@ def test_modules_functions_and_private_names_are_not_parameters():
 def test_bad_specification_is_a_type_error():
     with pytest.raises(TypeError, match="cannot read the parameter specification"):
         params.check(namespace(n=1), n=(list,))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# scale presets
+
+
+def _presets():
+    from localbook.params import Presets, Setting
+
+    def combination(v):
+        return [f"margin ({v['margin']}) must be at least the widest wavelet 2^J = {2 ** v['J']}"] \
+            if v["margin"] < 2 ** v["J"] else []
+
+    return Presets("99_toy", {
+        "n": Setting((int, 2, 10**6), quick=100, medium=10_000, thesis=130_831, smoke=8, thesis_value="130,831 (all)",
+                     help="molecules"),
+        "J": Setting((int, 0, 6), quick=2, thesis=4),
+        "margin": Setting((float, 0.0, 100.0), quick=4.0, medium=8.0, thesis=16.0),
+    }, check=combination)
+
+
+def test_presets_fill_none_from_the_scale_and_keep_given_values(capsys):
+    presets = _presets()
+    ns = {"scale": "medium", "n": None, "J": None, "margin": None, "smoke": False, "seed": 0}
+    values = check(ns, presets)
+    assert values["n"] == 10_000 and ns["J"] == 2 and ns["margin"] == 8.0  # J: medium defaults to quick
+    out = capsys.readouterr().out
+    assert "scale 'medium'" in out and "130,831 (all)" in out and "medium preset" in out
+    ns = {"scale": "thesis", "n": 500, "J": None, "margin": None, "smoke": False}
+    assert check(ns, presets, show=False)["n"] == 500 and ns["J"] == 4
+    ns = {"scale": "thesis", "n": None, "J": None, "margin": None, "smoke": True}
+    assert check(ns, presets, show=False)["n"] == 8  # smoke wins: CI's tiny run
+
+
+def test_presets_refuse_bad_scales_values_and_combinations():
+    presets = _presets()
+    with pytest.raises(ParameterError, match="did you mean 'medium'"):
+        check({"scale": "meduim", "n": None, "J": None, "margin": None}, presets)
+    with pytest.raises(ParameterError, match="'n' = 1 is invalid"):
+        check({"scale": "quick", "n": 1, "J": None, "margin": None}, presets)
+    with pytest.raises(ParameterError, match="margin .* widest wavelet"):
+        check({"scale": "quick", "n": None, "J": 5, "margin": None}, presets)
+    with pytest.raises(ParameterError, match="must define scale"):
+        check({"n": None, "J": None, "margin": None}, presets)
+    with pytest.raises(ParameterError, match="unknown parameter 'nn'"):
+        check({"scale": "quick", "n": None, "J": None, "margin": None, "nn": 3}, presets)
+
+
+def test_presets_are_validated_when_declared():
+    from localbook.params import Presets, Setting
+
+    with pytest.raises(ParameterError, match="preset 'thesis' of 99_bad"):
+        Presets("99_bad", {"n": Setting((int, 2, 100), quick=10, thesis=1000)})
+    with pytest.raises(TypeError, match="Setting"):
+        Presets("99_bad", {"n": (int, 2, 100)})
+
+
+def test_scale_without_presets_is_refused():
+    with pytest.raises(ParameterError, match="no scale presets"):
+        check(namespace(scale="medium", seed=0))
+
+
+def test_cost_line_and_memory_refusal(capsys, monkeypatch):
+    from localbook.params import MEMORY_OVERRIDE, Presets, Setting
+
+    presets = Presets("99_toy", {"n": Setting((int, 1, 10**9), quick=10, medium=40, thesis=10**7)},
+                      work=lambda v: float(v["n"] ** 2), memory_gb=lambda v: v["n"] * 1e-3,
+                      reference_seconds=lambda: 30.0)
+    check({"scale": "medium", "n": None}, presets)
+    out = capsys.readouterr().out
+    assert "cost: 16 x the quick run, about 8 min on this machine" in out and "peak memory about 0.04 GB" in out
+    with pytest.raises(ParameterError, match="needs about 1e\\+04 GB of memory"):
+        check({"scale": "thesis", "n": None}, presets)
+    monkeypatch.setenv(MEMORY_OVERRIDE, "1")
+    assert check({"scale": "thesis", "n": None}, presets, show=False)["n"] == 10**7

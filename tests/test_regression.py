@@ -1,4 +1,4 @@
-"""localbook.regression: ridge with CV, the multilinear regression (thesis sec. 2.3.2), metrics, CV helpers."""
+"""localbook.regression: linear models, the multilinear regression (thesis sec. 2.3.2), metrics, cross-validation."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,9 +7,18 @@ import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from localbook.regression import (MultilinearRegressor, kfold_cross_validation, learning_curve_mae, mae,
-                                  make_ridge, regression_metrics)
+from localbook.regression import (ALPHAS, GroupRidgeCV, MultilinearRegressor, cross_val_predictions, cv_folds,
+                                  errors, errors_by, learning_curve, make_linear, split_curve, unfold_linear)
+
+
+def mae(y_true, y_pred):
+    return errors(y_true, y_pred)["mae"]
+
+
+def make_ridge(**kw):
+    return make_linear("ridge", **kw)
 
 
 def _linear_problem(n=300, d=6, noise=0.1, seed=0):
@@ -111,32 +120,45 @@ def test_cuda_matches_cpu():
 
 
 def test_metrics():
-    m = regression_metrics([0.0, 1.0, 2.0, 3.0], [0.0, 1.0, 2.0, 5.0])
-    assert m == pytest.approx({"mae": 0.5, "rmse": 1.0, "max_abs_error": 2.0, "r2": 1 - 4 / 5})
+    m = errors([0.0, 1.0, 2.0, 3.0], [0.0, 1.0, 2.0, 5.0])
+    assert m == pytest.approx({"mae": 0.5, "rmse": 1.0, "max": 2.0, "r2": 1 - 4 / 5})
+    assert errors([1.0, 2.0], [1.001, 2.0], scale=1000)["max"] == pytest.approx(1.0)
     with pytest.raises(ValueError, match="same length"):
-        regression_metrics([1.0, 2.0], [1.0])
+        errors([1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match="non-finite"):
+        errors([1.0, 2.0], [1.0, np.nan])
+    with pytest.raises(ValueError, match="empty"):
+        errors([], [])
+    rows = errors_by([1.0, 2.0, 3.0, 4.0], [1.001, 2.0, 3.0, 4.003], ["b", "b", "a", "a"], scale=1000)
+    assert [r["group"] for r in rows] == ["a", "b", "all"] and [r["n"] for r in rows] == [2, 2, 4]
+    assert rows[0]["mae"] == pytest.approx(1.5) and rows[1]["mae"] == pytest.approx(0.5)
+    assert rows[-1]["rmse"] == pytest.approx(np.sqrt((1 + 9) / 4))
+    with pytest.raises(ValueError, match="one value per sample"):
+        errors_by([1.0, 2.0], [1.0, 2.0], [0])
 
 
 def test_kfold_cross_validation():
     X, y = _linear_problem(n=103, d=4, noise=1.0)
-    res = kfold_cross_validation(Ridge(alpha=1e-3), X, y, n_splits=5, seed=0)
+    res = cross_val_predictions(Ridge(alpha=1e-3), X, y, n_splits=5, seed=0)
     assert np.bincount(res.fold).tolist() == [21, 21, 21, 20, 20]
     for k in range(5):
         assert res.mae_per_fold[k] == pytest.approx(mae(y[res.fold == k], res.y_pred[res.fold == k]))
     assert 0.5 < res.mae < 1.2  # noise of std 1: MAE of the noise is 0.8
-    again = kfold_cross_validation(Ridge(alpha=1e-3), X, y, n_splits=5, seed=0)
+    again = cross_val_predictions(Ridge(alpha=1e-3), X, y, n_splits=5, seed=0)
     np.testing.assert_array_equal(res.y_pred, again.y_pred)
+    assert res.errors()["mae"] == pytest.approx(mae(y, res.y_pred))
+    assert len(res.errors_per_fold()) == 5 and res.models == []
     with pytest.raises(ValueError, match="n_splits"):
-        kfold_cross_validation(Ridge(), X, y, n_splits=1)
+        cross_val_predictions(Ridge(), X, y, n_splits=1)
 
 
 def test_learning_curve():
     X, y = _planted(2, n=600)
-    lc = learning_curve_mae(make_ridge(), X, y, train_sizes=[10, 40, 400], n_splits=3, seed=0)
+    lc = learning_curve(make_ridge(), X, y, train_sizes=[10, 40, 400], n_splits=3, seed=0)
     assert lc.mae.shape == (3, 3) and lc.train_sizes.tolist() == [10, 40, 400]
-    assert lc.mae_mean[0] > lc.mae_mean[-1]
+    assert lc.mae_mean[0] > lc.mae_mean[-1] and lc.mean("rmse")[0] > lc.mean("rmse")[-1]
     with pytest.raises(ValueError, match="train_sizes"):
-        learning_curve_mae(make_ridge(), X, y, train_sizes=[10, 500], n_splits=3)
+        learning_curve(make_ridge(), X, y, train_sizes=[10, 500], n_splits=3)
 
 
 def test_ridge_init_and_early_stopping():
@@ -158,44 +180,122 @@ def test_ridge_init_and_early_stopping():
         MultilinearRegressor(validation_fraction=0.7).fit(X, y)
 
 
-class _CountingDescriptor:
-    """A tiny transformer over ase.Atoms (number of atoms, mean Z) that counts its fits."""
-
-    calls = 0
-
-    def __init__(self, power=1.0, device="cpu"):
-        self.power = power
-        self.device = device
-
-    def get_params(self, deep=True):
-        return {"power": self.power, "device": self.device}
-
-    def set_params(self, **kw):
-        for k, v in kw.items():
-            setattr(self, k, v)
-        return self
-
-    def fit_transform(self, atoms):
-        type(self).calls += 1
-        return np.array([[len(a) ** self.power, a.numbers.mean()] for a in atoms])
+# ----------------------------------------------------------------------------------------------------------------
+# folds with groups, within-group folds, grouped ridge, unfolding
 
 
-def test_cached_descriptors(tmp_path):
-    from ase.build import molecule
+def _grouped(n_per=6, seed=0):
+    rng = np.random.default_rng(seed)
+    within = np.repeat([1.0, 1.5], 5 * n_per)
+    groups = np.tile(np.repeat(np.arange(5), n_per), 2)
+    X = rng.normal(size=(len(groups), 4))
+    y = X @ np.array([1.0, -2.0, 0.5, 0.0]) + 3.0
+    return X, y, groups, within
 
-    from localbook.data import ArrayCache
-    from localbook.regression import cached_descriptors
 
-    cache = ArrayCache(tmp_path)
-    mols = [molecule("H2O"), molecule("CH4")]
-    X, cost = cached_descriptors(_CountingDescriptor(), mols, "test", cache=cache)
-    np.testing.assert_allclose(X, [[3, 10 / 3], [5, 10 / 5]])
-    assert cost >= 0 and _CountingDescriptor.calls == 1
-    X2, cost2 = cached_descriptors(_CountingDescriptor(device="cuda"), mols, "test", cache=cache)  # device: same key
-    np.testing.assert_array_equal(X, X2)
-    assert cost2 == cost and _CountingDescriptor.calls == 1
-    cached_descriptors(_CountingDescriptor(power=2.0), mols, "test", cache=cache)  # a parameter changed
-    moved = [m.copy() for m in mols]
-    moved[0].positions[0, 0] += 0.1
-    cached_descriptors(_CountingDescriptor(), moved, "test", cache=cache)  # a structure changed
-    assert _CountingDescriptor.calls == 3
+def test_cv_folds_keep_groups_whole_and_stay_within():
+    _, y, groups, within = _grouped()
+    logo = list(cv_folds(len(y), None, groups))
+    assert len(logo) == 5
+    for train, test in logo:
+        assert len(set(groups[test])) == 1 and not set(groups[test]) & set(groups[train])
+    nested = list(cv_folds(len(y), None, groups, within))
+    assert len(nested) == 10
+    for train, test in nested:
+        assert len(set(within[train]) | set(within[test])) == 1 and len(set(groups[test])) == 1
+    gkf = list(cv_folds(len(y), 2, groups, seed=3))
+    assert len(gkf) == 2 and all(not set(groups[te]) & set(groups[tr]) for tr, te in gkf)
+    assert sorted(np.concatenate([te for _, te in gkf]).tolist()) == list(range(len(y)))
+    with pytest.raises(ValueError, match="two groups"):
+        list(cv_folds(4, None, [0, 0, 0, 0]))
+    with pytest.raises(ValueError, match="one label per sample"):
+        list(cv_folds(4, None, [0, 1]))
+
+
+def test_every_sample_is_predicted_by_a_model_that_never_saw_its_group():
+    X, y, groups, within = _grouped()
+    X[groups == 2] += 100.0  # a group far away: extrapolated exactly by a linear model only if truly unseen
+    y = X @ np.array([1.0, -2.0, 0.5, 0.0]) + 3.0
+    res = cross_val_predictions(LinearRegression(), X, y, n_splits=None, groups=groups, within=within,
+                                return_models=True)
+    assert not np.isnan(res.y_pred).any() and len(res.models) == 10
+    for rows, _ in res.models:
+        assert len(set(groups[rows])) == 1 and len(set(within[rows])) == 1
+    np.testing.assert_allclose(res.y_pred, y, atol=1e-8)
+
+
+def test_train_mask_restricts_training_but_every_sample_is_predicted():
+    X, y, groups, _ = _grouped()
+    mask = np.zeros(len(y), bool)
+    mask[::3] = True
+    res = cross_val_predictions(LinearRegression(), X, y, n_splits=None, groups=groups, train_mask=mask)
+    assert not np.isnan(res.y_pred).any()
+    with pytest.raises(ValueError, match="no training sample"):
+        cross_val_predictions(LinearRegression(), X, y, groups=groups, train_mask=np.zeros(len(y), bool))
+
+
+def test_group_ridge_cv_picks_alpha_by_left_out_groups_and_predicts_in_raw_units():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 5)) * [1, 10, 100, 0.1, 1] + [0, 5, -3, 1, 2]
+    y = X @ np.array([1.0, 0.1, 0.01, 10.0, 0.0]) + 2.0 + 0.01 * rng.normal(size=60)
+    groups = np.repeat(np.arange(5), 12)
+    m = GroupRidgeCV().fit(X, y, groups)
+    assert m.alpha_ < 1.0 and len(m.cv_rmse_) == len(ALPHAS)
+    np.testing.assert_allclose(m.predict(X), y, atol=0.05)
+    coef, intercept = unfold_linear(m)
+    np.testing.assert_allclose(X @ coef + intercept, m.predict(X))
+    noise = GroupRidgeCV().fit(X, rng.normal(size=60), groups)  # pure noise: a large penalty wins
+    assert noise.alpha_ >= 10.0
+    assert np.isfinite(GroupRidgeCV().fit(np.column_stack([X, np.ones(60)]), y, groups).coef_).all()
+    with pytest.raises(ValueError, match="alphas"):
+        GroupRidgeCV(alphas=[-1.0]).fit(X, y, groups)
+    with pytest.raises(ValueError, match="one label per sample"):
+        GroupRidgeCV().fit(X, y, groups[:10])
+    assert make_linear("group_ridge").get_params()["alphas"] is ALPHAS
+
+
+def test_group_ridge_inside_grouped_folds_gets_the_training_groups():
+    X, y, groups, _ = _grouped()
+    seen = []
+
+    class Spy(GroupRidgeCV):
+        def fit(self, X, y, groups=None):
+            seen.append(None if groups is None else set(groups))
+            return super().fit(X, y, groups)
+
+    res = cross_val_predictions(Spy(), X, y, n_splits=None, groups=groups)
+    np.testing.assert_allclose(res.y_pred, y, atol=1e-3)
+    assert all(len(s) == 4 for s in seen)  # each fold's inner CV sees the four training groups
+
+
+def test_unfold_linear_folds_the_scaler():
+    X, y = _linear_problem()
+    for kind in ("ridge", "bayes"):
+        model = make_linear(kind).fit(X, y)
+        coef, intercept = unfold_linear(model)
+        np.testing.assert_allclose(X @ coef + intercept, model.predict(X), rtol=1e-10, atol=1e-8)
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import make_pipeline
+
+    with pytest.raises(TypeError, match="PCA"):
+        unfold_linear(make_pipeline(PCA(2), Ridge()).fit(X, y))
+    with pytest.raises(ValueError, match="unknown"):
+        make_linear("lasso")
+
+
+def test_split_curve_shapes_and_trend():
+    X, y = _linear_problem(n=200, d=6, noise=0.5)
+    curve = split_curve(make_linear("bayes"), X, y, (0.05, 0.5), n_repeats=4, seed=0)
+    assert curve["rmse"].shape == (2, 4) and curve["fraction"].tolist() == [0.05, 0.5]
+    assert curve["rmse"][0].mean() > curve["rmse"][1].mean()
+    with pytest.raises(ValueError, match="strictly between"):
+        split_curve(make_linear("bayes"), X, y, (0.0, 0.5))
+
+
+def _sklearn_estimators():
+    return [GroupRidgeCV(), MultilinearRegressor(n_epochs=5, device="cpu", dtype="float64")]
+
+
+@parametrize_with_checks(_sklearn_estimators())
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)

@@ -13,7 +13,10 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-(cd "$tmp" && npm pack -q "mathjax@$VERSION" >/dev/null && tar xzf "mathjax-$VERSION.tgz")
+if ! (cd "$tmp" && npm pack -q "mathjax@$VERSION" >/dev/null 2>&1 && tar xzf "mathjax-$VERSION.tgz"); then
+    echo "[mathjax] could not fetch mathjax@$VERSION with npm (offline?): equations will show as TeX in the built book"
+    exit 0
+fi
 mkdir -p "$DEST"
 src="$tmp/package/es5"
 cp -r "$src/tex-chtml.js" "$src/output" "$src/input" "$src/ui" "$src/a11y" "$src/adaptors" "$DEST/"

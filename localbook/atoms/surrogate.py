@@ -13,10 +13,9 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-from sklearn.linear_model import BayesianRidge, RidgeCV
-from sklearn.model_selection import KFold, cross_val_predict
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.pipeline import Pipeline
+
+from localbook import regression
 
 __all__ = ["DESCRIPTORS", "SCATTERING_J", "register_descriptor", "make_descriptor", "descriptor_matrix",
            "scales_within", "linear_model", "errors", "cv_predict", "split_curve", "effective_weights",
@@ -100,52 +99,32 @@ def scales_within(labels, sigma_w: float, cell_length: float) -> np.ndarray:
 
 
 def linear_model(kind: str = "bayes") -> Pipeline:
-    """``StandardScaler`` + ``BayesianRidge()`` (``"bayes"``, default priors as in the thesis) or
-    ``RidgeCV`` over 13 penalties from 1e-6 to 1e6 (``"ridge"``)."""
-    if kind == "bayes":
-        return make_pipeline(StandardScaler(), BayesianRidge())
-    if kind == "ridge":
-        return make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-6, 6, 13)))
-    raise ValueError(f"model kind {kind!r}: use 'bayes' or 'ridge'")
+    """The chapter's linear model: :func:`localbook.regression.make_linear` (``"bayes"``: Bayesian ridge, the
+    thesis' choice; ``"ridge"``: ridge with its penalty by leave-one-out over the book's grid)."""
+    if kind not in ("bayes", "ridge"):
+        raise ValueError(f"model kind {kind!r}: use 'bayes' or 'ridge'")
+    return regression.make_linear(kind)
 
 
 def errors(y_true, y_pred) -> dict:
-    """Root-mean-square and mean absolute errors (units of ``y``, here k_B)."""
-    d = np.asarray(y_pred, dtype=float) - np.asarray(y_true, dtype=float)
-    return dict(rmse=float(np.sqrt(np.mean(d ** 2))), mae=float(np.mean(np.abs(d))))
+    """Errors (units of ``y``, here k_B): :func:`localbook.regression.errors`."""
+    return regression.errors(y_true, y_pred)
 
 
 def cv_predict(x, y, kind: str = "bayes", n_splits: int = 5, seed: int = 0) -> np.ndarray:
     """Out-of-fold predictions of a :func:`linear_model` by shuffled ``n_splits``-fold cross-validation."""
-    return cross_val_predict(linear_model(kind), x, y, cv=KFold(n_splits, shuffle=True, random_state=seed))
+    return regression.cross_val_predictions(linear_model(kind), np.asarray(x, float), y, n_splits=n_splits,
+                                            seed=seed).y_pred
 
 
 def split_curve(x, y, train_fractions=(0.1, 0.3, 0.5, 0.7, 0.9), n_repeats: int = 10, kind: str = "bayes",
                 seed: int = 0) -> dict:
-    """Test errors against the fraction of the data used for training (thesis fig. 3.5a).
-
-    For each fraction, ``n_repeats`` random train/test splits (scikit-learn ``ShuffleSplit``); returns
-    ``{"fraction": (F,), "rmse": (F, n_repeats), "mae": (F, n_repeats)}`` in the units of ``y``.
-    """
-    from sklearn.model_selection import ShuffleSplit
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    fractions = np.asarray(train_fractions, float)
-    if fractions.ndim != 1 or np.any((fractions <= 0) | (fractions >= 1)):
-        raise ValueError(f"train_fractions={train_fractions!r}: each must lie strictly between 0 and 1")
-    rmse, mae = np.empty((len(fractions), n_repeats)), np.empty((len(fractions), n_repeats))
-    for f, frac in enumerate(fractions):
-        splits = ShuffleSplit(n_repeats, train_size=float(frac), random_state=seed).split(x)
-        for r, (tr, te) in enumerate(splits):
-            e = errors(y[te], linear_model(kind).fit(x[tr], y[tr]).predict(x[te]))
-            rmse[f, r], mae[f, r] = e["rmse"], e["mae"]
-    return dict(fraction=fractions, rmse=rmse, mae=mae)
+    """Test errors against the training fraction (thesis fig. 3.5a): :func:`localbook.regression.split_curve`
+    of a :func:`linear_model`."""
+    return regression.split_curve(linear_model(kind), np.asarray(x, float), y, train_fractions, n_repeats, seed)
 
 
-def effective_weights(model: Pipeline) -> tuple[np.ndarray, float]:
-    """``(w, b)`` with ``prediction = Phi @ w + b`` in raw descriptor units (the scaler folded in)."""
-    scaler, lin = model[0], model[-1]
-    w = lin.coef_ / scaler.scale_
-    return w, float(lin.intercept_ - scaler.mean_ @ w)
+effective_weights = regression.unfold_linear
 
 
 def local_contributions(model: Pipeline, phi_atoms, phi_reference=None) -> np.ndarray:
