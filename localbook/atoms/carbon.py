@@ -31,13 +31,12 @@ import gzip
 import hashlib
 import io
 import json
-import os
 import platform
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from ase import Atoms, units

@@ -56,7 +56,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import torch
@@ -212,7 +212,7 @@ class PairGeometry:
         """Flat index ``i N + j`` of each pair."""
         return self.i * self.n_atoms + self.j
 
-    def within(self, r_cut_bohr: float) -> "PairGeometry":
+    def within(self, r_cut_bohr: float) -> PairGeometry:
         """The pairs closer than ``r_cut_bohr``."""
         keep = self.r < r_cut_bohr
         return PairGeometry(self.positions, self.cell, self.i[keep], self.j[keep], self.rvec[keep],

@@ -12,19 +12,21 @@ many orthonormal functions remain.
 from __future__ import annotations
 
 from collections import OrderedDict
+from numbers import Integral, Real
 
 import numpy as np
 import torch
 from ase import Atoms
 from ase.neighborlist import neighbor_list
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from localbook.data.cache import fingerprint
 
 __all__ = ["PairPotentialFeatures", "pair_distances"]
 
-_MEMO: "OrderedDict[str, np.ndarray]" = OrderedDict()
+_MEMO: OrderedDict[str, np.ndarray] = OrderedDict()
 _MEMO_SIZE = 50_000
 
 
@@ -61,6 +63,14 @@ class PairPotentialFeatures(TransformerMixin, BaseEstimator):
     structures); the features of a structure are memoised in-process, keyed by its content and the parameters.
     """
 
+    _parameter_constraints = {
+        "n_gaussians": [Interval(Integral, 1, None, closed="left")],
+        "r_max": [Interval(Real, 0, None, closed="neither")],
+        "length_scale": [Interval(Real, 0, None, closed="neither")],
+        "rank_tol": [Interval(Real, 0, 1, closed="neither")],
+        "n_quadrature": [Interval(Integral, 3, None, closed="left")], "device": "no_validation",
+    }
+
     def __init__(self, n_gaussians: int = 30, r_max: float = 10.0, length_scale: float = 2.0,
                  rank_tol: float = 1e-8, n_quadrature: int = 4001, device="cpu"):
         self.n_gaussians = n_gaussians
@@ -77,8 +87,8 @@ class PairPotentialFeatures(TransformerMixin, BaseEstimator):
         return g * switch[:, None]
 
     def fit(self, X=None, y=None):
-        if self.n_gaussians < 1 or self.r_max <= 0 or self.length_scale <= 0:
-            raise ValueError("n_gaussians, r_max and length_scale must be positive")
+        """Build the orthonormal basis (``X`` and ``y`` are not used). Returns ``self``."""
+        self._validate_params()
         r = torch.linspace(0.0, self.r_max, self.n_quadrature, dtype=torch.float64, device=self.device)
         raw = self._raw(r)
         weights = torch.full_like(r, self.r_max / (self.n_quadrature - 1))

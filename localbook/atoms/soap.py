@@ -23,19 +23,21 @@ cross-validation over hyper-parameters does not recompute them.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Sequence
+from numbers import Integral, Real
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 from ase import Atoms
 from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
 from localbook.data.cache import fingerprint
 
 __all__ = ["soap_environments", "cur_select", "SparseSOAPRegressor", "coordinate_search"]
 
-_MEMO: "OrderedDict[str, np.ndarray]" = OrderedDict()
+_MEMO: OrderedDict[str, np.ndarray] = OrderedDict()
 _MEMO_SIZE = 20_000
 
 
@@ -139,6 +141,15 @@ class SparseSOAPRegressor(RegressorMixin, BaseEstimator):
     ``cv_history_``, ``e0_``, ``coef_`` (SOAP weights), ``pair_coef_``.
     """
 
+    _parameter_constraints = {
+        "soaps": [list, tuple], "n_sparse": [Interval(Integral, 1, None, closed="left")],
+        "zeta": [Interval(Integral, 1, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left"), "array-like"], "device": "no_validation",
+        "n_candidates": [Interval(Integral, 1, None, closed="left"), None],
+        "pair": [HasMethods(["fit", "transform"]), None],
+        "pair_alpha": [Interval(Real, 0, None, closed="left"), "array-like"],
+    }
+
     def __init__(self, soaps: Sequence[dict] = ({"r_cut": 3.0, "sigma": 0.5}, {"r_cut": 6.0, "sigma": 1.0}),
                  n_sparse: int = 200, zeta: int = 2, alpha: float | Sequence[float] = 1e-3, device="cpu",
                  n_candidates: int | None = None, pair=None, pair_alpha: float | Sequence[float] = 1e-3):
@@ -181,6 +192,12 @@ class SparseSOAPRegressor(RegressorMixin, BaseEstimator):
         return torch.linalg.solve(lhs, rhs)
 
     def fit(self, X: Sequence[Atoms], y, groups=None):
+        """Fit on structures ``X`` and energies ``y`` (eV); ``groups`` (e.g. the MD run of each structure) are
+        the inner folds that choose the regularisations given as grids. Returns ``self``."""
+        self._validate_params()
+        for name in ("alpha", "pair_alpha"):
+            if min(_grid(getattr(self, name))) < 0:
+                raise ValueError(f"{name} must be >= 0 (a number or a grid), got {getattr(self, name)!r}")
         if isinstance(X, Atoms) or not all(isinstance(a, Atoms) for a in X):
             raise TypeError("SparseSOAPRegressor takes a list of ase.Atoms")
         if len(X) != len(y):
