@@ -49,6 +49,7 @@ execute: sync
 
 html: setup
 	bash tools/fetch_mathjax.sh
+	$(PY) -m localbook.runs render
 	$(BIN)/jupyter-book build -W -n --keep-going .
 
 book: execute html

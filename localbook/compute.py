@@ -5,7 +5,8 @@ resumable, and sharded across processes, GPUs or nodes with ``torchrun``.
 consecutive chunks of ``chunk_size`` items, each chunk stored in the :class:`~localbook.data.cache.ArrayCache`
 under a key of the items' content, the transformer's class and parameters. Hence:
 
-* a second run with the same items and parameters reads the chunks back;
+* a second run with the same items and parameters reads the chunks back, until the localbook source the
+  transformer depends on changes (the key holds its hash: :func:`localbook.provenance.source_hash`);
 * a stopped run (killed, out of time) resumes where it stopped: finished chunks are never recomputed;
 * under ``torchrun`` (``torch.distributed`` initialised), rank ``r`` of ``W`` computes chunks ``r, r + W, ...``
   into the shared cache, waits for the others, then every rank reads the whole matrix — equal, bit for bit, to the
@@ -38,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["cached_transform", "distributed_context", "DEFAULT_CHUNK_SIZE", "main"]
+__all__ = ["cached_transform", "estimate_transform", "distributed_context", "DEFAULT_CHUNK_SIZE", "main"]
 
 DEFAULT_CHUNK_SIZE = 256
 """Items per cached chunk: small enough that a stopped run loses little, large enough to batch well."""
@@ -88,6 +89,7 @@ def cached_transform(transformer, items: Sequence, name: str, *, cache=None, chu
 
     from localbook.data.cache import cache_key, default_cache, fingerprint
     from localbook.params import headless
+    from localbook.provenance import module_file
 
     cache = default_cache() if cache is None else cache
     items = list(items)
@@ -101,8 +103,12 @@ def cached_transform(transformer, items: Sequence, name: str, *, cache=None, chu
     params["class"] = f"{type(transformer).__module__}.{type(transformer).__qualname__}"
     starts = list(range(0, len(items), chunk_size))
     whole = fingerprint(items)  # the fit sees every item, so every chunk's key depends on all of them
-    keys = [cache_key(name, {"items": whole, "start": s, "stop": min(s + chunk_size, len(items))}, params)
-            for s in starts]
+    # the source the values depend on: the transformer's module and its imports (a transformer defined outside
+    # localbook falls back on the whole package)
+    module = type(transformer).__module__
+    depends_on = (module,) if module_file(module) is not None else None
+    keys = [cache_key(name, {"items": whole, "start": s, "stop": min(s + chunk_size, len(items))}, params,
+                      depends_on) for s in starts]
     rank, world = distributed_context()
     if world > 1 and not cache.enabled:
         raise RuntimeError(f"cached_transform({name!r}) under torchrun ({world} processes) shares its results "
@@ -158,6 +164,24 @@ def cached_transform(transformer, items: Sequence, name: str, *, cache=None, chu
     return X, seconds_per_item
 
 
+def estimate_transform(transformer, items: Sequence, n_probe: int = 8) -> dict[str, float]:
+    """The cost of ``transformer`` on ``items`` measured on the first ``n_probe`` items only (fitted on all of
+    them, as :func:`cached_transform` does): ``{"seconds_per_item", "total_seconds", "peak_memory_gb",
+    "n_items", "n_features"}``. Nothing is cached: a dry run of a large job before committing hours to it."""
+    from sklearn.base import clone
+
+    items = list(items)
+    if not items or n_probe < 1:
+        raise ValueError(f"estimate_transform needs items and n_probe >= 1, got {len(items)} items, n_probe={n_probe}")
+    fitted = clone(transformer).fit(items)
+    probe = items[:n_probe]
+    start = time.perf_counter()
+    X = np.asarray(fitted.transform(probe))
+    per_item = (time.perf_counter() - start) / len(probe)
+    return {"seconds_per_item": per_item, "total_seconds": per_item * len(items), "peak_memory_gb": _peak_memory_gb(),
+            "n_items": len(items), "n_features": X.shape[1]}
+
+
 def _parse_settings(pairs: Sequence[str]) -> dict[str, Any]:
     out = {}
     for pair in pairs:
@@ -179,6 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE", help="keyword arguments of the job")
     parser.add_argument("--chunk-size", type=int, default=None)
     parser.add_argument("--out", default=None, help="save the matrix here (.npy), from rank 0")
+    parser.add_argument("--estimate", type=int, default=None, metavar="N",
+                        help="only time the first N items and print the estimated total (nothing is cached)")
     args = parser.parse_args(argv)
     module_name, _, function_name = args.job.partition(":")
     if not function_name:
@@ -196,6 +222,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings["device"] = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
         dist.init_process_group("nccl" if use_cuda else "gloo")
     transformer, items, name = job(**settings)
+    if args.estimate:
+        cost = estimate_transform(transformer, items, args.estimate)
+        print(f"[compute] {name}: {cost['n_items']} items x {cost['n_features']} features; "
+              f"{1e3 * cost['seconds_per_item']:.1f} ms per item on the first {args.estimate} -> about "
+              f"{_format_seconds(cost['total_seconds'])} for all in one process; peak memory "
+              f"{cost['peak_memory_gb']:.2f} GB")
+        return 0
     X, per_item = cached_transform(transformer, items, name, chunk_size=args.chunk_size)
     rank, world = distributed_context()
     if rank == 0:

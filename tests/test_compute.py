@@ -112,3 +112,15 @@ def test_torchrun_two_processes_equal_one_and_resume_after_a_kill(tmp_path):
     # at least one chunk finished before the kill was kept (two when both ranks got that far)
     assert 24 - 2 * 4 <= _items_computed(resumed.stdout) <= 24 - 4, resumed.stdout
     np.testing.assert_array_equal(np.load(tmp_path / "one.npy"), np.load(tmp_path / "two.npy"))
+
+
+def test_estimate_times_the_first_items_only(tmp_path):
+    from localbook.compute import estimate_transform
+
+    Counting.calls = []
+    cost = estimate_transform(Counting(), _molecules(40), n_probe=5)
+    assert Counting.calls == [5] and cost["n_items"] == 40 and cost["n_features"] == 3
+    assert cost["total_seconds"] == pytest.approx(40 * cost["seconds_per_item"])
+    out = _compute(tmp_path, tmp_path / "cache", "--estimate", "4")
+    assert out.returncode == 0 and "ms per item on the first 4 -> about" in out.stdout, out.stdout
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())  # nothing cached
