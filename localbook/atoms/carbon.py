@@ -31,6 +31,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import platform
 import sys
 import time
@@ -42,7 +43,8 @@ import numpy as np
 from ase import Atoms, units
 from ase.io import read, write
 
-__all__ = ["CARBON_MASS_AMU", "cell_side_angstrom", "initial_cell", "tersoff_calculator", "langevin_snapshots",
+__all__ = ["database_path", "database_command", "MEDIUM_SNAPSHOTS", "CARBON_MASS_AMU", "cell_side_angstrom",
+           "initial_cell", "tersoff_calculator", "langevin_snapshots",
            "lammps_langevin_snapshots", "DatabaseSpec", "build_database", "label_structures", "load_database",
            "save_database", "SHIPPED_DATABASE", "density_g_cm3", "ENERGY_KEYS", "TARGET"]
 
@@ -56,6 +58,34 @@ ENERGY_KEYS = {"mbd_rsscs": "energy_mbd_rsscs_ev", "mbd_plain": "energy_mbd_plai
 """``atoms.info`` key of each value of :func:`localbook.atoms.mbd.dispersion_energies`."""
 TARGET = ENERGY_KEYS["mbd_rsscs"]
 """The regression target of chapter 03: the MBD@rsSCS energy (eV per cell)."""
+
+DATABASE_COMMANDS = {
+    "quick": "python -m localbook.atoms.carbon build --out localbook/atoms/data/carbon_quick.extxyz.gz",
+    "medium": "python -m localbook.atoms.carbon build --out {path} --n-atoms 500 --snapshots-per-run {snapshots} "
+              "--shard-dir {path}.shards",
+}
+"""The command that builds each named database (``{path}``: :func:`database_path`)."""
+MEDIUM_SNAPSHOTS = 40
+"""Snapshots per MD run of the medium database (the thesis: 100; see chapter 03 for the cost)."""
+
+
+def database_path(name: str | Path) -> Path:
+    """Where a named database lives: ``"quick"`` is shipped in the package; ``"medium"`` (the thesis' cell size,
+    too large to ship) is built into ``$LOCALBOOK_DATA/carbon/`` (default ``~/.local/share/localbook/carbon/``) by
+    :func:`database_command`; anything else is a path."""
+    if str(name) == "quick":
+        return SHIPPED_DATABASE
+    if str(name) == "medium":
+        root = Path(os.environ.get("LOCALBOOK_DATA") or Path.home() / ".local" / "share" / "localbook")
+        return root / "carbon" / "carbon_medium.extxyz.gz"
+    return Path(name)
+
+
+def database_command(name: str) -> str:
+    """The shell command that builds the named database (``"quick"`` or ``"medium"``)."""
+    if name not in DATABASE_COMMANDS:
+        raise ValueError(f"no build command for database {name!r}: use one of {sorted(DATABASE_COMMANDS)}")
+    return DATABASE_COMMANDS[name].format(path=database_path(name), snapshots=MEDIUM_SNAPSHOTS)
 
 
 def cell_side_angstrom(n_atoms: int, density_g_cm3: float) -> float:
@@ -333,13 +363,16 @@ def save_database(structures: list[Atoms], path: Path, spec: DatabaseSpec, **pro
 
 
 def load_database(path: str | Path | None = None, verify: bool = True) -> list[Atoms]:
-    """Read a carbon database (default: the shipped quick one), checking its SHA-256 against its manifest."""
+    """Read a carbon database, checking its SHA-256 against its manifest: ``path`` a name of
+    :func:`database_path` (``"quick"``, the shipped one, is the default; ``"medium"``) or a file."""
     from localbook.data import verify_checksum
 
-    path = Path(path) if path is not None else SHIPPED_DATABASE
+    name = "quick" if path is None else str(path)
+    path = database_path(name)
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist: build it with `python -m localbook.atoms.carbon build "
-                                f"--out {path}`")
+        how = database_command(name) if name in DATABASE_COMMANDS else \
+            f"python -m localbook.atoms.carbon build --out {path}"
+        raise FileNotFoundError(f"the carbon database {path} does not exist: build it with `{how}`")
     manifest = path.with_suffix("").with_suffix(".json")
     if verify:
         if not manifest.exists():
