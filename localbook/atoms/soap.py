@@ -169,12 +169,19 @@ class SparseSOAPRegressor(RegressorMixin, BaseEstimator):
             blocks.append(torch.as_tensor(self.pair_.transform(structures), dtype=torch.float64, device=self.device))
         for settings, reps in zip(self.soaps, self.representatives_):
             envs = soap_environments(structures, **settings)
-            flat = torch.as_tensor(np.concatenate(envs), dtype=torch.float64, device=self.device)
-            owner = torch.repeat_interleave(torch.arange(len(envs), device=self.device),
-                                            torch.tensor([len(e) for e in envs], device=self.device))
-            k = (flat @ reps.T) ** self.zeta
             a = torch.zeros(len(envs), len(reps), dtype=torch.float64, device=self.device)
-            blocks.append(a.index_add_(0, owner, k))
+            start = 0
+            while start < len(envs):  # chunks of ~50,000 environments: the kernel block stays small in memory
+                stop, count = start, 0
+                while stop < len(envs) and (count == 0 or count + len(envs[stop]) <= 50_000):
+                    count += len(envs[stop])
+                    stop += 1
+                flat = torch.as_tensor(np.concatenate(envs[start:stop]), dtype=torch.float64, device=self.device)
+                owner = torch.repeat_interleave(torch.arange(start, stop, device=self.device),
+                                                torch.tensor([len(e) for e in envs[start:stop]], device=self.device))
+                a.index_add_(0, owner, (flat @ reps.T) ** self.zeta)
+                start = stop
+            blocks.append(a)
         return torch.cat(blocks, dim=1)
 
     def _penalty(self, alphas: Sequence[float], pair_alpha: float) -> torch.Tensor:
@@ -207,10 +214,14 @@ class SparseSOAPRegressor(RegressorMixin, BaseEstimator):
             self.pair_ = clone(self.pair).fit(X)
         self.representatives_ = []
         for settings in self.soaps:
-            envs = torch.as_tensor(np.concatenate(soap_environments(X, **settings)), dtype=torch.float64,
-                                   device=self.device)
-            if self.n_candidates is not None and len(envs) > self.n_candidates:
-                envs = envs[torch.linspace(0, len(envs) - 1, self.n_candidates, device=self.device).long()]
+            per_structure = soap_environments(X, **settings)
+            offsets = np.cumsum([0] + [len(e) for e in per_structure])
+            rows = np.arange(offsets[-1])
+            if self.n_candidates is not None and offsets[-1] > self.n_candidates:
+                rows = torch.linspace(0, offsets[-1] - 1, self.n_candidates).long().numpy()
+            owner = np.searchsorted(offsets, rows, side="right") - 1  # gather the candidates, not every environment
+            envs = torch.as_tensor(np.stack([per_structure[o][r - offsets[o]] for o, r in zip(owner, rows)]),
+                                   dtype=torch.float64, device=self.device)
             self.representatives_.append(envs[cur_select(envs, min(self.n_sparse, len(envs)))])
         self.k_mm_ = [(r @ r.T) ** self.zeta for r in self.representatives_]
         design = self._design(X)
