@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 from ase import Atoms
-from ase.build import bulk, molecule
+from ase.build import bulk
 from ase.lattice.hexagonal import Graphite
 from ase.units import Bohr, Hartree
 from scipy.integrate import quad_vec
@@ -169,48 +169,34 @@ def test_rsscs_matches_a_brute_force_reference_on_small_clusters():
         assert float(mbd.mbd_energy(atoms)) == pytest.approx(brute_force_rsscs_cluster(atoms), rel=1e-6)
 
 
-# pymbd 0.15.0 (libMBD's NumPy reference implementation, Ewald summation at the Gamma point for cells), run with
-# its screening() at nfreq=60 and its dipole_matrix(..., 'fermi,dip', lattice=...) by test_matches_pymbd_live
-# below in a throw-away environment (PyPI's pymbd metadata is invalid: see DESIGN.md): energies in eV.
-PYMBD_REFERENCE = {
-    "c4": {"rsscs": -0.028252664282056493, "plain": -0.02511859924665471},
-    "c60": {"rsscs": -5.027269975023475, "plain": -4.740230652815797},
-    "graphite": {"rsscs": -1.7977916986563418, "plain": -1.7225217945196538},
-    "diamond8": {"rsscs": -0.1060879592106651, "plain": -0.03339227326483407},
-}
-STRUCTURES = {"c4": c4_cluster, "c60": lambda: molecule("C60"), "graphite": graphite_cell,
-              "diamond8": rattled_diamond}
+# pymbd 0.15.0's energies (libMBD's NumPy reference: rsSCS screening with nfreq=60, Ewald summation for cells),
+# stored with their structures in localbook/atoms/data/carbon_mbd_reference.json by
+# `python -m localbook.atoms.mbd reference` in a throw-away environment (PyPI's pymbd metadata is invalid).
+REFERENCE_ROWS = mbd.reference_comparison()
 
 
-@pytest.mark.parametrize("name", sorted(PYMBD_REFERENCE))
-@pytest.mark.parametrize("variant", ["rsscs", "plain"])
-def test_matches_pymbd_reference_values(name, variant):
-    ours = float(mbd.mbd_energy(STRUCTURES[name](), variant=variant))
-    # measured: within 2e-7 relative (5e-9 eV absolute), from the Ewald and screening-range tolerances
-    assert ours == pytest.approx(PYMBD_REFERENCE[name][variant], rel=3e-7, abs=1e-8)
+@pytest.mark.parametrize("row", REFERENCE_ROWS, ids=lambda r: f"{r['structure']}-{r['variant']}")
+def test_matches_pymbd_reference_values(row):
+    # measured: within 1.6e-7 relative and 7e-8 eV, from the Ewald and screening-range tolerances
+    assert row["ours"] == pytest.approx(row["pymbd"], rel=3e-7, abs=1e-8)
 
 
-def pymbd_gamma_energy(atoms, variant, nfreq=60, beta=0.83):
-    from pymbd.pymbd import dipole_matrix, screening
-
-    coords = atoms.get_positions() / Bohr
-    lattice = np.asarray(atoms.cell) / Bohr if atoms.pbc.any() else None
-    n = len(atoms)
-    alpha, c6, r_vdw = np.full(n, CARBON_TS.alpha0), np.full(n, CARBON_TS.c6), np.full(n, CARBON_TS.r_vdw)
-    if variant == "rsscs":
-        alpha, c6, r_vdw = screening(coords, alpha, c6, r_vdw, beta, lattice=lattice, nfreq=nfreq)
-    omega = 4 / 3 * c6 / alpha**2
-    pre = np.repeat(omega * np.sqrt(alpha), 3)
-    t = dipole_matrix(coords, "fermi,dip", R_vdw=r_vdw, beta=beta, lattice=lattice)
-    lam = np.linalg.eigvalsh(np.diag(np.repeat(omega**2, 3)) + np.outer(pre, pre) * t)
-    return (0.5 * np.sqrt(lam).sum() - 1.5 * omega.sum()) * Hartree
+def test_reference_covers_clusters_cells_and_liquid_carbon():
+    names = {r["structure"] for r in REFERENCE_ROWS}
+    assert {"C4 cluster", "C60", "graphite cell (4 atoms)"} <= names
+    assert sum(n.startswith("liquid carbon cell") for n in names) == 2
+    assert {r["variant"] for r in REFERENCE_ROWS} == set(mbd.VARIANTS)
 
 
 def test_matches_pymbd_live():
-    pytest.importorskip("pymbd", reason="pymbd: see PYMBD_REFERENCE for how the stored values were produced")
-    for name, build in STRUCTURES.items():
-        for variant in ("rsscs", "plain"):
-            assert pymbd_gamma_energy(build(), variant) == pytest.approx(PYMBD_REFERENCE[name][variant], rel=1e-12)
+    pytest.importorskip("pymbd", reason="pymbd: see carbon_mbd_reference.json for how the stored values were made")
+    import json
+
+    records = json.loads(mbd.REFERENCE.read_text())["structures"]
+    for name in ("C4 cluster", "graphite cell (4 atoms)"):
+        atoms = mbd._record_atoms(records[name])
+        for variant, stored in records[name]["pymbd_ev"].items():
+            assert mbd._pymbd_energy(atoms, variant) == pytest.approx(stored, rel=1e-12)
 
 
 # --- periodic cells ----------------------------------------------------------------------------------------

@@ -43,7 +43,8 @@ import numpy as np
 from ase import Atoms, units
 from ase.io import read, write
 
-__all__ = ["database_path", "database_command", "MEDIUM_SNAPSHOTS", "CARBON_MASS_AMU", "cell_side_angstrom",
+__all__ = ["database_path", "database_command", "DATABASES", "MEDIUM_SNAPSHOTS", "CARBON_MASS_AMU",
+           "cell_side_angstrom",
            "initial_cell", "tersoff_calculator", "langevin_snapshots",
            "lammps_langevin_snapshots", "DatabaseSpec", "build_database", "label_structures", "load_database",
            "save_database", "SHIPPED_DATABASE", "density_g_cm3", "ENERGY_KEYS", "TARGET"]
@@ -59,33 +60,40 @@ ENERGY_KEYS = {"mbd_rsscs": "energy_mbd_rsscs_ev", "mbd_plain": "energy_mbd_plai
 TARGET = ENERGY_KEYS["mbd_rsscs"]
 """The regression target of chapter 03: the MBD@rsSCS energy (eV per cell)."""
 
-DATABASE_COMMANDS = {
-    "quick": "python -m localbook.atoms.carbon build --out localbook/atoms/data/carbon_quick.extxyz.gz",
-    "medium": "python -m localbook.atoms.carbon build --out {path} --n-atoms 500 --snapshots-per-run {snapshots} "
-              "--shard-dir {path}.shards",
-}
-"""The command that builds each named database (``{path}``: :func:`database_path`)."""
 MEDIUM_SNAPSHOTS = 40
 """Snapshots per MD run of the medium database (the thesis: 100; see chapter 03 for the cost)."""
+DATABASES = {
+    "quick": {"n_atoms": 256, "snapshots_per_run": 20,
+              "command": "python -m localbook.atoms.carbon build --out localbook/atoms/data/carbon_quick.extxyz.gz"},
+    "medium": {"n_atoms": 500, "snapshots_per_run": MEDIUM_SNAPSHOTS,
+               "command": f"python -m localbook.atoms.carbon build --out {{path}} --n-atoms 500 --snapshots-per-run "
+                          f"{MEDIUM_SNAPSHOTS} --shard-dir {{path}}.shards"},
+    "thesis": {"n_atoms": 500, "snapshots_per_run": 100,
+               "command": "python -m localbook.atoms.carbon build --out {path} --n-atoms 500 --snapshots-per-run 100 "
+                          "--late-spacing-ps 4 --shard-dir {path}.shards"},
+}
+"""The named databases: cells of ``n_atoms`` atoms, 5 densities x 5 MD runs x ``snapshots_per_run``, and the
+command that builds each (``{path}``: :func:`database_path`). The thesis': 500 atoms (460-512), 100 snapshots per
+run, 50 of them 2 ps apart then 50 4 ps apart."""
 
 
 def database_path(name: str | Path) -> Path:
-    """Where a named database lives: ``"quick"`` is shipped in the package; ``"medium"`` (the thesis' cell size,
-    too large to ship) is built into ``$LOCALBOOK_DATA/carbon/`` (default ``~/.local/share/localbook/carbon/``) by
-    :func:`database_command`; anything else is a path."""
+    """Where a database lives: ``"quick"`` is shipped in the package; ``"medium"`` and ``"thesis"`` (500-atom
+    cells, too large to ship) are built into ``$LOCALBOOK_DATA/carbon/`` (default
+    ``~/.local/share/localbook/carbon/``) by :func:`database_command`; anything else is a path."""
     if str(name) == "quick":
         return SHIPPED_DATABASE
-    if str(name) == "medium":
+    if str(name) in DATABASES:
         root = Path(os.environ.get("LOCALBOOK_DATA") or Path.home() / ".local" / "share" / "localbook")
-        return root / "carbon" / "carbon_medium.extxyz.gz"
+        return root / "carbon" / f"carbon_{name}.extxyz.gz"
     return Path(name)
 
 
 def database_command(name: str) -> str:
-    """The shell command that builds the named database (``"quick"`` or ``"medium"``)."""
-    if name not in DATABASE_COMMANDS:
-        raise ValueError(f"no build command for database {name!r}: use one of {sorted(DATABASE_COMMANDS)}")
-    return DATABASE_COMMANDS[name].format(path=database_path(name), snapshots=MEDIUM_SNAPSHOTS)
+    """The shell command that builds the named database (a key of :data:`DATABASES`)."""
+    if name not in DATABASES:
+        raise ValueError(f"no build command for database {name!r}: use one of {sorted(DATABASES)}")
+    return DATABASES[name]["command"].format(path=database_path(name))
 
 
 def cell_side_angstrom(n_atoms: int, density_g_cm3: float) -> float:
@@ -370,7 +378,7 @@ def load_database(path: str | Path | None = None, verify: bool = True) -> list[A
     name = "quick" if path is None else str(path)
     path = database_path(name)
     if not path.exists():
-        how = database_command(name) if name in DATABASE_COMMANDS else \
+        how = database_command(name) if name in DATABASES else \
             f"python -m localbook.atoms.carbon build --out {path}"
         raise FileNotFoundError(f"the carbon database {path} does not exist: build it with `{how}`")
     manifest = path.with_suffix("").with_suffix(".json")

@@ -528,3 +528,105 @@ def pairwise_dispersion_energy(atoms: Atoms, params: dict[int, QHOParameters] | 
     else:
         qho = free_parameters(atoms, params, device)
     return _pairwise_from_parameters(geom, qho, beta, d) * Hartree
+
+
+REFERENCE = __import__("pathlib").Path(__file__).parent / "data" / "carbon_mbd_reference.json"
+"""pymbd's energies of a few carbon structures (written by ``python -m localbook.atoms.mbd reference``)."""
+
+
+def _pymbd_energy(atoms: Atoms, variant: str, nfreq: int = 60, beta: float = BETA_PBE) -> float:
+    """MBD energy (eV) of ``atoms`` by pymbd's NumPy implementation (``pymbd.pymbd``), at the Gamma point for a
+    cell: its ``screening`` (rsSCS; ``nfreq`` Gauss-Legendre points) and ``dipole_matrix(..., 'fermi,dip')``
+    (Ewald summation), with free-atom Tkatchenko-Scheffler carbon. Needs pymbd (see DESIGN.md's traps)."""
+    from pymbd.pymbd import dipole_matrix, screening
+
+    coords = atoms.get_positions() / Bohr
+    lattice = np.asarray(atoms.cell) / Bohr if atoms.pbc.any() else None
+    n = len(atoms)
+    alpha, c6, r_vdw = np.full(n, CARBON_TS.alpha0), np.full(n, CARBON_TS.c6), np.full(n, CARBON_TS.r_vdw)
+    if variant == "rsscs":
+        alpha, c6, r_vdw = screening(coords, alpha, c6, r_vdw, beta, lattice=lattice, nfreq=nfreq)
+    omega = 4 / 3 * c6 / alpha**2
+    pre = np.repeat(omega * np.sqrt(alpha), 3)
+    t = dipole_matrix(coords, "fermi,dip", R_vdw=r_vdw, beta=beta, lattice=lattice)
+    lam = np.linalg.eigvalsh(np.diag(np.repeat(omega**2, 3)) + np.outer(pre, pre) * t)
+    return float((0.5 * np.sqrt(lam).sum() - 1.5 * omega.sum()) * Hartree)
+
+
+def _atoms_record(atoms: Atoms) -> dict:
+    return {"positions_angstrom": atoms.get_positions().tolist(), "cell_angstrom": np.asarray(atoms.cell).tolist(),
+            "pbc": [bool(p) for p in atoms.pbc]}
+
+
+def _record_atoms(record: dict) -> Atoms:
+    n = len(record["positions_angstrom"])
+    return Atoms(f"C{n}", positions=record["positions_angstrom"], cell=record["cell_angstrom"], pbc=record["pbc"])
+
+
+def reference_comparison(path=None, device=None) -> list[dict]:
+    """This module's energies against pymbd's stored ones (:data:`REFERENCE`): one dict per structure and
+    variant with ``structure``, ``atoms``, ``variant``, ``ours`` and ``pymbd`` (eV) and ``difference`` (eV)."""
+    import json
+
+    records = json.loads((REFERENCE if path is None else __import__("pathlib").Path(path)).read_text())
+    rows = []
+    for name, record in records["structures"].items():
+        atoms = _record_atoms(record)
+        for variant, theirs in record["pymbd_ev"].items():
+            ours = float(mbd_energy(atoms, variant=variant, device=device))
+            rows.append({"structure": name, "atoms": len(atoms), "variant": variant, "ours": ours,
+                         "pymbd": theirs, "difference": ours - theirs})
+    return rows
+
+
+def _reference_structures(extra: list[Atoms]) -> dict[str, Atoms]:
+    from ase.build import bulk, molecule
+    from ase.lattice.hexagonal import Graphite
+
+    diamond = bulk("C", "diamond", a=3.9, cubic=True)
+    diamond.rattle(0.1, seed=0)
+    out = {"C4 cluster": Atoms("C4", positions=[[0, 0, 0], [1.4, 0, 0], [0, 1.5, 0.2], [0.5, 0.3, 1.6]]),
+           "C60": molecule("C60"), "graphite cell (4 atoms)": Graphite("C", latticeconstant={"a": 2.46, "c": 6.70}),
+           "expanded diamond cell (8 atoms)": diamond}
+    for atoms in extra:
+        out[f"liquid carbon cell ({len(atoms)} atoms, {atoms.info.get('density_g_cm3', '?')} g/cm3)"] = atoms
+    return out
+
+
+def main(argv=None) -> None:
+    import argparse
+    import json
+    from importlib.metadata import PackageNotFoundError, version
+
+    from ase.io import read
+
+    parser = argparse.ArgumentParser(prog="python -m localbook.atoms.mbd",
+                                     description="Store pymbd's MBD energies of a few carbon structures.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ref = sub.add_parser("reference", help="needs pymbd importable (e.g. PYTHONPATH=<pymbd sdist>/src)")
+    ref.add_argument("--out", default=str(REFERENCE))
+    ref.add_argument("--extra", nargs="*", default=[], help="extxyz files of cells to add (first frame of each)")
+    ref.add_argument("--note", default="", help="where the extra cells come from")
+    args = parser.parse_args(argv)
+    import pymbd
+
+    try:
+        pymbd_version = version("pymbd")
+    except PackageNotFoundError:  # an unpacked sdist on PYTHONPATH: its PKG-INFO says which
+        info = __import__("pathlib").Path(pymbd.__file__).parents[2] / "PKG-INFO"
+        lines = info.read_text().splitlines() if info.exists() else []
+        pymbd_version = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("Version:")), "?")
+    structures = _reference_structures([read(path, index=0) for path in args.extra])
+    out = {"source": f"pymbd {pymbd_version}: pymbd.pymbd (libMBD's NumPy reference), screening nfreq=60, "
+                     "dipole_matrix 'fermi,dip' with Ewald summation for cells, beta 0.83, free TS carbon",
+           "command": "python -m localbook.atoms.mbd reference" + "".join(f" --extra {' '.join(args.extra)}"
+                                                                         for _ in args.extra[:1]),
+           "extra_structures_from": args.note,
+           "structures": {name: {**_atoms_record(a), "pymbd_ev": {v: _pymbd_energy(a, v) for v in VARIANTS}}
+                          for name, a in structures.items()}}
+    __import__("pathlib").Path(args.out).write_text(json.dumps(out, indent=1))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
