@@ -124,3 +124,17 @@ def test_the_thesis_headline_and_its_per_density_table_are_different_models():
     # one model's per-density RMSEs would pool to the headline; the table pools to 58.6 meV, not 49.8
     assert lr.thesis_per_density_pooled_rmse() == pytest.approx(58.64, abs=0.01)
     assert lr.thesis_per_density_pooled_rmse() > lr.THESIS["scattering"][1] + 5
+
+
+def test_verdict_needs_two_standard_errors():
+    assert lr.verdict({"mean": -3.0, "sem": 1.0}) == "lower than"
+    assert lr.verdict({"mean": 3.0, "sem": 1.0}) == "higher than"
+    assert lr.verdict({"mean": -1.5, "sem": 1.0}) == "within fold noise of"
+
+
+def test_error_rows_end_with_the_thesis_rows():
+    X, data = toy()
+    res = {"m": CVResult(data.energy, data.energy + 0.003, data.run, np.zeros(5))}
+    header, rows = lr.error_rows(lr.error_table(res, data), data.densities)
+    assert len(header) == len(rows[0]) == 1 + len(data.densities) + 4
+    assert rows[0][1] == "3.0 / 3.0" and rows[-1][-3] == "49.8" and rows[-2][1] == "49.6 / 64.0"

@@ -39,7 +39,7 @@ from localbook.scattering3d.frontend import check_wavelets_fit_cells, coefficien
 __all__ = ["THESIS", "CarbonData", "many_body_table", "chapter_models", "cross_validate", "error_table",
            "paired_fold_difference", "snapshot_learning_curves", "truncated_scale_errors", "scale_analysis",
            "ResidualStack", "check_wavelets_fit_cells", "coefficient_scales", "plot_parity", "plot_errors",
-           "plot_pair_potentials", "thesis_per_density_pooled_rmse"]
+           "plot_pair_potentials", "thesis_per_density_pooled_rmse", "error_rows", "verdict"]
 
 THESIS = {
     "per_density": {1.0: (49.6, 64.0), 1.25: (42.1, 54.0), 1.5: (52.2, 66.0), 1.75: (44.5, 57.4),
@@ -278,6 +278,36 @@ def paired_fold_difference(a: CVResult, b: CVResult, run: np.ndarray) -> dict[st
     diff = 1000 * (_fold_rmse_by_run(a, run) - _fold_rmse_by_run(b, run))
     return {"mean": float(diff.mean()), "sem": float(diff.std(ddof=1) / np.sqrt(len(diff))),
             "worse_folds": int((diff > 0).sum()), "n_folds": len(diff), "per_fold": diff}
+
+
+def error_rows(table: list[dict], densities: Sequence[float], thesis: bool = True) -> tuple[tuple, list[tuple]]:
+    """``(header, rows)`` of :func:`error_table` for a text table: MAE / RMSE per density, pooled MAE and RMSE,
+    the RMSE over the within-density spread, and the fold RMSEs' mean and standard error; with ``thesis``, the
+    thesis' per-density table and headline as the last rows."""
+    header = ("model (MAE / RMSE, meV per cell)", *[f"{d:.2f}" for d in densities], "MAE", "RMSE",
+              "RMSE / spread in density", "fold RMSE (s.e.)")
+    rows = [(r["model"], *[f"{r['per_density'][d][0]:.1f} / {r['per_density'][d][1]:.1f}" for d in densities],
+             f"{r['mae']:.1f}", f"{r['rmse']:.1f}", f"{100 * r['rmse_within']:.1f} %",
+             f"{r['fold_rmse'].mean():.1f} ({r['fold_sem']:.1f})") for r in table]
+    if thesis:
+        per = THESIS["per_density"]
+        rows.append(("thesis: scattering, one model per density",
+                     *[f"{per[d][0]} / {per[d][1]}" if d in per else "-" for d in densities],
+                     f"{np.mean([v[0] for v in per.values()]):.1f}", f"{thesis_per_density_pooled_rmse():.1f}",
+                     "-", "-"))
+        rows.append(("thesis: scattering, one model (2,000 cells)", *["-"] * len(densities),
+                     f"{THESIS['scattering'][0]}", f"{THESIS['scattering'][1]}", "-", "-"))
+    return header, rows
+
+
+def verdict(difference: Mapping[str, float]) -> str:
+    """``"lower than"``, ``"higher than"`` or ``"within fold noise of"``: the sign of a
+    :func:`paired_fold_difference` when it exceeds two standard errors."""
+    if difference["mean"] + 2 * difference["sem"] < 0:
+        return "lower than"
+    if difference["mean"] - 2 * difference["sem"] > 0:
+        return "higher than"
+    return "within fold noise of"
 
 
 def snapshot_learning_curves(models: Mapping[str, tuple[object, object]], data: CarbonData,
