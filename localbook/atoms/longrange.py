@@ -39,7 +39,10 @@ from localbook.scattering3d.frontend import check_wavelets_fit_cells, coefficien
 __all__ = ["THESIS", "CarbonData", "many_body_table", "chapter_models", "cross_validate", "error_table",
            "paired_fold_difference", "snapshot_learning_curves", "truncated_scale_errors", "scale_analysis",
            "ResidualStack", "check_wavelets_fit_cells", "coefficient_scales", "plot_parity", "plot_errors",
-           "plot_pair_potentials", "thesis_per_density_pooled_rmse", "error_rows", "verdict"]
+           "plot_pair_potentials", "thesis_per_density_pooled_rmse", "error_rows", "verdict",
+           "many_body_share", "fold_difference_cells", "reference_rows", "scale_rows", "curve_rows",
+           "thesis_comparison_rows", "plot_scale_analysis", "MEAN", "DENSITY_MEAN", "PAIR", "SOAP", "JOINT",
+           "TWO_STAGE", "SCATTERING", "SCATTERING_PER_DENSITY"]
 
 THESIS = {
     "per_density": {1.0: (49.6, 64.0), 1.25: (42.1, 54.0), 1.5: (52.2, 66.0), 1.75: (44.5, 57.4),
@@ -51,6 +54,17 @@ THESIS = {
     "n_cells": 2500, "atoms": "460-512", "ridge_alpha": 1e-6,
 }
 """The thesis' numbers for this chapter (ch. 2.4-2.6)."""
+
+
+MEAN = "mean energy (atom count only)"
+DENSITY_MEAN = "one mean per density"
+PAIR = "pair potential alone"
+SOAP = "2 SOAP alone"
+JOINT = "2 SOAP + pair, jointly"
+TWO_STAGE = "pair, then 2 SOAP (thesis' two stages)"
+SCATTERING = "scattering + ridge"
+SCATTERING_PER_DENSITY = "scattering, one model per density"
+"""The names of the chapter's models (rows of its table)."""
 
 
 def thesis_per_density_pooled_rmse() -> float:
@@ -136,6 +150,15 @@ class CarbonData:
         ]
 
 
+def many_body_share(data: CarbonData) -> dict[float, float]:
+    """Mean non-pairwise part ``(E - E_pair) / |E_pair|`` of each density, ``E_pair`` the damped pairwise sum
+    with free-atom ``C6`` (a fraction, signed)."""
+    if "pair_free" not in data.columns:
+        raise KeyError("the database lacks the pair sums (energy_pair_free_ev): rebuild it")
+    return {d: float((data.energy - data.columns["pair_free"])[data.density == d].mean()
+                     / abs(data.columns["pair_free"][data.density == d].mean())) for d in data.densities}
+
+
 def many_body_table(data: CarbonData) -> list[tuple]:
     """Per density: mean MBD@rsSCS, mean damped pairwise sum with free-atom ``C6``, the non-pairwise part
     ``E - E_pair`` (eV and % of ``|E_pair|``), its spread within the density and the target's (meV), the mean
@@ -145,12 +168,13 @@ def many_body_table(data: CarbonData) -> list[tuple]:
     if any(k not in data.columns for k in need):
         raise KeyError(f"the database lacks {[k for k in need if k not in data.columns]}: rebuild it")
     rows = []
+    share = many_body_share(data)
     for d in data.densities:
         m = data.density == d
         e, pair = data.energy[m], data.columns["pair_free"][m]
         many = e - pair
         rows.append((f"{d:.2f}", f"{e.mean():.2f}", f"{pair.mean():.2f}", f"{many.mean():+.2f}",
-                     f"{100 * many.mean() / abs(pair.mean()):+.1f} %", f"{1000 * many.std():.0f}",
+                     f"{100 * share[d]:+.1f} %", f"{1000 * many.std():.0f}",
                      f"{1000 * e.std():.0f}", f"{data.columns['alpha_ratio_rsscs'][m].mean():.3f}",
                      f"{data.columns['mbd_plain'][m].mean():.2f}"))
     return rows
@@ -214,17 +238,17 @@ def chapter_models(data: CarbonData, X_scattering: np.ndarray | None, X_pair: np
     """
     one_hot = (data.density[:, None] == np.array(data.densities)[None, :]).astype(float)
     models = {
-        "mean energy (atom count only)": (LinearRegression(), data.n_atoms[:, None].astype(float)),
-        "one mean per density": (LinearRegression(fit_intercept=False), one_hot),
-        "pair potential alone": (GroupRidgeCV(), X_pair),
-        "2 SOAP alone": (soap, data.structures),
-        "2 SOAP + pair, jointly": (clone(soap).set_params(pair=clone(pair), pair_alpha=pair_alphas), data.structures),
+        MEAN: (LinearRegression(), data.n_atoms[:, None].astype(float)),
+        DENSITY_MEAN: (LinearRegression(fit_intercept=False), one_hot),
+        PAIR: (GroupRidgeCV(), X_pair),
+        SOAP: (soap, data.structures),
+        JOINT: (clone(soap).set_params(pair=clone(pair), pair_alpha=pair_alphas), data.structures),
     }
     if sequential:
-        models["pair, then 2 SOAP (thesis' two stages)"] = (
-            ResidualStack(GroupRidgeCV(), soap, _Rows(X_pair), _Rows(data.structures)), np.arange(len(data)))
+        models[TWO_STAGE] = (ResidualStack(GroupRidgeCV(), soap, _Rows(X_pair), _Rows(data.structures)),
+                             np.arange(len(data)))
     if X_scattering is not None:
-        models["scattering + ridge"] = (GroupRidgeCV(), X_scattering)
+        models[SCATTERING] = (GroupRidgeCV(), X_scattering)
     return models
 
 
@@ -298,6 +322,56 @@ def error_rows(table: list[dict], densities: Sequence[float], thesis: bool = Tru
         rows.append(("thesis: scattering, one model (2,000 cells)", *["-"] * len(densities),
                      f"{THESIS['scattering'][0]}", f"{THESIS['scattering'][1]}", "-", "-"))
     return header, rows
+
+
+def fold_difference_cells(difference: Mapping[str, float]) -> tuple[str, str, str, str]:
+    """Text cells of a :func:`paired_fold_difference`: mean, standard error, worse folds, the per-fold values."""
+    return (f"{difference['mean']:+.1f}", f"{difference['sem']:.1f}",
+            f"{difference['worse_folds']} of {difference['n_folds']}",
+            " ".join(f"{v:+.1f}" for v in difference["per_fold"]))
+
+
+def reference_rows(reference: Sequence[Mapping]) -> list[tuple]:
+    """Text rows of :func:`localbook.atoms.mbd.reference_comparison`."""
+    return [(r["structure"], r["variant"], f"{r['ours']:.8f}", f"{r['pymbd']:.8f}", f"{r['difference']:.1e}")
+            for r in reference]
+
+
+def scale_rows(analysis: Mapping[str, np.ndarray]) -> list[tuple]:
+    """Text rows of :func:`scale_analysis`: length (Å), truncated RMSE, refitted RMSE (meV)."""
+    return [(f"{length:.2f}", f"{t:.3g}", f"{f:.1f}")
+            for length, t, f in zip(analysis["length"], analysis["truncated"], analysis["refitted"])]
+
+
+def curve_rows(curves: Mapping[str, np.ndarray], names: Sequence[str]) -> list[tuple]:
+    """Text rows of :func:`snapshot_learning_curves`: training cells, then each model's mean RMSE over folds."""
+    return [(n, *[f"{curves[name][i].mean():.1f}" for name in names])
+            for i, n in enumerate(curves["training cells"])]
+
+
+def thesis_comparison_rows(table: list[dict], data: CarbonData, results: Mapping[str, CVResult]) -> list[tuple]:
+    """Rows ``(quantity, thesis, this book, note)`` of the chapter's closing comparison."""
+    by = {row["model"]: row for row in table}
+    scale = f"{len(data):,} cells of {int(data.n_atoms.max())} atoms"
+    alphas = sorted({f"{m.alpha_:.0e}" for _, m in results[SCATTERING].models})
+    per_density = by[SCATTERING_PER_DENSITY]
+    return [
+        ("scattering + ridge, one model: MAE / RMSE (meV/cell)", f"{THESIS['scattering'][0]} / "
+         f"{THESIS['scattering'][1]}", f"{by[SCATTERING]['mae']:.1f} / {by[SCATTERING]['rmse']:.1f}",
+         scale),
+        ("scattering + ridge, one model per density: RMSE", f"{thesis_per_density_pooled_rmse():.1f} (table pooled)",
+         f"{per_density['rmse']:.1f}", scale),
+        ("2 SOAP + pair potential: RMSE", f"{THESIS['soap_pair_rmse']} (two stages)",
+         f"{by[JOINT]['rmse']:.1f} jointly, {by[TWO_STAGE]['rmse']:.1f} in two stages", scale),
+        ("2 SOAP alone: RMSE", f"{THESIS['soap_alone_rmse']}", f"{by[SOAP]['rmse']:.1f}", scale),
+        ("pair potential alone", f"{THESIS['pair_alone']:.0f} ('mean square error')",
+         f"{by[PAIR]['rmse']:.1f} (RMSE)", scale),
+        ("energy spread (eV)", f"{THESIS['energy_std']} total", f"{data.energy.std():.2f} total, "
+         f"{1000 * np.sqrt(np.mean(np.square(list(data.within_density_std().values())))):.0f} meV within density",
+         scale),
+        ("ridge alpha chosen (scattering)", f"{THESIS['ridge_alpha']:g}", ", ".join(alphas),
+         "on standardised coefficients"),
+    ]
 
 
 def verdict(difference: Mapping[str, float]) -> str:
@@ -376,6 +450,17 @@ def plot_errors(axes, data: CarbonData, results: Mapping[str, CVResult], names: 
         ax.axhline(0, color="k", lw=0.6)
         ax.set(title=name, xlabel="E (eV)")
     axes[0].set_ylabel("error (meV per cell)")
+
+
+def plot_scale_analysis(ax, analysis: Mapping[str, np.ndarray], soap_rmse: float) -> None:
+    """Thesis fig. 2.4: RMSE (meV) against the largest wavelet width kept, truncated and refitted, with the SOAP
+    kernels' RMSE (range 6 Å) as a reference line."""
+    ax.plot(analysis["length"], analysis["truncated"], "o-", label="fitted model, coefficients dropped (thesis)")
+    ax.plot(analysis["length"], analysis["refitted"], "s-", label="ridge refitted on those coefficients")
+    ax.axhline(soap_rmse, color="gray", ls=":", label="2 SOAP alone (range 6 Å)")
+    ax.set(xscale="log", yscale="log", xlabel="largest wavelet width kept, 2^j σ_w (Å)", ylabel="RMSE (meV/cell)",
+           title="Error versus the range captured by scattering")
+    ax.legend(fontsize=8)
 
 
 def plot_pair_potentials(ax, results: Mapping[str, CVResult], r: np.ndarray) -> None:
