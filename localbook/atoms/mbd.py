@@ -283,13 +283,15 @@ def _pair_sum_matrix(geom: PairGeometry, coefficients) -> torch.Tensor:
     n = geom.n_atoms
     a, b = coefficients(geom.i, geom.j, geom.r)
     dev = geom.positions.device
-    iso = torch.zeros(n * n, dtype=torch.float64, device=dev).index_add_(0, geom.key, a)
+    iso = torch.zeros(n * n, dtype=torch.float64, device=dev).index_add_(0, geom.key, a).view(n, n)
     aniso = torch.zeros(n * n, 6, dtype=torch.float64, device=dev).index_add_(0, geom.key, b[:, None] * geom.products)
-    out = torch.empty(n * n, 3, 3, dtype=torch.float64, device=dev)
-    out[:, _UPPER[0], _UPPER[1]] = aniso
-    out[:, _UPPER[1], _UPPER[0]] = aniso
-    out[:, [0, 1, 2], [0, 1, 2]] += iso[:, None]
-    return out.reshape(n, n, 3, 3).permute(0, 2, 1, 3).reshape(3 * n, 3 * n)
+    aniso = aniso.view(n, n, 6)
+    out = torch.empty(n, 3, n, 3, dtype=torch.float64, device=dev)  # row 3 i + a, column 3 j + b
+    for k, (p, q) in enumerate(zip(*_UPPER)):
+        out[:, p, :, q] = aniso[:, :, k] + (iso if p == q else 0.0)
+        if p != q:
+            out[:, q, :, p] = aniso[:, :, k]
+    return out.view(3 * n, 3 * n)
 
 
 def _short_range_cutoff_bohr(r_vdw: torch.Tensor, beta: float, d: float, tolerance: float) -> float:
