@@ -71,6 +71,13 @@ def test_named_databases_and_their_commands(monkeypatch, tmp_path):
         carbon.database_command("huge")
 
 
+def test_run_seeds_are_distinct_and_independent_of_the_other_runs():
+    seeds = {carbon.run_seed(0, d, r) for d in (1.0, 1.25, 1.5, 1.75, 2.0) for r in range(5)}
+    assert len(seeds) == 25 and carbon.run_seed(1, 1.0, 0) != carbon.run_seed(0, 1.0, 0)
+    with pytest.raises(ValueError):
+        carbon.run_seed(0, 1.0, 10)
+
+
 def test_thesis_snapshot_schedule():
     spec = carbon.DatabaseSpec(snapshots_per_run=100, spacing_ps=2.0, late_spacing_ps=4.0)
     assert spec.spacings() == [2.0] * 50 + [4.0] * 50 and spec.simulated_ps() == pytest.approx(302.0)
@@ -101,8 +108,11 @@ def test_an_interrupted_build_resumes_from_its_shards(monkeypatch, tmp_path):
 
     monkeypatch.setattr(carbon, "lammps_langevin_snapshots", fake_md)
     spec = carbon.DatabaseSpec(n_atoms=(8,), densities=(1.0, 2.0), runs_per_density=2, snapshots_per_run=2)
+    low = carbon.build_database(carbon.DatabaseSpec(n_atoms=(8,), densities=(1.0,), runs_per_density=2,
+                                                    snapshots_per_run=2), shard_dir=tmp_path)
+    assert len(low) == 4 and len(calls) == 2  # a build of one density first (e.g. a time-limited queue job)
     first = carbon.build_database(spec, shard_dir=tmp_path)
-    assert len(first) == 8 and len(calls) == 4
+    assert len(first) == 8 and len(calls) == 4  # ... then the others: the first density's shards are reused
     shards = sorted(p.name for p in next(tmp_path.iterdir()).glob("*.extxyz.gz"))
     assert shards == ["density1.000_run0.extxyz.gz", "density1.000_run1.extxyz.gz", "density2.000_run0.extxyz.gz",
                       "density2.000_run1.extxyz.gz"]

@@ -47,7 +47,7 @@ __all__ = ["database_path", "database_command", "DATABASES", "MEDIUM_SNAPSHOTS",
            "cell_side_angstrom",
            "initial_cell", "tersoff_calculator", "langevin_snapshots",
            "lammps_langevin_snapshots", "DatabaseSpec", "build_database", "label_structures", "load_database",
-           "save_database", "SHIPPED_DATABASE", "density_g_cm3", "ENERGY_KEYS", "TARGET"]
+           "save_database", "run_seed", "SHIPPED_DATABASE", "density_g_cm3", "ENERGY_KEYS", "TARGET"]
 
 CARBON_MASS_AMU = 12.011
 _AMU_G = 1.66053906660e-24
@@ -301,13 +301,21 @@ def label_structures(structures: Sequence[Atoms], mbd_kwargs: dict | None = None
     return list(structures)
 
 
+def run_seed(seed: int, density: float, run: int) -> int:
+    """The seed of MD run ``run`` at ``density``: a function of the two, so that any subset of runs is built
+    identically (densities to 0.01 g/cm^3, up to 10 runs per density)."""
+    if not 0 <= run < 10:
+        raise ValueError(f"run must be in 0..9, got {run}")
+    return seed * 10_000 + int(round(density * 100)) * 10 + run
+
+
 def build_database(spec: DatabaseSpec, progress: bool | None = None, shard_dir: str | Path | None = None,
                    device=None) -> list[Atoms]:
     """Run the MD of every (density, run) pair and compute the dispersion energies of every snapshot.
 
-    Run ``r`` of each density uses ``n_atoms[r % len(n_atoms)]`` atoms and its own seed. The shipped database
-    uses one size (256 atoms): with several sizes, scattering coefficients of scales wider than the smallest
-    cell are ~0 there and not elsewhere, which ruins a linear fit (see chapter 03). ``spec.md_engine``:
+    Run ``r`` of each density uses ``n_atoms[r % len(n_atoms)]`` atoms and its own seed (:func:`run_seed`). The
+    shipped database uses one size (256 atoms): with several sizes, scattering coefficients of scales wider than
+    the smallest cell are ~0 there and not elsewhere, which ruins a linear fit (see chapter 03). ``spec.md_engine``:
     ``"lammps"`` (:func:`lammps_langevin_snapshots`, default) or ``"ase"`` (:func:`langevin_snapshots`).
     ``shard_dir``: each finished run is written there (under a hash of ``spec``) and reused when the build runs
     again, so that an interrupted build resumes. With ``progress``, prints the MD and energy time of each run.
@@ -320,7 +328,10 @@ def build_database(spec: DatabaseSpec, progress: bool | None = None, shard_dir: 
 
     shards = None
     if shard_dir is not None:
-        shards = Path(shard_dir) / fingerprint(json.dumps(asdict(spec), sort_keys=True, default=list))[:16]
+        # a run's content depends on the spec but not on which other runs are built: builds of a few densities
+        # and of all of them share their shards
+        what = {k: v for k, v in asdict(spec).items() if k not in ("densities", "runs_per_density")}
+        shards = Path(shard_dir) / fingerprint(json.dumps(what, sort_keys=True, default=list))[:16]
         shards.mkdir(parents=True, exist_ok=True)
         (shards / "spec.json").write_text(json.dumps(asdict(spec), indent=1, default=list))
     structures = []
@@ -332,7 +343,7 @@ def build_database(spec: DatabaseSpec, progress: bool | None = None, shard_dir: 
                 structures.extend(read(f, index=":", format="extxyz"))
             continue
         n = spec.n_atoms[run % len(spec.n_atoms)]
-        seed = spec.seed * 10_000 + i
+        seed = run_seed(spec.seed, density, run)
         start = time.perf_counter()
         snaps = md(initial_cell(n, density, seed), spec.snapshots_per_run, spec.equilibration_ps, spec.spacings(),
                    spec.temperature_k, spec.timestep_fs, seed=seed)
