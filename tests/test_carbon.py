@@ -6,6 +6,8 @@ from ase.build import bulk
 
 from localbook.atoms import carbon
 
+DATABASE_QUICK_COMMAND = "python -m localbook.atoms.carbon build --out localbook/atoms/data/carbon_quick.extxyz.gz"
+
 
 def test_cells_have_the_requested_density_and_no_overlap():
     for density in (1.0, 2.0):
@@ -67,7 +69,8 @@ def test_named_databases_and_their_commands(monkeypatch, tmp_path):
     assert "--late-spacing-ps 4" in carbon.database_command("thesis")
     with pytest.raises(FileNotFoundError, match="build it with `python -m localbook.atoms.carbon build .*500"):
         carbon.load_database("medium")
-    with pytest.raises(ValueError, match="no build command"):
+    assert carbon.database_command("quick") == DATABASE_QUICK_COMMAND
+    with pytest.raises(ValueError, match="no database named"):
         carbon.database_command("huge")
 
 

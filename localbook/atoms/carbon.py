@@ -43,7 +43,7 @@ import numpy as np
 from ase import Atoms, units
 from ase.io import read, write
 
-__all__ = ["database_path", "database_command", "DATABASES", "MEDIUM_SNAPSHOTS", "CARBON_MASS_AMU",
+__all__ = ["database_path", "database_command", "database_spec", "DATABASES", "MEDIUM_SNAPSHOTS", "CARBON_MASS_AMU",
            "cell_side_angstrom",
            "initial_cell", "tersoff_calculator", "langevin_snapshots",
            "lammps_langevin_snapshots", "DatabaseSpec", "build_database", "label_structures", "load_database",
@@ -63,18 +63,13 @@ TARGET = ENERGY_KEYS["mbd_rsscs"]
 MEDIUM_SNAPSHOTS = 40
 """Snapshots per MD run of the medium database (the thesis: 100; see chapter 03 for the cost)."""
 DATABASES = {
-    "quick": {"n_atoms": 256, "snapshots_per_run": 20,
-              "command": "python -m localbook.atoms.carbon build --out localbook/atoms/data/carbon_quick.extxyz.gz"},
-    "medium": {"n_atoms": 500, "snapshots_per_run": MEDIUM_SNAPSHOTS,
-               "command": f"python -m localbook.atoms.carbon build --out {{path}} --n-atoms 500 --snapshots-per-run "
-                          f"{MEDIUM_SNAPSHOTS} --shard-dir {{path}}.shards"},
-    "thesis": {"n_atoms": 500, "snapshots_per_run": 100,
-               "command": "python -m localbook.atoms.carbon build --out {path} --n-atoms 500 --snapshots-per-run 100 "
-                          "--late-spacing-ps 4 --shard-dir {path}.shards"},
+    "quick": {},
+    "medium": {"n_atoms": (500,), "snapshots_per_run": MEDIUM_SNAPSHOTS},
+    "thesis": {"n_atoms": (500,), "snapshots_per_run": 100, "late_spacing_ps": 4.0},
 }
-"""The named databases: cells of ``n_atoms`` atoms, 5 densities x 5 MD runs x ``snapshots_per_run``, and the
-command that builds each (``{path}``: :func:`database_path`). The thesis': 500 atoms (460-512), 100 snapshots per
-run, 50 of them 2 ps apart then 50 4 ps apart."""
+"""The named databases, as the fields of their :class:`DatabaseSpec` that differ from the defaults (the quick
+database: 256 atoms, 20 snapshots per run). The thesis': 500 atoms (460-512), 100 snapshots per run, 50 of them
+2 ps apart then 50 4 ps apart."""
 
 
 def database_path(name: str | Path) -> Path:
@@ -89,11 +84,28 @@ def database_path(name: str | Path) -> Path:
     return Path(name)
 
 
-def database_command(name: str) -> str:
-    """The shell command that builds the named database (a key of :data:`DATABASES`)."""
+def database_spec(name: str) -> DatabaseSpec:
+    """The :class:`DatabaseSpec` of a named database (a key of :data:`DATABASES`)."""
     if name not in DATABASES:
-        raise ValueError(f"no build command for database {name!r}: use one of {sorted(DATABASES)}")
-    return DATABASES[name]["command"].format(path=database_path(name))
+        raise ValueError(f"no database named {name!r}: use one of {sorted(DATABASES)}, or a path")
+    return DatabaseSpec(**DATABASES[name])
+
+
+def database_command(name: str) -> str:
+    """The shell command that builds the named database (a key of :data:`DATABASES`); the 500-atom ones keep
+    each finished MD run in ``<path>.shards`` so that the build can be stopped and resumed."""
+    spec, default = database_spec(name), DatabaseSpec()
+    path = database_path(name)
+    if name == "quick":  # shipped: the path from the repository root
+        path = Path("localbook", "atoms", "data", SHIPPED_DATABASE.name)
+    out = f"python -m localbook.atoms.carbon build --out {path}"
+    if list(spec.n_atoms) != list(default.n_atoms):
+        out += " --n-atoms " + " ".join(str(n) for n in spec.n_atoms)
+    if spec.snapshots_per_run != default.snapshots_per_run:
+        out += f" --snapshots-per-run {spec.snapshots_per_run}"
+    if spec.late_spacing_ps is not None:
+        out += f" --late-spacing-ps {spec.late_spacing_ps:g}"
+    return out + (f" --shard-dir {path}.shards" if name != "quick" else "")
 
 
 def cell_side_angstrom(n_atoms: int, density_g_cm3: float) -> float:

@@ -13,7 +13,7 @@ import json
 import math
 from functools import partial
 
-from localbook.atoms.carbon import DATABASES, cell_side_angstrom, database_path
+from localbook.atoms.carbon import DATABASES, cell_side_angstrom, database_path, database_spec
 from localbook.chapters import quick_run_seconds
 from localbook.params import Presets, Setting
 
@@ -24,7 +24,8 @@ def database_size(database: str) -> tuple[int, int] | None:
     """``(atoms per cell, snapshots per run)`` of a named database, or of a built one from its manifest; ``None``
     when unknown (a path without a manifest)."""
     if database in DATABASES:
-        return DATABASES[database]["n_atoms"], DATABASES[database]["snapshots_per_run"]
+        spec = database_spec(database)
+        return min(spec.n_atoms), spec.snapshots_per_run
     manifest = database_path(database).with_suffix("").with_suffix(".json")
     try:
         spec = json.loads(manifest.read_text())["spec"]
