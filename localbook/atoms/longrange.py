@@ -463,8 +463,10 @@ def plot_scale_analysis(ax, analysis: Mapping[str, np.ndarray], soap_rmse: float
     ax.legend(fontsize=8)
 
 
-def plot_pair_potentials(ax, results: Mapping[str, CVResult], r: np.ndarray) -> None:
-    """The pair potential learned in each fold by the joint SOAP + pair model (thesis fig. 2.5, right), meV."""
+def plot_pair_potentials(ax, results: Mapping[str, CVResult], r: np.ndarray | None = None) -> None:
+    """The pair potential learned in each fold by the joint SOAP + pair model (thesis fig. 2.5, right), meV, at
+    distances ``r`` (Å; default 1 to 10 Å)."""
+    r = np.linspace(1.0, 10.0, 300) if r is None else np.asarray(r, dtype=float)
     for name, res in results.items():
         for k, (_, model) in enumerate(res.models):
             ax.plot(r, 1000 * model.pair_potential(r), lw=1.0, color=f"C{k}", label=f"{name}, fold {k}")
