@@ -24,7 +24,7 @@ define each_chapter
 	  if [ -n "$$failed" ]; then echo "[$(2)] failed:$$failed"; exit 1; fi
 endef
 
-.PHONY: help setup book execute html run record runs test unit lint nbval smoke sync bench clean
+.PHONY: help setup book execute html run record runs test unit lint nbval smoke sync bench clean lab browser
 
 help:
 	@echo "make book                      execute every chapter at its defaults, build _build/html"
@@ -34,6 +34,7 @@ help:
 	@echo "make record NB=00_local_methods SCALE=medium   run a chapter on purpose into runs/, with its provenance"
 	@echo "make runs                      list the recorded runs and whether the code they depend on changed"
 	@echo "make bench                     benchmarks against named peers"
+	@echo "make lab                       the chapters in JupyterLab, with their widgets (LAB_ARGS=\"--no-browser\")"
 
 setup: $(STAMP)
 $(STAMP): pyproject.toml tools/setup_env.sh
@@ -50,6 +51,7 @@ execute: sync
 html: setup
 	bash tools/fetch_mathjax.sh
 	$(PY) -m localbook.runs render
+	$(PY) tools/copy_plotly_js.py
 	$(BIN)/jupyter-book build -W -n --keep-going .
 
 book: execute html
@@ -70,10 +72,18 @@ record: setup
 runs: setup
 	$(PY) -m localbook.runs list
 
-test: unit nbval smoke html
+test: unit nbval smoke html browser
 
 unit: setup
-	MPLBACKEND=Agg $(PY) -m pytest tests -q
+	MPLBACKEND=Agg $(PY) -m pytest tests -q --ignore=tests/test_browser.py
+
+# JupyterLab and the built book driven by headless Chromium (skipped, with a message, without /usr/bin/chromium).
+browser: setup
+	$(PY) -m pytest tests/test_browser.py -q -p no:cacheprovider
+
+# A workshop: the chapters in JupyterLab, widgets on (LOCALBOOK_HEADLESS is removed for it).
+lab: setup
+	VENV=$(VENV) bash tools/lab.sh $(LAB_ARGS)
 
 lint: setup
 	$(BIN)/ruff check localbook tests benchmarks tools notebooks
@@ -81,9 +91,12 @@ lint: setup
 nbval: setup
 	$(call each_chapter,$(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-cell-timeout $(NB_TIMEOUT) --nbval-sanitize-with tests/nbval_sanitize.cfg "$$nb",nbval)
 
+# Smoke runs build the widgets too (interactive True, LOCALBOOK_HEADLESS removed): a widget that fails in a
+# kernel fails here, browser or not. SMOKE_INTERACTIVE=False skips them.
+SMOKE_INTERACTIVE ?= False
 smoke: setup
 	mkdir -p _build/smoke
-	$(call each_chapter,$(BIN)/papermill "$$nb" _build/smoke/$$name.ipynb -k python3 --cwd notebooks --execution-timeout 300 --no-progress-bar -p smoke True -p interactive False,smoke)
+	$(call each_chapter,env -u LOCALBOOK_HEADLESS $(BIN)/papermill "$$nb" _build/smoke/$$name.ipynb -k python3 --cwd notebooks --execution-timeout 300 --no-progress-bar -p smoke True -p interactive $(SMOKE_INTERACTIVE),smoke)
 
 bench: setup
 	$(PY) -m pip install -q -e ".[bench]" 2>&1 | grep -v "is ignored" || true

@@ -139,7 +139,7 @@ def cached_transform(transformer, items: Sequence, name: str, *, cache=None, chu
             raise ValueError(f"{type(transformer).__name__}.transform returned shape {X.shape} for "
                              f"{len(chunk)} items: expected (n_items, n_features)")
         arrays = {"X": X, "seconds_per_item": np.array(seconds / len(chunk))}
-        cache.save(keys[c], arrays, description=name)
+        cache.try_save(keys[c], arrays, description=name)  # a full disk warns; the chunk is not lost
         results[c] = arrays
         spent, done = spent + seconds, done + len(chunk)
         bar.update(len(chunk))

@@ -234,11 +234,11 @@ def curse_demo(dim: int, n: int, n_test: int = 500, seed: int = 0, device=None) 
     }
 
 
-def plot_curse_demo(dim: int, n: int, seed: int = 0) -> str:
+def plot_curse_demo(dim: int, n: int, seed: int = 0, device=None) -> str:
     """Draw the widget's figure (distance histograms) and return its one-line summary."""
     import matplotlib.pyplot as plt
 
-    r = curse_demo(dim, n, seed=seed)
+    r = curse_demo(dim, n, seed=seed, device=device)
     fig, ax = plt.subplots(figsize=(6.4, 3.2))
     bins = np.linspace(0, max(r["_mean"].max(), r["_nn"].max()) * 1.05, 60)
     ax.hist(r["_nn"], bins=bins, alpha=0.7, label="distance to the nearest training point")

@@ -327,15 +327,15 @@ class Presets:
         """The chapter's combination check on ``values`` (empty when none is defined)."""
         return list(self.combination_check(dict(values))) if self.combination_check else []
 
-    def table(self, values: Mapping[str, Any], origin: Mapping[str, str] | None = None) -> str:
-        """A text table of the settings: this run's value, where it came from, the thesis' value, the meaning."""
+    def table(self, values: Mapping[str, Any], origin: Mapping[str, str] | None = None):
+        """A :class:`~localbook.tables.Table` of the settings: this run's value, where it came from, the thesis'
+        value, the meaning."""
+        from localbook.tables import text_table
+
         origin = origin or {}
         rows = [(name, _show(values[name]), origin.get(name, ""), s.thesis_text(), s.help)
                 for name, s in self.settings.items()]
-        header = ("setting", "this run", "from", "thesis", "meaning")
-        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-        line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
-        return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+        return text_table(rows, header=("setting", "this run", "from", "thesis", "meaning"))
 
     def __repr__(self) -> str:
         return f"Presets({self.chapter!r}, {list(self.settings)})"
@@ -369,6 +369,19 @@ def headless() -> bool:
 
 def _looks_like_parameter(name: str, value: Any) -> bool:
     return not name.startswith("_") and name not in _IPYTHON_NAMES and isinstance(value, _PLAIN_TYPES)
+
+
+def _show_table(table) -> None:
+    """Display a table as HTML in a notebook (IPython running), print it as text otherwise."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        display(table)
+    else:
+        print(table)
 
 
 def check(namespace: dict[str, Any], presets: Presets | None = None, *, show: bool = True,
@@ -419,6 +432,12 @@ def check(namespace: dict[str, Any], presets: Presets | None = None, *, show: bo
     if missing:
         raise ParameterError(f"parameter(s) {', '.join(missing)} specified but not defined in the parameters cell")
 
+    from localbook.checks import InjectedParameterError, check_injected_names
+
+    try:  # papermill's -p name value, silently lost when the notebook rebinds the name (-p plt 3)
+        check_injected_names(namespace, parameters=full)
+    except InjectedParameterError as err:
+        raise ParameterError(str(err)) from None
     values = {name: spec.validate(name, namespace[name]) for name, spec in full.items()}
     if "interactive" in values and headless():
         values["interactive"] = False
@@ -434,7 +453,7 @@ def check(namespace: dict[str, Any], presets: Presets | None = None, *, show: bo
     namespace.update(values)
     if presets is not None and show:
         print(f"{presets.chapter}, scale {values['scale']!r}" + (" (smoke run)" if column == "smoke" else "") + ":")
-        print(presets.table(values, origin))
+        _show_table(presets.table(values, origin))
         cost = presets.cost(values)
         if cost:
             print(cost)

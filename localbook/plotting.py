@@ -1,12 +1,20 @@
-"""Shared figure helpers: one look for every chapter, and the recurring log-log learning-curve plot."""
+"""Shared figure helpers: one look for every chapter, and the recurring log-log learning-curve plot.
+
+The result tables (:class:`~localbook.tables.Table`, :func:`text_table`, :func:`thesis_vs_book`) live in the
+base-layer module :mod:`localbook.tables`; they are re-exported here, so ``from localbook.plotting import
+text_table`` keeps working.
+"""
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["use_book_style", "learning_curves", "text_table", "thesis_vs_book"]
+from localbook.tables import Table, text_table, thesis_vs_book
+
+__all__ = ["use_book_style", "learning_curves", "loglog_spectra", "parity_plot", "Table", "text_table",
+           "thesis_vs_book"]
 
 BOOK_STYLE = {
     "figure.dpi": 80,
@@ -53,16 +61,52 @@ def learning_curves(ax, n: Sequence[float], curves: Mapping[str, Sequence[float]
     return slopes
 
 
-def text_table(rows: Sequence[Sequence], header: Sequence[str]) -> str:
-    """A plain-text table with aligned columns (deterministic, so that nbval can check it)."""
-    rows = [tuple(str(c) for c in r) for r in rows]
-    if any(len(r) != len(header) for r in rows):
-        raise ValueError(f"every row needs {len(header)} cells to match the header {tuple(header)}")
-    widths = [max(len(str(h)), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(header), line("-" * w for w in widths), *(line(r) for r in rows)])
+def parity_plot(ax, y_true, y_pred, groups=None, unit: str = "", title: str = "", quantity: str = "") -> dict:
+    """Predicted against true values on ``ax``, one colour per value of ``groups``, the diagonal, and the
+    errors in the title; returns :func:`localbook.regression.metrics.errors` (``mae``, ``rmse``, ``max``, ``r2``).
+
+    ``unit`` labels the axes and the errors (e.g. ``"kcal/mol"``, ``"eV/atom"``, ``"k_B"``); ``quantity`` names
+    what is predicted (axis labels "true <quantity>" and "predicted <quantity>").
+    """
+    from localbook.regression.metrics import errors
+
+    y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1 or len(y_true) == 0:
+        raise ValueError(f"y_true and y_pred must be 1-d of the same, non-zero length, got shapes {y_true.shape} "
+                         f"and {y_pred.shape}")
+    groups = np.full(len(y_true), "", dtype=object) if groups is None else np.asarray(groups, dtype=object)
+    if groups.shape != y_true.shape:
+        raise ValueError(f"groups has {groups.shape[0] if groups.ndim else 0} labels for {len(y_true)} points; "
+                         "give one label per point, or None")
+    labels = sorted(set(groups.tolist()), key=str)
+    for g in labels:
+        m = groups == g
+        ax.scatter(y_true[m], y_pred[m], s=10, alpha=0.75, label=str(g) if len(labels) > 1 else None)
+    lo, hi = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
+    ax.plot([lo, hi], [lo, hi], color="k", lw=0.8)
+    err = errors(y_true, y_pred)
+    u = f" {unit}" if unit else ""
+    ax.set_title(f"{title + chr(10) if title else ''}MAE {err['mae']:.3g}, RMSE {err['rmse']:.3g}{u}")
+    what = f" {quantity}" if quantity else ""
+    ax.set_xlabel(f"true{what}" + (f" ({unit})" if unit else ""))
+    ax.set_ylabel(f"predicted{what}" + (f" ({unit})" if unit else ""))
+    if len(labels) > 1:
+        ax.legend(fontsize=7, markerscale=1.5)
+    return err
 
 
-def thesis_vs_book(rows: Sequence[Sequence]) -> str:
-    """The "thesis vs this book" table: rows of (quantity, thesis value, this book's value, scale used here)."""
-    return text_table(rows, header=("quantity", "thesis", "this book", "scale here"))
+def loglog_spectra(ax, spectra: Mapping[int, tuple[Sequence[float], Sequence[float]]], title: str = "",
+                   fit_range: tuple[float, float] | None = None, floor: float = 1e-18,
+                   ylim: tuple[float, float] = (1e-16, 2)) -> None:
+    """Fourier moduli against frequency on log-log axes, one curve per degree ``l``: odd ``l`` solid, even dashed.
+
+    ``spectra[l] = (w, modulus)`` (``w[0] = 0`` is left out; moduli below ``floor`` are drawn at ``floor``);
+    ``fit_range``, a frequency interval shaded grey (e.g. where slopes are fitted). Frequencies in units of
+    1/sigma, moduli relative to their value at zero frequency (chapter 01's spectra).
+    """
+    for l, (w, modulus) in spectra.items():
+        w, modulus = np.asarray(w, float), np.asarray(modulus, float)
+        ax.loglog(w[1:], np.maximum(modulus[1:], floor), label=f"l={l}", ls="-" if l % 2 else "--")
+    if fit_range is not None:
+        ax.axvspan(*fit_range, color="0.9")
+    ax.set(title=title, xlabel="|ω| σ", ylabel="modulus / value at ω = 0", ylim=ylim)

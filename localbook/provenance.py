@@ -27,7 +27,7 @@ import hashlib
 import importlib.metadata
 import sys
 import threading
-from functools import lru_cache
+from functools import lru_cache, cache
 from pathlib import Path
 
 __all__ = ["source_hash", "package_hash", "module_closure", "module_file", "dependency_versions", "clear",
@@ -56,7 +56,7 @@ def _read(path: Path) -> bytes:
     return path.read_bytes().replace(b"\r\n", b"\n")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _scan(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """``(localbook modules, other top-level packages)`` imported anywhere in the localbook module ``name``."""
     path = module_file(name)
@@ -122,12 +122,12 @@ def module_closure(*module_names: str) -> tuple[str, ...]:
     return tuple(sorted(seen))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _file_digest(path: Path) -> str:
     return hashlib.sha256(_read(path)).hexdigest()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _hash_modules(modules: tuple[str, ...]) -> str:
     h = hashlib.sha256(b"localbook-source-v1\n")
     for module in modules:
@@ -158,7 +158,7 @@ def _distributions() -> dict[str, list[str]]:
     return importlib.metadata.packages_distributions()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _version_of(top_level: str) -> str:
     names = _distributions().get(top_level) or [top_level]
     versions = []
@@ -175,15 +175,20 @@ def dependency_versions(*module_names: str) -> dict[str, str]:
     of localbook when none is named) import, directly or through other localbook modules:
     ``{"torch": "torch==2.13.0", "sklearn": "scikit-learn==1.9.1", "faiss": "faiss-cpu absent", ...}``.
     An upgrade of one of them can change a result, so cache keys include this."""
+    return dict(_dependency_versions(tuple(sorted(set(module_names)))))
+
+
+@cache
+def _dependency_versions(module_names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     if not module_names:
         module_names = tuple(sorted({".".join((_PACKAGE, *p.relative_to(PACKAGE_ROOT).with_suffix("").parts))
                                      .removesuffix(".__init__") for p in PACKAGE_ROOT.rglob("*.py")
                                      if "__pycache__" not in p.parts}))
     external = sorted({e for m in module_closure(*module_names) for e in _scan(m)[1]})
-    return {name: _version_of(name) for name in external}
+    return tuple((name, _version_of(name)) for name in external)
 
 
 def clear() -> None:
     """Forget the hashes computed so far (after editing localbook's source in a running process)."""
-    for f in (_scan, _file_digest, _hash_modules, package_hash, _distributions, _version_of):
+    for f in (_scan, _file_digest, _hash_modules, package_hash, _distributions, _version_of, _dependency_versions):
         f.cache_clear()

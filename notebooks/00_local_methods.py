@@ -48,10 +48,11 @@ seed = 0
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
+from IPython.display import display
 from myst_nb import glue
 
 from localbook import local_methods as lm
-from localbook import params
+from localbook import params, webfigures, widgets
 from localbook.chapters import ch00_local_methods as chapter
 from localbook.device import pick_device, seed_everything
 from localbook.plotting import learning_curves, text_table, thesis_vs_book, use_book_style
@@ -88,14 +89,13 @@ plt.show()
 # power law says how many samples would be needed for a relative error of 10 % — the exponential growth the
 # thesis calls the curse of dimensionality.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 rows, n_needed = lm.curse_table(sizes, knn_errors, fit_from=fit_from)
-print(text_table(rows, header=("D", "fitted slope", "theory -1/D", f"k-NN error at n={sizes[-1]}",
-                               "mean predictor (baseline)", "n for 10 % error")))
-glue("largest_dim", dims[-1], display=False)
-glue("slope_largest_dim", knn_slopes[f"D = {dims[-1]}"], display=False)
+glue("largest_dim", int(dims[-1]), display=False)
+glue("slope_largest_dim", float(knn_slopes[f"D = {dims[-1]}"]), display=False)
 glue("theory_largest_dim", -1 / dims[-1], display=False)
+text_table(rows, header=("D", "fitted slope", "theory -1/D", f"k-NN error at n={sizes[-1]}",
+                         "mean predictor (baseline)", "n for 10 % error"))
 
 # %% [markdown]
 # ## Why: in high dimension, the nearest neighbour is not near
@@ -104,11 +104,10 @@ glue("theory_largest_dim", -1 / dims[-1], display=False)
 # nearest of $n$ uniform points approaches the mean distance to all of them as $D$ grows, so "local" loses its
 # meaning.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 ratio_rows = [(D, f"{lm.curse_demo(D, sizes[-1], n_test=min(n_test, 500), seed=seed)['ratio']:.2f}")
               for D in dims]
-print(text_table(ratio_rows, header=("D", f"nearest / mean distance, n={sizes[-1]}")))
+text_table(ratio_rows, header=("D", f"nearest / mean distance, n={sizes[-1]}"))
 
 # %% [markdown]
 # ## A separable target: the local estimator keeps the low-dimensional rate
@@ -131,25 +130,23 @@ print(text_table(ratio_rows, header=("D", f"nearest / mean distance, n={sizes[-1
 separable = lm.SeparableTarget.random(separable_dim, block_dim, seed=seed, device=torch_device)
 krr_sizes = [s for s in sizes if s <= krr_n_max]
 krr_errors = lm.separable_curves(separable, krr_sizes, n_test=n_test, seed=seed, device=torch_device)
-glue("separable_dim", separable_dim, display=False)
-glue("block_dim", block_dim, display=False)
-glue("n_blocks", separable_dim // block_dim, display=False)
+glue("separable_dim", int(separable_dim), display=False)
+glue("block_dim", int(block_dim), display=False)
+glue("n_blocks", int(separable_dim // block_dim), display=False)
 reference = {"global kernel": -1 / separable_dim, "additive (local) kernel": -1 / block_dim}
 fig, ax = plt.subplots()
 krr_slopes = learning_curves(ax, krr_sizes, krr_errors, reference_slopes=reference)
 ax.set_title(f"Separable target, D = {separable_dim}, sub-variables of dimension {block_dim}")
 plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
-print(text_table(
-    [(name, f"{krr_slopes[name]:+.2f}", f"{reference[name]:+.2f}" if name in reference else "-",
-      f"{krr_errors[name][-1]:.3f}") for name in krr_errors],
-    header=("estimator", "fitted slope", "Lipschitz rate -1/dim", f"error at n={krr_sizes[-1]}")))
-glue("additive_slope", krr_slopes["additive (local) kernel"], display=False)
-glue("global_slope", krr_slopes["global kernel"], display=False)
-glue("additive_over_global", krr_errors["global kernel"][-1] / krr_errors["additive (local) kernel"][-1],
+# %% tags=["nbval-check-output"]
+glue("additive_slope", float(krr_slopes["additive (local) kernel"]), display=False)
+glue("global_slope", float(krr_slopes["global kernel"]), display=False)
+glue("additive_over_global", float(krr_errors["global kernel"][-1] / krr_errors["additive (local) kernel"][-1]),
      display=False)
+text_table([(name, f"{krr_slopes[name]:+.2f}", f"{reference[name]:+.2f}" if name in reference else "-",
+             f"{krr_errors[name][-1]:.3f}") for name in krr_errors],
+           header=("estimator", "fitted slope", "Lipschitz rate -1/dim", f"error at n={krr_sizes[-1]}"))
 
 # %% [markdown]
 # The additive estimator decays at slope {glue:text}`additive_slope:+.2f`, at least as fast as the
@@ -160,31 +157,26 @@ glue("additive_over_global", krr_errors["global kernel"][-1] / krr_errors["addit
 #
 # ## Try it
 #
-# Move $D$ and $n$: the histogram compares, for 500 test points, the distance to the nearest training sample
-# with the mean distance to all of them. (The widget is built when the notebook runs in Jupyter with
-# `interactive = True`.)
+# Move the slider over $D$: the histograms compare, for 500 test points, the distance to the nearest of the
+# {glue:text}`largest_n` training samples with the mean distance to all of them (the figure works in the page,
+# without a kernel). In Jupyter, with `interactive = True`, the cell after it builds an explorer over both $D$
+# and $n$.
 
 # %%
+glue("largest_n", int(sizes[-1]), display=False)
+webfigures.curse_figure(dims, sizes[-1], seed=seed, device=torch_device)
+
+# %% tags=["hide-cell"]
 if interactive:
-    import ipywidgets as w
-
-    from localbook.widgets import interactive_figure, log_int_slider
-
-    interactive_figure(lm.plot_curse_demo,
-                       dim=w.IntSlider(value=4, min=1, max=64, description="D", continuous_update=False),
-                       n=log_int_slider("n", 1024, 16, 65536))
-else:
-    print(lm.plot_curse_demo(dims[-1], sizes[-1], seed=seed))
-    plt.show()
+    display(widgets.curse_explorer(seed=seed, device=torch_device))
 
 # %% [markdown]
 # ## Thesis versus this book
 #
 # The thesis states the curse qualitatively; here is its statement next to what the fitted power laws say.
 
-# %%
-# NBVAL_CHECK_OUTPUT
-print(thesis_vs_book([
+# %% tags=["nbval-check-output"]
+thesis_vs_book([
     ("samples needed vs D", "grows exponentially", f"x{knn_errors[dims[-1]][0] / knn_errors[dims[-1]][-1]:.2f} "
      f"error gain for x{sizes[-1] // sizes[0]} samples at D={dims[-1]}", f"1-NN, n={sizes[0]}..{sizes[-1]}"),
     ("D beyond reach with 1e3-1e9 samples", "D above 10", ", ".join(
@@ -192,7 +184,7 @@ print(thesis_vs_book([
     ("separable target, local vs global", "local escapes the curse",
      f"slopes {krr_slopes['additive (local) kernel']:+.2f} vs {krr_slopes['global kernel']:+.2f}",
      f"D={separable_dim}, D_k={block_dim}, n<={krr_sizes[-1]}"),
-]))
+])
 
 # %% [markdown]
 # ## What this shows

@@ -37,16 +37,17 @@
 # ships offline; the feed-forward network is Magenta's arbitrary style network, run with onnxruntime.
 
 # %% tags=["parameters"]
-size = 96                # image side in pixels; the thesis' outputs are ~512 px
-gatys_steps = 15         # L-BFGS iterations of Gatys; run to convergence in the thesis (~500)
-strotss_steps = 15       # Adam steps per scale of the STROTSS-like method; STROTSS uses 200 per scale
-strotss_scales = 2       # coarse-to-fine scales; STROTSS uses 4-5
-n_samples = 128          # hypercolumns sampled per step; STROTSS uses 1,024 or more
-sinkhorn_eps = 1e-3      # thesis fig. 6.10: eps = 1e-3
-sinkhorn_iter = 50       # thesis fig. 6.10: N = 50
-ff_iterations = 8        # iterates of x_{t+1} = f(x_t, x_t) for the feed-forward network; thesis videos: hundreds
-opt_iterations = 2       # iterates for an optimisation method; thesis fig. 6.13 shows 4
-grid = 2                 # pixelizing portrait: grid x grid squares; thesis fig. 6.15: 3 x 3
+scale = "quick"          # "quick" (CI, minutes on 2 cores), "medium", "thesis" (GPU); see the table printed below
+size = None              # image side in pixels (None: the scale's value); the thesis' outputs are ~512 px
+gatys_steps = None       # L-BFGS iterations of Gatys; run to convergence in the thesis (~500)
+strotss_steps = None     # Adam steps per scale of the STROTSS-like method; STROTSS uses 200 per scale
+strotss_scales = None    # coarse-to-fine scales; STROTSS uses 4-5
+n_samples = None         # hypercolumns sampled per step; STROTSS uses 1,024 or more
+sinkhorn_eps = None      # thesis fig. 6.10: eps = 1e-3
+sinkhorn_iter = None     # thesis fig. 6.10: N = 50
+ff_iterations = None     # iterates of x_{t+1} = f(x_t, x_t) for the feed-forward network; thesis videos: hundreds
+opt_iterations = None    # iterates for an optimisation method; thesis fig. 6.13 shows 4
+grid = None              # pixelizing portrait: grid x grid squares; thesis fig. 6.15: 3 x 3
 vgg_weights = "hed"      # "hed" (offline), "imagenet" (torchvision's, if on disk) or "random"
 content_name = "astronaut"  # a bundled photograph (localbook.art.images.BUNDLED_IMAGES)
 style_name = "ihc"       # a bundled colourful image used as the "painting"
@@ -62,31 +63,28 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
+from IPython.display import display
 
-import localbook
-from localbook import params
+from localbook import params, webfigures
+from localbook.art import images
+from localbook.chapters import ch07_style_transfer as chapter
 from localbook.device import pick_device, seed_everything
-from localbook.art import images, ot, style as st
+from localbook.plotting import text_table
+
+params.check(globals(), chapter.PRESETS, vgg_weights=("hed", "imagenet", "random"),
+             content_name=tuple(images.BUNDLED_IMAGES), style_name=tuple(images.BUNDLED_IMAGES),
+             canvas_name=tuple(images.BUNDLED_IMAGES), pairs_folder=(str,))
+torch_device = pick_device(device)
+rng = seed_everything(seed)
+plt.rcParams["figure.dpi"] = 80
+
+# %%
+from localbook.art import ot, style as st
 from localbook.art.feedforward import MagentaStyleTransfer
 from localbook.art.figures import image_grid, recursion_curves
 from localbook.art.portrait import PortraitLoop, canvas_square, partial_canvas
 from localbook.art.recursion import recursion_metrics, self_style_recursion
 from localbook.art.vgg import hed_edges, load_vgg16
-
-params.check(globals(), size=(int, 16, 1024), gatys_steps=(int, 1, 5000), strotss_steps=(int, 1, 2000),
-             strotss_scales=(int, 1, 6), n_samples=(int, 16, 8192), sinkhorn_eps=(float, 1e-5, 10.0),
-             sinkhorn_iter=(int, 1, 10_000), ff_iterations=(int, 1, 1000), opt_iterations=(int, 1, 50),
-             grid=(int, 1, 8), vgg_weights=("hed", "imagenet", "random"),
-             content_name=tuple(images.BUNDLED_IMAGES), style_name=tuple(images.BUNDLED_IMAGES),
-             canvas_name=tuple(images.BUNDLED_IMAGES), pairs_folder=(str,))
-if smoke:
-    size, gatys_steps, strotss_steps, strotss_scales, n_samples = 32, 2, 2, 1, 32
-    ff_iterations, opt_iterations, grid = 2, 1, 2
-torch_device = pick_device(device)
-rng = seed_everything(seed)
-plt.rcParams["figure.dpi"] = 80
-timings = {}
 
 # %% [markdown]
 # ## Images and networks
@@ -95,8 +93,7 @@ timings = {}
 # an immunohistochemical stain of a tissue section. The content is the astronaut portrait (the thesis'
 # experiments all revolve around portraits).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 content = images.load_bundled(content_name, size, device=torch_device)
 style_img = images.load_bundled(style_name, size, device=torch_device)
 vgg = load_vgg16(vgg_weights, pool="avg", device=torch_device, seed=seed)
@@ -127,23 +124,14 @@ if vgg_weights == "hed":
 # predicts a 100-number style vector from the style image and renders the content in one pass.
 
 # %%
-def timed(name, fn):
-    t0 = time.perf_counter()
-    out = fn()
-    timings[name] = time.perf_counter() - t0
-    return out
-
-
-outputs = {}
-outputs["Gatys"] = timed("Gatys", lambda: st.gatys(content, style_img, vgg, steps=gatys_steps, progress=False).image)
-vgg_random = load_vgg16("random", device=torch_device, seed=seed)
-outputs["Gatys, random VGG"] = timed("Gatys, random VGG", lambda: st.gatys(
-    content, style_img, vgg_random, steps=gatys_steps, progress=False).image)
-for kind, label in [("remd", "STROTSS (REMD)"), ("sinkhorn", "STROTSS (Sinkhorn)")]:
-    outputs[label] = timed(label, lambda: st.strotss(
-        content, style_img, vgg, kind, scales=strotss_scales, steps=strotss_steps, n_samples=n_samples,
-        eps=sinkhorn_eps, n_iter=sinkhorn_iter, seed=seed, progress=False).image)
-outputs["Magenta (feed-forward)"] = timed("Magenta (feed-forward)", lambda: magenta(style_img, content))
+strotss_options = dict(scales=strotss_scales, steps=strotss_steps, n_samples=n_samples, eps=sinkhorn_eps,
+                       n_iter=sinkhorn_iter, seed=seed)
+methods = {"Gatys": st.Gatys(vgg, steps=gatys_steps),
+           "Gatys, random VGG": st.Gatys(load_vgg16("random", device=torch_device, seed=seed), steps=gatys_steps),
+           "STROTSS (REMD)": st.Strotss(vgg, "remd", **strotss_options),
+           "STROTSS (Sinkhorn)": st.Strotss(vgg, "sinkhorn", **strotss_options),
+           "Magenta (feed-forward)": magenta}
+outputs, timings = st.run_methods(methods, style_img, content)
 
 # %%
 fig = image_grid([[content, style_img] + list(outputs.values())],
@@ -158,20 +146,10 @@ plt.show()
 # iterations, Sinkhorn has not converged: its plan matches only one marginal, and its raw cost can fall
 # *below* the EMD. Rounded onto the feasible set {cite}`altschuler2017rounding`, it is an upper bound.
 
-# %%
-# NBVAL_CHECK_OUTPUT
-rows = []
-g = torch.Generator().manual_seed(seed)
-for trial in range(3):
-    x, y = torch.randn(40, 8, generator=g, dtype=torch.float64), torch.randn(50, 8, generator=g, dtype=torch.float64)
-    cost = ot.cosine_cost(x, y)
-    res = ot.sinkhorn(cost, eps=1e-3, n_iter=50)
-    conv = ot.sinkhorn(cost, eps=0.02, n_iter=2000)
-    rows.append((float(ot.relaxed_emd(cost)), ot.exact_emd(cost), float(res.cost), float(res.rounded_cost),
-                 res.marginal_error, float(conv.cost)))
-print(f"{'REMD':>7} {'EMD':>7} {'SEMD raw':>9} {'rounded':>8} {'marg.err':>9} {'eps=0.02 conv.':>15}")
-for r in rows:
-    print(f"{r[0]:7.3f} {r[1]:7.3f} {r[2]:9.3f} {r[3]:8.3f} {r[4]:9.3f} {r[5]:15.3f}")
+# %% tags=["nbval-check-output"]
+bounds = ot.bounds_on_random_clouds(n_clouds=3, eps=1e-3, n_iter=50, seed=seed)
+text_table([[f"{b[k]:.3f}" for k in ("remd", "emd", "sinkhorn", "rounded", "marginal_error", "converged")]
+            for b in bounds], header=("REMD", "EMD", "SEMD raw", "rounded", "marg. err.", "eps=0.02 conv."))
 
 # %% [markdown]
 # Then the two STROTSS outputs (and Gatys'), measured on 128 hypercolumns against the style's: does the output optimised
@@ -180,9 +158,8 @@ for r in rows:
 # %%
 dist = {name: st.style_distances(vgg, outputs[name], style_img, n_points=128 if not smoke else 32, seed=seed)
         for name in ["STROTSS (REMD)", "STROTSS (Sinkhorn)", "Gatys"]}
-print(f"{'output':<20} {'REMD':>6} {'EMD':>6} {'SEMD raw':>9} {'rounded':>8}")
-for name, d in dist.items():
-    print(f"{name:<20} {d['remd']:6.3f} {d['emd']:6.3f} {d['sinkhorn']:9.3f} {d['sinkhorn_rounded']:8.3f}")
+display(text_table([(name, *(f"{d[k]:.3f}" for k in ("remd", "emd", "sinkhorn", "sinkhorn_rounded")))
+                    for name, d in dist.items()], header=("output", "REMD", "EMD", "SEMD raw", "rounded")))
 fig = image_grid([[content, style_img, outputs["STROTSS (REMD)"], outputs["STROTSS (Sinkhorn)"]]],
                  [["content", "style", "REMD", f"SEMD eps={sinkhorn_eps:g}, N={sinkhorn_iter}"]], size=2.2)
 plt.show()
@@ -196,11 +173,14 @@ plt.show()
 # exact fixed point at once: every loss term is zero).
 
 # %%
-seq_ff = timed("recursion, Magenta", lambda: self_style_recursion(magenta, content, ff_iterations, progress=False))
+t0 = time.perf_counter()
+seq_ff = self_style_recursion(magenta, content, ff_iterations, progress=False)
 half = images.load_bundled(content_name, max(16, size // 2), device=torch_device)
-strotss_self = lambda s, c: st.strotss(c, s, vgg, "remd", scales=strotss_scales, steps=max(1, strotss_steps // 2),
-                                       n_samples=n_samples, seed=seed, progress=False).image
-seq_opt = timed("recursion, STROTSS", lambda: self_style_recursion(strotss_self, half, opt_iterations, progress=False))
+t1 = time.perf_counter()
+strotss_self = st.Strotss(vgg, "remd", scales=strotss_scales, steps=max(1, strotss_steps // 2), n_samples=n_samples,
+                          seed=seed)
+seq_opt = self_style_recursion(strotss_self, half, opt_iterations, progress=False)
+timings["recursion, Magenta"], timings["recursion, STROTSS"] = t1 - t0, time.perf_counter() - t1
 metrics = {"Magenta (feed-forward)": recursion_metrics(seq_ff), "STROTSS (optimisation)": recursion_metrics(seq_opt)}
 
 # %%
@@ -211,11 +191,18 @@ plt.show()
 fig = recursion_curves(metrics)
 plt.show()
 
+# %% [markdown]
+# Every iterate of the feed-forward recursion, behind a slider (computed when the chapter ran; the slider works
+# in any browser, without Python):
+
 # %%
-# NBVAL_CHECK_OUTPUT
-for name, m in metrics.items():
-    print(f"{name:<24} t={len(m['to_start']) - 1:>2}: |x_t - x_0| = {m['to_start'][-1]:.2f}, "
-          f"|x_t - x_(t-1)| = {m['to_previous'][-1]:.2f}, saturated {m['saturated'][0]:.2f} -> {m['saturated'][-1]:.2f}")
+webfigures.image_sequence_figure(seq_ff, [f"t = {t}" for t in range(len(seq_ff))],
+                                 title="Magenta, x_(t+1) = f(x_t, x_t)")
+
+# %% tags=["nbval-check-output"]
+text_table([(name, len(m["to_start"]) - 1, f"{m['to_start'][-1]:.2f}", f"{m['to_previous'][-1]:.2f}",
+             f"{m['saturated'][0]:.2f} -> {m['saturated'][-1]:.2f}") for name, m in metrics.items()],
+           header=("method", "t", "|x_t - x_0|", "|x_t - x_(t-1)|", "saturated fraction"))
 
 # %% [markdown]
 # ## The portrait loop (thesis ch. 6.2.5, fig. 6.15)
@@ -229,7 +216,9 @@ for name, m in metrics.items():
 canvas = images.load_bundled(canvas_name, size, device=torch_device)
 loop = PortraitLoop(content, magenta)
 squares = [partial_canvas(canvas, grid, k) for k in range(grid * grid)]
-projections = timed("portrait loop", lambda: [loop.step(canvas_square(canvas, grid, k)) for k in range(grid * grid)])
+t0 = time.perf_counter()
+projections = [loop.step(canvas_square(canvas, grid, k)) for k in range(grid * grid)]
+timings["portrait loop"] = time.perf_counter() - t0
 fig = image_grid([squares, projections], [[f"canvas, square {k + 1}" for k in range(grid * grid)],
                                           [f"projection {k + 1}" for k in range(grid * grid)]], size=1.3)
 plt.show()
@@ -238,7 +227,7 @@ plt.show()
 if interactive:
     from localbook.art.portrait import build_portrait_widget
 
-    display(build_portrait_widget(PortraitLoop(content, magenta)))  # noqa: F821
+    display(build_portrait_widget(PortraitLoop(content, magenta)))
 
 # %% [markdown]
 # ## Predictivity (thesis ch. 6.2.2)
@@ -252,12 +241,17 @@ if interactive:
 if pairs_folder:
     from localbook.art.predictivity import evaluate_predictivity
 
-    methods = {"Gatys": lambda s, c: st.gatys(c, s, vgg, steps=gatys_steps, progress=False).image,
-               "Magenta": magenta}
-    for row in evaluate_predictivity(pairs_folder, methods, size=size, model=vgg, device=torch_device):
+    for row in evaluate_predictivity(pairs_folder, {"Gatys": methods["Gatys"], "Magenta": magenta}, size=size,
+                                     model=vgg, device=torch_device):
         print(row)
 else:
     print("pairs_folder is empty: no predictivity evaluation in this run")
+
+# %% [markdown]
+# Timings of this run (CPU times vary with the machine; not checked):
+
+# %%
+text_table([(name, f"{seconds:.1f} s") for name, seconds in timings.items()], header=("step", "wall time"))
 
 # %% [markdown]
 # ## Thesis versus this book
@@ -265,34 +259,27 @@ else:
 # Chapter 6.2 reports no accuracy figures; its claims are qualitative. Each is set against what this run
 # measured, at 96 px with few iterations (see the parameters).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 ff, op = metrics["Magenta (feed-forward)"], metrics["STROTSS (optimisation)"]
 table = [
     ("SEMD parameters", "eps = 1e-3, N = 50", f"eps = {sinkhorn_eps:g}, N = {sinkhorn_iter}"),
     ("SEMD vs EMD", "SEMD is an upper bound of the EMD",
-     f"raw cost below EMD in {sum(r[2] < r[1] for r in rows)}/3 clouds; rounded plan above in "
-     f"{sum(r[3] >= r[1] for r in rows)}/3"),
+     f"raw cost below EMD in {sum(b['sinkhorn'] < b['emd'] for b in bounds)}/3 clouds; rounded plan above in "
+     f"{sum(b['rounded'] >= b['emd'] for b in bounds)}/3"),
     ("optimisation recursion", "converges to f(x, x) = x",
      f"step size |x_t - x_(t-1)| = {op['to_previous'][-1]:.3f} at t = {len(op['to_start']) - 1}"),
     ("feed-forward recursion", "drifts away from x_0, no resemblance",
      f"|x_t - x_0| = {ff['to_start'][-1]:.2f} at t = {len(ff['to_start']) - 1} (vs {op['to_start'][-1]:.2f})"),
-    ("feed-forward colours", "saturated or zero", f"saturated fraction {ff['saturated'][0]:.2f} -> {ff['saturated'][-1]:.2f}"),
+    ("feed-forward colours", "saturated or zero",
+     f"saturated fraction {ff['saturated'][0]:.2f} -> {ff['saturated'][-1]:.2f}"),
     ("pixelizing portrait", "3 x 3 squares", f"{grid} x {grid} squares"),
 ]
-print(f"{'claim':<24} {'thesis':<36} this book ({content_name}, {size} px)")
-for claim, thesis, book in table:
-    print(f"{claim:<24} {thesis:<36} {book}")
+text_table(table, header=("claim", "thesis", f"this book ({content_name}, {size} px)"))
 
 # %% [markdown]
-# Timings of this run (CPU times vary with the machine; not checked):
-
-# %%
-for name, seconds in timings.items():
-    print(f"{name:<26} {seconds:6.1f} s")
-
-# %% [markdown]
-# **What to take away.** At this scale the Sinkhorn variant ends no closer to the style in exact EMD than
+# ## What this shows
+#
+# At this scale the Sinkhorn variant ends no closer to the style in exact EMD than
 # the relaxed one, and it does not look better -- the thesis' fig. 6.10 point, here with unconverged
 # outputs (15 steps per scale leave STROTSS noisy). Under the self-style recursion the optimisation method
 # stays near its start (blurred and noisier, since it is far from converged), while the feed-forward network

@@ -33,14 +33,15 @@
 # the rest.
 
 # %% tags=["parameters"]
-n_examples = 12           # training characters shown
-n_eval = 670              # validation / test characters scored (all: 670 / 671); the thesis reports no score
-temperatures = [0.1, 0.4, 0.8]  # sampling temperatures tau; Ha & Eck show 0.1 to 1.0
-n_samples = 6             # unconditional samples per temperature
-n_completions = 6         # held-out characters completed from their first strokes
-completion_tau = 0.3      # temperature of the completions
-fine_tune_steps = 0       # extra training steps on the shipped weights (the thesis refined on the artists' strokes)
-n_turns = 3               # scripted human turns of the replayed dialog (the thesis: a painting session)
+scale = "quick"           # "quick" (CI, minutes on 2 cores), "medium", "thesis" (see the table printed below)
+n_examples = None         # training characters shown (None: the scale's value)
+n_eval = None             # validation / test characters scored (all: 670 / 671); the thesis reports no score
+temperatures = None       # sampling temperatures tau; Ha & Eck show 0.1 to 1.0
+n_samples = None          # unconditional samples per temperature
+n_completions = None      # held-out characters completed from their first strokes
+completion_tau = None     # temperature of the completions
+fine_tune_steps = None    # extra training steps on the shipped weights (the thesis refined on the artists' strokes)
+n_turns = None            # scripted human turns of the replayed dialog (the thesis: a painting session)
 device = "auto"           # training was on CPU; "cuda" works as well
 interactive = True        # builds the ipycanvas dialog; headless runs set it to False
 smoke = False             # tiny sizes, for CI
@@ -49,19 +50,17 @@ seed = 0
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
+from IPython.display import display
 
 from localbook import params
 from localbook.art import canvas as cv
 from localbook.art import sketch as sk
+from localbook.chapters import ch08_sketch_dialog as chapter
 from localbook.data import kanjivg
 from localbook.device import pick_device, seed_everything
+from localbook.plotting import text_table, thesis_vs_book
 
-params.check(globals(), n_examples=(int, 1, 48), n_eval=(int, 1, 671), temperatures=[float, 0.01, 2.0],
-             n_samples=(int, 1, 24), n_completions=(int, 1, 24), completion_tau=(float, 0.01, 2.0),
-             fine_tune_steps=(int, 0, 100_000), n_turns=(int, 1, 8))
-if smoke:
-    n_examples, n_eval, temperatures, n_samples, n_completions = 4, 24, [0.4], 2, 2
-    n_turns, fine_tune_steps = 2, min(fine_tune_steps, 2)
+params.check(globals(), chapter.PRESETS)
 torch_device = pick_device(device)
 seed_everything(seed)
 plt.rcParams["figure.dpi"] = 80
@@ -76,18 +75,13 @@ plt.rcParams["figure.dpi"] = 80
 # point. Offsets are divided by their standard deviation on the training set. Malformed files would be listed
 # and counted here.
 
-# %%
+# %% tags=["nbval-check-output"]
 data = kanjivg.load_kanjivg(n_files=300 if smoke else None)
 print(data.summary())
-# NBVAL_CHECK_OUTPUT
 
 # %%
-def title(name):
-    return f"U+{name.upper().lstrip('0')}"
-
-
 shown = np.linspace(0, len(data.train) - 1, n_examples).astype(int)  # spread over the code points
-labels = [f"{title(data.train_names[i])}, {int(data.train[i][:, 2].sum())} strokes" for i in shown]
+labels = [f"{sk.codepoint_title(data.train_names[i])}, {int(data.train[i][:, 2].sum())} strokes" for i in shown]
 fig = sk.plot_drawings([[(data.train[i], "k")] for i in shown], titles=labels)
 
 # %% [markdown]
@@ -103,13 +97,12 @@ fig = sk.plot_drawings([[(data.train[i], "k")] for i in shown], titles=labels)
 # $10^{-3}$ decaying by 0.9999 per step, random x/y stretches of up to 10 %), which stopped on its time limit;
 # a machine with more time gets further along the same curve.
 
-# %%
+# %% tags=["nbval-check-output"]
 model = sk.load_pretrained(device=torch_device)
 c = model.config
 print(f"encoder {c.enc_hidden}x2, decoder {c.dec_hidden}, z {c.z_dim}, M = {c.n_mixtures}, N_max = {c.max_len}, "
       f"{sum(p.numel() for p in model.parameters()):,} parameters; "
       f"scale {float(model.scale):.3g} (data: {data.scale:.3g}) KanjiVG units")
-# NBVAL_CHECK_OUTPUT
 
 # %%
 curve = sk.read_curve()
@@ -148,17 +141,14 @@ if fine_tune_steps:
 # are for QuickDraw classes, not kanji, and the thesis gives no number: there is no "thesis vs this book" row
 # to print, only this book's scale.
 
-# %%
+# %% tags=["nbval-check-output"]
 scores = {name: sk.evaluate_nll(model, seqs[:n_eval]) for name, seqs in (("validation", val_n), ("test", test_n))}
 base = {name: sk.baseline_nll_per_point(train_n, seqs[:n_eval])
         for name, seqs in (("validation", val_n), ("test", test_n))}
-print(f"KanjiVG, {len(train_n)} training characters, N_max = {c.max_len}, scored on the first {n_eval}")
-print(f"{'split':<11}{'L_s':>8}{'L_p':>8}{'L_R':>8}{'KL':>8}{'NLL/point':>11}{'memoryless':>12}")
-for name, s in scores.items():
-    print(f"{name:<11}{s['L_s']:>8.3g}{s['L_p']:>8.3g}{s['L_R']:>8.3g}{s['KL']:>8.3g}"
-          f"{s['nll_per_point']:>11.3g}{base[name]:>12.3g}")
-print("thesis: no likelihood reported (the sketcher is evaluated by the painters); Ha & Eck: QuickDraw only")
-# NBVAL_CHECK_OUTPUT
+text_table([(name, *(f"{s[k]:.3g}" for k in ("L_s", "L_p", "L_R", "KL", "nll_per_point")), f"{base[name]:.3g}")
+            for name, s in scores.items()], header=("split", "L_s", "L_p", "L_R", "KL", "NLL/point", "memoryless"),
+           caption=f"KanjiVG, {len(train_n)} training characters, N_max = {c.max_len}, scored on the first {n_eval}; "
+                   "the thesis reports no likelihood (the painters evaluate the sketcher), Ha & Eck QuickDraw only")
 
 # %% [markdown]
 # ## Reconstructions and samples
@@ -174,7 +164,8 @@ print("thesis: no likelihood reported (the sketcher is evaluated by the painters
 picked = np.linspace(0, len(test_n) - 1, n_completions + 2).astype(int)[1:-1]  # spread over the code points
 recon = sk.reconstruct(model, [test_n[i] for i in picked], temperature=0.1, seed=seed)
 fig = sk.plot_drawings([[(test_n[i], "k")] for i in picked] + [[(r, cv.MACHINE_COLOR)] for r in recon],
-                       titles=[title(data.test_names[i]) for i in picked] + ["reconstruction"] * len(picked),
+                       titles=[sk.codepoint_title(data.test_names[i]) for i in picked]
+                       + ["reconstruction"] * len(picked),
                        ncols=len(picked), scale=float(model.scale))
 
 # %% [markdown]
@@ -206,14 +197,13 @@ cuts = [sk.split_strokes(test_n[i], int(test_n[i][:, 2].sum()) // 2) for i in mu
 conts = [sk.complete(model, [p], n_points=len(r), temperature=completion_tau, seed=seed + j, min_points=1)[0]
          for j, (p, r) in enumerate(cuts)]  # as many new points as the true rest has
 fig = sk.plot_drawings([[(p, "#bbbbbb"), (r, "#bbbbbb")] for p, r in cuts], ncols=len(multi),
-                       scale=float(model.scale), titles=[title(data.test_names[i]) for i in multi])
+                       scale=float(model.scale), titles=[sk.codepoint_title(data.test_names[i]) for i in multi])
 for ax, (p, _), cont in zip(fig.axes, cuts, conts):
     end = sk.draw_stroke3(ax, sk.denormalise(p, float(model.scale)), color=cv.HUMAN_COLOR, lw=1.8)
     sk.draw_stroke3(ax, sk.denormalise(cont, float(model.scale)), origin=end, color=cv.MACHINE_COLOR, lw=1.8)
 
-# %%
+# %% tags=["nbval-check-output"]
 print("new points per completion:", [len(x) for x in conts], "true rest:", [len(r) for _, r in cuts])
-# NBVAL_CHECK_OUTPUT
 
 # %% [markdown]
 # ## A replayed dialog
@@ -234,9 +224,8 @@ dialog = cv.play_script(completer, script, amount=0.5, temperature=completion_ta
                         dialog=cv.Dialog.for_box(width, width, box=kanjivg.KANJIVG_BOX, unit=completer.scale))
 fig = cv.plot_history(dialog)
 
-# %%
+# %% tags=["nbval-check-output"]
 print([(t.author, t.n_points) for t in dialog.turns])
-# NBVAL_CHECK_OUTPUT
 
 # %% [markdown]
 # In Jupyter, draw on the canvas below and press the machine's button: it answers with the same completer.
@@ -244,7 +233,8 @@ print([(t.author, t.n_points) for t in dialog.turns])
 
 # %%
 if interactive:
-    side = 400  # pixels; mouse strokes are simplified like the training data (RDP, 0.85 KanjiVG units)
+    side = 360  # pixels: with the controls beside it, the widget fits a 1366 x 768 laptop screen
+    # mouse strokes are simplified like the training data (RDP, 0.85 KanjiVG units)
     widget = cv.build_canvas_widget(completer, epsilon=0.85 * side / kanjivg.KANJIVG_BOX, amount=0.5,
                                     temperature=completion_tau, seed=seed,
                                     dialog=cv.Dialog.for_box(side, side, box=kanjivg.KANJIVG_BOX,
@@ -252,7 +242,24 @@ if interactive:
     display(widget)
 
 # %% [markdown]
-# ## A computational catalyst
+# ## Thesis versus this book
+#
+# The thesis reports no number for its sketcher; the rows set what it describes against what this run did.
+
+# %% tags=["nbval-check-output"]
+thesis_vs_book([
+    ("sketcher", "sketch RNN after Ha & Eck", f"Sketch-RNN, {sum(p.numel() for p in model.parameters()):,} "
+     "parameters", "shipped weights"),
+    ("training data", "QuickDraw, refined on the artists' strokes", f"{len(train_n)} KanjiVG characters, "
+     f"{fine_tune_steps} fine-tuning steps", "fine_tune_steps"),
+    ("score", "none: judged by the painters", f"test NLL/point {scores['test']['nll_per_point']:.3g} "
+     f"(memoryless {base['test']:.3g})", f"first {n_eval} test characters"),
+    ("dialog", "painters and machine alternate, machine in blue", f"{len(dialog.turns)} turns replayed from a "
+     "script; a canvas widget in JupyterLab", f"{n_turns} human turns"),
+])
+
+# %% [markdown]
+# ## What this shows
 #
 # The thesis closes its interactive experiments by describing the machine as "a computational catalyst to
 # human creativity, offering new sources of inspiration to the artists" rather than a creator in its own

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from ase.build import bulk, molecule
+from ase.build import molecule
 from ase.constraints import FixAtoms
 
 import localbook
@@ -337,3 +337,80 @@ def test_two_processes_hammering_one_key_never_lose_or_tear_an_entry(tmp_path):
         print(counts)
         assert counts["reads"] >= 10 and counts["writes"] >= 3 and counts["misses_after_a_hit"] == 0
     assert [e.suffix for e in (tmp_path / "cache").iterdir()] == [".npz"]  # one entry, no temporary file left
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# properties of the key (hypothesis)
+
+from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+_leaves = (st.none() | st.booleans() | st.integers(-10 ** 12, 10 ** 12) | st.floats(allow_nan=False)
+           | st.text(max_size=8) | hnp.arrays(st.sampled_from([np.float64, np.int32, np.float32]),
+                                              hnp.array_shapes(max_dims=2, max_side=4)))
+_values = st.recursive(_leaves, lambda inner: st.lists(inner, max_size=4)
+                       | st.dictionaries(st.text(max_size=5), inner, max_size=4), max_leaves=12)
+_PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _copy(value):
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in reversed(list(value.items()))}  # another insertion order
+    return value
+
+
+def _leaf_paths(value, path=()):
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _leaf_paths(v, path + (i,))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _leaf_paths(v, path + (k,))
+    else:
+        yield path
+
+
+def _changed(leaf):
+    if isinstance(leaf, np.ndarray):
+        if leaf.size == 0:
+            return np.zeros((leaf.shape[0] + 1,) + leaf.shape[1:], leaf.dtype)
+        out = leaf.copy()
+        out.flat[0] = out.flat[0] + 1 if np.isfinite(out.flat[0]) and abs(out.flat[0]) < 1e6 else 0
+        return out
+    if leaf is None or isinstance(leaf, bool):
+        return 0 if leaf is None else not leaf
+    if isinstance(leaf, int):
+        return leaf + 1
+    if isinstance(leaf, float):
+        return leaf + 1.0 if abs(leaf) < 1e15 else 0.5
+    return leaf + "x"
+
+
+@_PROPERTY
+@given(_values)
+def test_equal_content_gives_equal_keys(value):
+    assert fingerprint(value) == fingerprint(_copy(value))
+    assert cache_key("f", value, {"p": value}) == cache_key("f", _copy(value), {"p": _copy(value)})
+
+
+@_PROPERTY
+@given(_values, st.data())
+def test_any_changed_leaf_changes_the_key(value, data):
+    paths = list(_leaf_paths(value))
+    assume(paths)  # an empty container has no leaf to change
+    path = data.draw(st.sampled_from(paths))
+    changed = _copy(value)
+    if not path:
+        changed = _changed(changed)
+    else:
+        parent = changed
+        for k in path[:-1]:
+            parent = parent[k]
+        parent[path[-1]] = _changed(parent[path[-1]])
+    assert fingerprint(changed) != fingerprint(value)
+    assert cache_key("f", [1], {"p": changed}) != cache_key("f", [1], {"p": value})

@@ -142,7 +142,7 @@ def test_turns_alternate_with_errors_that_name_the_fix():
 
 def test_undo_lets_the_machine_answer_again():
     d = cv.Dialog()
-    cv.human_turn(d, [square(20, 20, 100)])
+    cv.human_turn(d, [square(120, 120, 100)])
     first = cv.machine_turn(d, retrace, seed=0)
     assert cv.undo(d) is first and len(d.turns) == 1
     second = cv.machine_turn(d, retrace, seed=1)
@@ -226,13 +226,23 @@ def test_an_empty_answer_is_a_machine_turn_that_passes():
     plt.close(fig)
 
 
-def test_machine_points_off_the_canvas_are_clipped_and_counted():
+def test_machine_strokes_are_cut_at_the_border_and_counted():
     d = cv.Dialog(100, 100)
     cv.human_turn(d, [[[50.0, 50.0], [60.0, 50.0]]])
     far = np.array([[0.0, 0.0, 0], [5.0, 0.0, 0], [0.0, 0.1, 1]], np.float32)  # 5 units = 250 px to the right
     turn = cv.machine_turn(d, lambda *a: far, amount=3)
     assert turn.params["n_clipped"] == 2
-    np.testing.assert_allclose(turn.strokes[0], [[60, 50], [100, 50], [100, 55]], atol=1e-4)
+    assert len(turn.strokes) == 1  # the pen left the canvas: nothing is drawn along the border
+    np.testing.assert_allclose(turn.strokes[0], [[60, 50], [100, 50]], atol=1e-4)
+
+
+def test_cut_to_canvas_splits_a_stroke_that_leaves_and_comes_back():
+    out_and_back = np.array([[10.0, 10.0], [10.0, -30.0], [50.0, -30.0], [50.0, 20.0], [60.0, 20.0]])
+    pieces, n_outside = cv.cut_to_canvas([out_and_back, np.array([[5.0, 5.0]]), np.array([[-1.0, 5.0]])], 100, 100)
+    assert n_outside == 3 and len(pieces) == 3
+    np.testing.assert_allclose(pieces[0], [[10, 10], [10, 0]])
+    np.testing.assert_allclose(pieces[1], [[50, 0], [50, 20], [60, 20]])
+    np.testing.assert_allclose(pieces[2], [[5, 5]])  # a dot on the canvas stays; the one off it goes
 
 
 def test_play_script_is_deterministic_and_uses_successive_seeds():
@@ -280,9 +290,12 @@ def test_widget_callbacks_drive_the_plain_functions(monkeypatch):
     monkeypatch.setattr(_CANVAS_MANAGER, "_send_custom", lambda command, buffers=[]: sent.append(command))
     w = cv.build_canvas_widget(retrace, width=200, height=150, amount=1.0, temperature=0.4, seed=10,
                                replay_delay=0.0)
-    buttons = w.box.children[0].children
+    buttons = w.buttons
     assert [b.description for b in buttons] == ["machine's turn", "undo", "replay", "clear"]
     assert w.canvas.width == 200 and w.canvas.height == 150
+    assert (w.canvas.layout.width, w.canvas.layout.height) == ("200px", "150px")  # not stretched to the page
+    assert w.box.children[0] is w.canvas and all(b in w.box.children[1].children[0].children +
+                                                   w.box.children[1].children[1].children for b in buttons)
 
     def draw(points):  # the messages the browser sends, through ipycanvas' own dispatch
         events = ["mouse_down"] + ["mouse_move"] * (len(points) - 1) + ["mouse_up"]

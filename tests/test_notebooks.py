@@ -14,6 +14,10 @@ from localbook.chapters import chapter_modules
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
 PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
+CHECK_TAG = "nbval-check-output"  # nbval compares the stored outputs of cells with this tag
+# Chapters whose checked cells still carry the '# NBVAL_CHECK_OUTPUT' comment instead of the tag: each leaves this
+# set once `tools/nbval_tags.py` has converted it (then the comment is refused, so that it never shows in the book).
+COMMENT_MARKER_CHAPTERS = {"02", "03", "04", "05", "06"}
 
 
 def cells(nb):
@@ -53,8 +57,12 @@ def test_notebook_conventions(py):
     assert "params.check(globals()" in nxt.source, "the cell after the parameters must call params.check"
     trailing = [c.source for c in code if re.search(r"\S.*#\s*NBVAL_CHECK_OUTPUT", c.source)]
     assert not trailing, f"nbval only reads '# NBVAL_CHECK_OUTPUT' on a line of its own: {trailing[0][:80]!r}"
-    checked = [c for c in code if re.search(r"^\s*#\s*NBVAL_CHECK_OUTPUT\s*$", c.source, re.M)]
-    assert checked, "no cell carries # NBVAL_CHECK_OUTPUT"
+    comments = [c for c in code if re.search(r"^\s*#\s*NBVAL_CHECK_OUTPUT\s*$", c.source, re.M)]
+    assert not comments or py.stem[:2] in COMMENT_MARKER_CHAPTERS, (
+        f"checked cells carry the cell tag {CHECK_TAG!r} (hidden in the book), not a '# NBVAL_CHECK_OUTPUT' "
+        f"comment: run `python tools/nbval_tags.py {py.relative_to(ROOT)}` then `jupytext --sync` on it")
+    checked = comments + [c for c in code if CHECK_TAG in c.metadata.get("tags", [])]
+    assert checked, f"no cell carries the {CHECK_TAG!r} tag: nbval would check nothing in this chapter"
     assert all(c.outputs for c in checked), "a checked cell has no stored output: execute the notebook"
     figures = [c.source[:60] for c in checked
                if any(o.get("output_type") == "display_data" and "image/png" in o.get("data", {}) for o in c.outputs)]
@@ -72,7 +80,7 @@ def run_nbval(path):
 def test_nbval_lax_fails_when_a_checked_output_changes(tmp_path):
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                            "language": "python"}})
-    checked = nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(6 * 7)")
+    checked = nbformat.v4.new_code_cell("print(6 * 7)", metadata={"tags": [CHECK_TAG]})
     unchecked = nbformat.v4.new_code_cell("print('free text')")
     checked.execution_count, unchecked.execution_count = 1, 2
     checked.outputs = [nbformat.v4.new_output("stream", name="stdout", text="42\n")]
@@ -89,14 +97,40 @@ def test_nbval_lax_fails_when_a_checked_output_changes(tmp_path):
     assert result.returncode != 0 and "43" in result.stdout
 
 
-def test_misspelled_papermill_parameter_stops_the_chapter(tmp_path):
+@pytest.mark.parametrize("name, value, message", [
+    ("dimz", "3", "unknown parameter 'dimz' (did you mean 'dims'?)"),
+    ("plt", "3", "-p plt ... was ignored: the notebook rebinds 'plt'"),  # imported after papermill's cell
+])
+def test_a_bad_papermill_parameter_stops_the_chapter(tmp_path, name, value, message):
     nb = ROOT / "notebooks" / "00_local_methods.ipynb"
     result = subprocess.run(
         [sys.executable, "-m", "papermill", str(nb), str(tmp_path / "out.ipynb"), "-k", "python3",
-         "--cwd", str(nb.parent), "-p", "smoke", "True", "-p", "interactive", "False", "-p", "dimz", "3"],
+         "--cwd", str(nb.parent), "-p", "smoke", "True", "-p", "interactive", "False", "-p", name, value],
         capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
-    assert "unknown parameter 'dimz' (did you mean 'dims'?)" in result.stdout + result.stderr
+    assert message in result.stdout + result.stderr
+
+
+def test_nbval_checks_a_displayed_table_as_text_and_html(tmp_path):
+    from localbook.plotting import text_table
+
+    table = text_table([("MAE", "1.5")], header=("quantity", "value"))
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    cell = nbformat.v4.new_code_cell('from localbook.plotting import text_table\n'
+                                     'text_table([("MAE", "1.5")], header=("quantity", "value"))',
+                                     metadata={"tags": [CHECK_TAG]})
+    cell.execution_count = 1
+    cell.outputs = [nbformat.v4.new_output("execute_result", execution_count=1,
+                                           data={"text/plain": str(table), "text/html": table._repr_html_()})]
+    nb.cells = [cell]
+    good = tmp_path / "table.ipynb"
+    nbformat.write(nb, good)
+    result = run_nbval(good)
+    assert result.returncode == 0, result.stdout + result.stderr
+    cell.outputs[0]["data"]["text/plain"] = str(table).replace("1.5", "1.6")
+    nbformat.write(nb, good)
+    assert run_nbval(good).returncode != 0
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -106,9 +140,8 @@ MAX_CELL_LINES = 15
 CLOSING_SECTIONS = ["Thesis versus this book", "What this shows"]
 # Chapters still being rewritten into the house shape. Each must still fail the check (so the set only shrinks);
 # it is empty when every chapter is done.
-HOUSE_SHAPE_PENDING = {"01_scattering_aliasing", "02_qm9_regression", "03_graphite_regression",
-                       "04_entropy_surrogate", "05_patch_cnn", "06_patch_knn", "07_style_transfer",
-                       "08_sketch_dialog"}
+HOUSE_SHAPE_PENDING = {"02_qm9_regression", "03_graphite_regression",
+                       "04_entropy_surrogate", "05_patch_cnn", "06_patch_knn"}
 
 
 def house_shape_problems(py: Path) -> list[str]:

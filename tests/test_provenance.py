@@ -43,17 +43,23 @@ def test_unknown_modules_are_refused_with_the_fix():
         provenance.source_hash()
 
 
+# Imports by computed name escape the closure. The known ones, and why each is fine: compute's command line loads
+# the user's job module (a cache key of that job names the job's module in depends_on); the chapter registry looks
+# up chapter modules by number (chapters are above everything the cache keys cover).
+ALLOWED_DYNAMIC_IMPORTS = {"localbook/compute.py", "localbook/chapters/__init__.py"}
+
+
 def test_localbook_imports_no_module_by_a_computed_name():
     """The closure is found by parsing import statements; importlib.import_module("...") would escape it."""
-    offenders = []
+    offenders = set()
     for path in provenance.PACKAGE_ROOT.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call):
                 f = node.func
                 name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
                 if name in ("import_module", "__import__"):
-                    offenders.append(f"{path.relative_to(REPO)}:{node.lineno}")
-    assert offenders == []
+                    offenders.add(path.relative_to(REPO).as_posix())
+    assert offenders <= ALLOWED_DYNAMIC_IMPORTS, sorted(offenders - ALLOWED_DYNAMIC_IMPORTS)
 
 
 def test_dependency_versions_name_installed_distributions():
@@ -114,3 +120,47 @@ def test_changing_one_line_of_a_copy_of_scattering3d_makes_the_next_run_recomput
     assert run("scattering3d") == "computed"
     _edit_one_line(src / "localbook" / "art" / "style.py", r"^def ")  # a module scattering does not import
     assert [run("scattering3d"), run("package")] == ["cached", "computed"]
+
+
+# property: editing any one file changes package_hash, and source_hash(M) exactly when the file is in M's closure
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_FILES = sorted(p.relative_to(provenance.PACKAGE_ROOT).as_posix() for p in provenance.PACKAGE_ROOT.rglob("*.py")
+                if "__pycache__" not in p.parts)
+_PROBES = ("localbook.scattering3d", "localbook.atoms.eam", "localbook.data.cache", "localbook.art.style",
+           "localbook.images.patches")
+
+
+def _module_name(rel: str) -> str:
+    return ".".join(("localbook", *Path(rel).with_suffix("").parts)).removesuffix(".__init__")
+
+
+@pytest.fixture(scope="module")
+def package_copy(tmp_path_factory):
+    root = tmp_path_factory.mktemp("src") / "localbook"
+    shutil.copytree(provenance.PACKAGE_ROOT, root,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.npz", "*.pt", "*.gz"))
+    return root
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(_FILES))
+def test_editing_any_file_changes_exactly_the_hashes_that_cover_it(package_copy, monkeypatch, rel):
+    monkeypatch.setattr(provenance, "PACKAGE_ROOT", package_copy)
+    provenance.clear()
+    try:
+        before = {m: provenance.source_hash(m) for m in _PROBES}
+        package_before = provenance.package_hash()
+        closures = {m: provenance.module_closure(m) for m in _PROBES}
+        original = (package_copy / rel).read_bytes()
+        (package_copy / rel).write_bytes(original + b"\n# one more line\n")
+        provenance.clear()
+        assert provenance.package_hash() != package_before
+        for m in _PROBES:
+            covered = _module_name(rel) in closures[m]
+            assert (provenance.source_hash(m) != before[m]) == covered, (rel, m)
+        (package_copy / rel).write_bytes(original)
+    finally:
+        provenance.clear()

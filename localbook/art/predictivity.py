@@ -9,7 +9,7 @@ pairs that the user provides (no such set ships with any package): ``NAME_photo.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import torch

@@ -7,7 +7,7 @@ quantifies it per iteration.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch

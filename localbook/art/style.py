@@ -27,10 +27,11 @@ from tqdm.auto import tqdm
 
 from localbook.art import ot
 from localbook.art.vgg import VGG16Features
+from localbook.checks import check_images
 
 __all__ = ["GATYS_STYLE_LAYERS", "GATYS_CONTENT_LAYER", "STROTSS_LAYERS", "gram_matrix", "gatys_losses",
            "gatys", "sample_hypercolumns", "self_similarity_loss", "moment_loss", "strotss_losses", "strotss",
-           "StyleResult", "resize", "style_distances"]
+           "StyleResult", "resize", "style_distances", "Gatys", "Strotss", "run_methods"]
 
 GATYS_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 GATYS_CONTENT_LAYER = "conv4_2"
@@ -55,6 +56,7 @@ def _check_image(name: str, x: torch.Tensor) -> None:
     if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[:2] != (1, 3):
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ValueError(f"{name} must be one RGB image (1, 3, H, W) in [0, 1], got {shape}")
+    check_images(x, who=name)
 
 
 def resize(x: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
@@ -118,7 +120,7 @@ def gatys(content: torch.Tensor, style: torch.Tensor, model: VGG16Features, step
     for _ in tqdm(range(-(-steps // chunk)), desc="Gatys L-BFGS", disable=_tqdm_disable(progress), leave=False):
         opt = torch.optim.LBFGS([x], max_iter=chunk, history_size=20, line_search_fn="strong_wolfe")
 
-        def closure():
+        def closure(opt=opt):  # called by this step's opt.step only; the default binds it explicitly
             opt.zero_grad()
             s, c = gatys_losses(model, x, style_grams, content_target)
             loss = s + content_weight * c
@@ -290,3 +292,51 @@ def style_distances(model: VGG16Features, x: torch.Tensor, style: torch.Tensor, 
     res = ot.sinkhorn(cost, eps=eps, n_iter=n_iter)
     return {"remd": float(ot.relaxed_emd(cost)), "emd": ot.exact_emd(cost), "sinkhorn": float(res.cost),
             "sinkhorn_rounded": float(res.rounded_cost)}
+
+
+@dataclass
+class Gatys:
+    """Gatys' method as a style transfer function ``f(style, content) -> image`` (the form of thesis eq. 6.1).
+
+    ``options`` go to :func:`gatys` (``steps``, ``content_weight``, ...); ``progress`` is off.
+    """
+
+    model: VGG16Features
+    options: dict = field(default_factory=dict)
+
+    def __init__(self, model: VGG16Features, **options):
+        self.model, self.options = model, options
+
+    def __call__(self, style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+        return gatys(content, style, self.model, progress=False, **self.options).image
+
+
+@dataclass
+class Strotss:
+    """The STROTSS-like method as ``f(style, content) -> image``; ``ot_kind`` "remd" or "sinkhorn".
+
+    ``options`` go to :func:`strotss` (``scales``, ``steps``, ``n_samples``, ``eps``, ``n_iter``, ``seed``).
+    """
+
+    model: VGG16Features
+    ot_kind: str = "remd"
+    options: dict = field(default_factory=dict)
+
+    def __init__(self, model: VGG16Features, ot_kind: str = "remd", **options):
+        self.model, self.ot_kind, self.options = model, ot_kind, options
+
+    def __call__(self, style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+        return strotss(content, style, self.model, self.ot_kind, progress=False, **self.options).image
+
+
+def run_methods(methods: dict, style: torch.Tensor, content: torch.Tensor) -> tuple[dict, dict]:
+    """Apply each ``f(style, content)`` of ``methods`` (name -> function); returns ``(images, seconds)``, two
+    dicts keyed by the method names (wall-clock seconds of each call)."""
+    import time
+
+    images, seconds = {}, {}
+    for name, f in methods.items():
+        t0 = time.perf_counter()
+        images[name] = f(style, content)
+        seconds[name] = time.perf_counter() - t0
+    return images, seconds

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from localbook.checks import check_images
 from localbook.data import art_weights as _art_weights  # noqa: F401  (registers the datasets)
 from localbook.data.registry import locate
 
@@ -83,6 +84,8 @@ class VGG16Features(nn.Module):
     def forward(self, x: torch.Tensor, layers=("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")):
         if x.ndim != 4 or x.shape[1] != 3:
             raise ValueError(f"expected RGB images (B, 3, H, W) in [0, 1], got shape {tuple(x.shape)}")
+        if not x.requires_grad:  # not an optimiser's iterate (those leave [0, 1] between clamps)
+            check_images(x, channels=3, who="VGG16Features")  # 0-255 pixels gave activations ~2e5
         unknown = [name for name in layers if name not in VGG16_LAYERS]
         if unknown:
             raise ValueError(f"unknown VGG-16 layer(s) {unknown}; choose among {VGG16_LAYERS}")

@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from localbook.checks import check_structures
+
 __all__ = ["AFSDescriptor", "radial_basis", "afs_per_atom"]
 
 
@@ -69,7 +71,8 @@ def afs_per_atom(atoms, n_max: int = 20, l_max: int = 10, r_cut: float = 5.0, de
     Feature index ``(n - 1) * (l_max + 1) + l``. ``atoms``: ``ase.Atoms`` (periodic or not).
     """
     from ase.neighborlist import neighbor_list
-    if n_max < 1 or l_max < 0 or r_cut <= 0:
+    check_structures([atoms], who="afs_per_atom")  # a NaN atom gave zeros
+    if n_max < 1 or l_max < 0 or not 0 < r_cut < float("inf"):  # a nan r_cut gave zeros
         raise ValueError(f"need n_max >= 1, l_max >= 0, r_cut > 0; got {n_max}, {l_max}, {r_cut}")
     dev = torch.device(device)
     n = len(atoms)

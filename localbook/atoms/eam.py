@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from localbook.checks import check_memory, check_structures, dense_hessian_bytes
+
 __all__ = ["POTENTIALS", "EAMPotential", "TorchEAMCalculator", "load_potential", "neighbour_pairs",
            "potential_path"]
 
@@ -133,6 +135,7 @@ class EAMPotential:
 
     # ------------------------------------------------------------------ internals
     def _check(self, atoms):
+        check_structures([atoms], who=f"EAMPotential({self.name})")
         if not all(atoms.pbc):
             raise ValueError("EAMPotential needs a periodic cell (atoms.pbc all True); set atoms.pbc = True")
         symbols = set(atoms.get_chemical_symbols())
@@ -195,6 +198,8 @@ class EAMPotential:
         ``method="autograd"`` differentiates the energy twice with ``torch.func`` (slower; a check).
         The neighbour list is the one of the given positions.
         """
+        check_memory(dense_hessian_bytes(len(atoms)), f"the dense Hessian of {len(atoms)} atoms", "a smaller cell",
+                     device=self.device)
         pos = self._positions(atoms)
         pairs = self.pairs(atoms)
         if pairs.i.numel() == 0:

@@ -63,6 +63,8 @@ import torch
 from ase import Atoms
 from ase.units import Bohr, Hartree
 
+from localbook.checks import check_structures
+
 __all__ = ["QHOParameters", "CARBON_TS", "BETA_PBE", "VARIANTS", "fermi_damping", "dipole_tensor_bare",
            "dipole_tensor_gaussian", "frequency_grid", "PairGeometry", "pair_geometry", "free_parameters",
            "screened_parameters", "dipole_matrix", "mbd_energy", "mbd_energies", "dispersion_energies",
@@ -228,6 +230,7 @@ def pair_geometry(atoms: Atoms, r_cut: float | None, device=None) -> PairGeometr
     20 Å, against the 343 of a full box of repeats).
     """
     device = _device(device)
+    check_structures([atoms], who="mbd_energy")  # coincident atoms or a NaN gave 0.0 eV
     if len(atoms) == 0:
         raise ValueError("MBD needs at least one atom")
     pbc = np.asarray(atoms.pbc, dtype=bool)

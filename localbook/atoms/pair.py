@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from localbook.checks import check_structures
 from localbook.data.cache import fingerprint
 
 __all__ = ["PairPotentialFeatures", "pair_distances"]
@@ -109,6 +110,7 @@ class PairPotentialFeatures(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "transform_matrix_")
         if isinstance(X, Atoms) or not all(isinstance(a, Atoms) for a in X):
             raise TypeError("PairPotentialFeatures.transform takes a list of ase.Atoms")
+        X = check_structures(X, who="PairPotentialFeatures.transform")
         settings = str(sorted((k, v) for k, v in self.get_params().items() if k != "device"))
         keys = [fingerprint([a, settings]) for a in X]
         for a, key in zip(X, keys):

@@ -33,6 +33,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
+from localbook.checks import check_structures
 from localbook.data.cache import fingerprint
 
 __all__ = ["soap_environments", "cur_select", "SparseSOAPRegressor", "coordinate_search"]
@@ -46,6 +47,7 @@ def soap_environments(structures: Sequence[Atoms], r_cut: float, sigma: float, n
     """Unit-normalised SOAP power spectra of every atom: one ``(n_atoms, n_features)`` array per structure."""
     from dscribe.descriptors import SOAP
 
+    structures = check_structures(structures, who="soap_environments")  # dscribe segfaults on a NaN position
     settings = dict(r_cut=r_cut, sigma=sigma, n_max=n_max, l_max=l_max, species=list(species))
     keys = [fingerprint([s, str(sorted(settings.items()))]) for s in structures]
     todo = [i for i, k in enumerate(keys) if k not in _MEMO]

@@ -40,12 +40,16 @@ def chapter_module(notebook: str) -> ModuleType:
 
 def quick_run_seconds(notebook: str) -> float | None:
     """Wall time of the committed run of ``notebooks/<notebook>.ipynb`` at its defaults (the sum of papermill's
-    per-cell durations), or None when the notebook is absent or was not executed by papermill. The reference of
+    per-cell durations), or None when the notebook is absent, was not executed by papermill or is being executed
+    (a cell without a duration). The reference of
     the chapters' cost lines (:meth:`localbook.params.Presets.cost`)."""
     path = NOTEBOOKS / f"{notebook}.ipynb"
     try:
         cells = json.loads(path.read_text())["cells"]
     except (OSError, ValueError, KeyError):
         return None
-    total = sum(c.get("metadata", {}).get("papermill", {}).get("duration") or 0.0 for c in cells)
-    return total or None
+    durations = [c.get("metadata", {}).get("papermill", {}).get("duration") for c in cells
+                 if c.get("cell_type") == "code"]
+    if not durations or any(d is None for d in durations):  # not executed by papermill, or being executed now
+        return None
+    return float(sum(durations))

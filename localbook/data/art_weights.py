@@ -39,7 +39,9 @@ class TorchHubSource(Source):
 def _fetch_imagenet_vgg16(dest: Path) -> Path:
     import torch
 
-    torch.hub.download_url_to_file(IMAGENET_VGG16_URL, str(dest / IMAGENET_VGG16_FILE))
+    # torchvision names its weight files after the first digits of their SHA-256: the download is checked
+    torch.hub.download_url_to_file(IMAGENET_VGG16_URL, str(dest / IMAGENET_VGG16_FILE),
+                                   hash_prefix=IMAGENET_VGG16_FILE.split("-")[1].split(".")[0])
     return dest
 
 

@@ -35,7 +35,8 @@ import sys
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -167,6 +168,12 @@ def _hash_update(h, obj: Any, path: str, active: set) -> None:
             except TypeError as err:
                 raise TypeError(f"{err} (in the ase.Atoms at {path}: every entry of atoms.info and atoms.arrays "
                                 "is part of the key; drop or convert the one that is not plain data)") from None
+        elif isinstance(obj, Mapping) and all(type(k) is str for k in obj):  # the common case, sorted by key
+            h.update(f"strmap{len(obj)}{{".encode())
+            for k in sorted(obj):
+                h.update(f"{len(k)}:{k}=".encode())
+                _hash_update(h, obj[k], f"{path}[{k!r}]", active)
+            h.update(b"}")
         elif isinstance(obj, Mapping):
             items = []
             for k, v in obj.items():
@@ -399,14 +406,22 @@ class ArrayCache:
         if hit is not None:
             return hit
         arrays = {k: np.asarray(v) for k, v in compute().items()}
-        try:
-            self.save(key, arrays, description=name)
-        except (OSError, TypeError, ValueError) as err:
-            warnings.warn(f"could not store {name!r} in the cache {self.root} ({type(err).__name__}: {err}); "
-                          f"the result is returned but will be recomputed next time. Free space, fix the folder's "
-                          f"permissions, point ${CACHE_ENV} elsewhere, or set {CACHE_ENV}=off",
-                          CacheWriteWarning, stacklevel=2)
+        self.try_save(key, arrays, description=name)
         return arrays
+
+    def try_save(self, key: str, arrays: Mapping[str, Any], description: str = "") -> bool:
+        """:meth:`save`, but a failure (disk full, read-only folder, an object array) warns with
+        :class:`CacheWriteWarning` instead of raising, so that a caller never loses a computed result to the
+        cache; returns whether the entry was stored."""
+        try:
+            self.save(key, arrays, description=description)
+            return True
+        except (OSError, TypeError, ValueError) as err:
+            warnings.warn(f"could not store {description or key!r} in the cache {self.root} ({type(err).__name__}: "
+                          f"{err}); the result is returned but will be recomputed next time. Free space, fix the "
+                          f"folder's permissions, point ${CACHE_ENV} elsewhere, or set {CACHE_ENV}=off",
+                          CacheWriteWarning, stacklevel=3)
+            return False
 
 
 def default_cache() -> ArrayCache:

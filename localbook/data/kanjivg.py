@@ -13,14 +13,15 @@ Pipeline (Ha and Eck, 2018, section 3 and their data preparation):
    each segment is evaluated at ``points_per_segment`` parameter values (vectorised per segment);
 2. each stroke is simplified with the Ramer--Douglas--Peucker algorithm (``simplification`` package, tolerance
    ``epsilon`` in KanjiVG units; Ha and Eck use 2.0 on a 256-pixel canvas, i.e. about 0.85 here);
-3. strokes become one stroke-3 array (``localbook.art.sketch.strokes_to_stroke3``; the first offset is from the
+3. strokes become one stroke-3 array (``localbook.data.strokes.strokes_to_stroke3``; the first offset is from the
    top-left corner (0, 0) of the box; y points down as in SVG);
 4. characters longer than ``max_len`` points are dropped (counted), the rest split by a seeded permutation
    into train / validation / test.
 
 Malformed files (XML errors, unparsable path data, no strokes) are skipped, counted and listed in
 :attr:`KanjiStrokes.skipped`, never silently. The parsed arrays are cached with
-:class:`localbook.data.ArrayCache`.
+:class:`localbook.data.ArrayCache`, keyed by the content of the files read (a file edited in place is parsed
+again).
 """
 from __future__ import annotations
 
@@ -149,7 +150,7 @@ class KanjiStrokes:
 
 
 def _parse_all(files: list[Path], points_per_segment: int, epsilon: float) -> dict[str, np.ndarray]:
-    from localbook.art.sketch import strokes_to_stroke3
+    from localbook.data.strokes import strokes_to_stroke3
 
     seqs, names, bad = [], [], []
     for f in files:
@@ -200,10 +201,12 @@ def load_kanjivg(max_len: int = 100, epsilon: float = 0.85, points_per_segment: 
     except importlib.metadata.PackageNotFoundError:
         version = "unknown"
     cache = cache if cache is not None else ArrayCache()
+    # keyed by the files' content (a Path is hashed by its bytes): a file edited in place is parsed again
     data = cache.get_or_compute(
         "kanjivg_stroke3", lambda: _parse_all(files, points_per_segment, epsilon),
-        inputs={"folder": str(files[0].parent), "files": [f.name for f in files], "kanjivg": version},
-        params={"points_per_segment": points_per_segment, "epsilon": epsilon})
+        inputs={"files": {f.name: Path(f) for f in files}, "kanjivg": version},
+        params={"points_per_segment": points_per_segment, "epsilon": epsilon},
+        depends_on=["localbook.data.kanjivg", "localbook.art.sketch"])
     lengths = data["lengths"]
     seqs = np.split(data["points"], np.cumsum(lengths)[:-1]) if len(lengths) else []
     names = [str(n) for n in data["names"]]

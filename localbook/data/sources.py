@@ -70,4 +70,15 @@ CIFAR10 = register(Dataset(
     ],
     required=("data_batch_1", "test_batch", "batches.meta"),
     citation="Krizhevsky, Learning multiple layers of features from tiny images (2009)",
+    # the published MD5s of the python batches (the dataset's page; torchvision checks the same ones): the
+    # batches are pickles, so a copy whose bytes differ is refused before anything unpickles it
+    checksums={
+        "data_batch_1": "md5:c99cafc152244af753f735de768cd75f",
+        "data_batch_2": "md5:d4bba439e000b95fd0a9bffe97cbabec",
+        "data_batch_3": "md5:54ebc095f3ab1f0389bbae665268c751",
+        "data_batch_4": "md5:634d18415352ddfa80567beed471001a",
+        "data_batch_5": "md5:482c414d41f54cd18b22e5b47cb7c3cb",
+        "test_batch": "md5:40351d587109b95175f43aff81a1287e",
+        "batches.meta": "md5:5ff9c542aee3614f3951f8cda6e48888",
+    },
 ))

@@ -35,6 +35,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from localbook.checks import check_images
+
 __all__ = ["extract_patches", "sample_patches", "gaussian_noise_dictionary", "PatchWhitening", "KNNPatchEncoder",
            "bruteforce_knn_encoding", "encode_dataset", "PatchClassifier", "train_classifier", "accuracy",
            "knn_predict", "PatchKNNConfig", "PatchKNNResult", "classify_features", "run_patch_knn", "tile_patches"]
@@ -49,6 +51,7 @@ def _check_images(x: torch.Tensor, name: str = "x") -> None:
         shape = tuple(x.shape) if hasattr(x, "shape") else type(x).__name__
         raise ValueError(f"{name} must be a tensor of images (N, C, H, W), got {shape}; "
                          "add a channel axis with x.unsqueeze(1) for grey-scale images")
+    check_images(x, who=name)  # uint8 or 0-255 pixels were encoded silently
 
 
 def _check_patch_size(x: torch.Tensor, patch_size: int) -> None:

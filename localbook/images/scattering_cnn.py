@@ -32,6 +32,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from localbook.checks import check_images
+
 __all__ = ["ScatteringFrontEnd", "scattering_channels", "select_orders", "scattering_features",
            "cached_scattering_features", "PatchNet",
            "ScatteringLinear", "EndToEndCNN", "RandomTranslate", "SubsampledTranslate",
@@ -100,6 +102,7 @@ class ScatteringFrontEnd(nn.Module):
         if x.ndim != 4 or tuple(x.shape[-2:]) != self.shape:
             raise ValueError(f"ScatteringFrontEnd expects images (B, C, {self.shape[0]}, {self.shape[1]}), "
                              f"got {tuple(x.shape)}")
+        check_images(x, who="ScatteringFrontEnd")
         B, C, H, W = x.shape
         f, s = 2 ** self.oversampling, self.stride
         if f == 1:

@@ -16,6 +16,7 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from localbook.checks import check_memory, check_structures, grid_bytes
 from localbook.device import pick_device
 from localbook.scattering3d import backend, core
 from localbook.scattering3d.transform import GridScattering
@@ -235,15 +236,15 @@ class SolidHarmonicScattering(TransformerMixin, BaseEstimator):
                 raise ValueError(f"L={self.L!r} must be a non-negative integer or a list of them")
             ls = list(range(int(self.L) + 1))
         qs = _as_list(self.qs, "qs", float)
-        if qs is None or min(qs) <= 0:
+        if qs is None or not all(0 < q < math.inf for q in qs):  # nan and inf fail too
             raise ValueError(f"qs={self.qs!r} must be a non-empty sequence of positive powers")
         for name in ("sigma",):
             v = getattr(self, name)
-            if not isinstance(v, (int, float)) or not v > 0:
+            if not isinstance(v, (int, float)) or not 0 < v < math.inf:
                 raise ValueError(f"{name}={v!r} must be a positive length in Å")
         for name in ("sigma_w", "spacing", "margin"):
             v = getattr(self, name)
-            if v is not None and (not isinstance(v, (int, float)) or not v > 0):
+            if v is not None and (not isinstance(v, (int, float)) or not 0 < v < math.inf):
                 raise ValueError(f"{name}={v!r} must be a positive length in Å or None (default)")
         if self.max_order not in (0, 1, 2):
             raise ValueError(f"max_order={self.max_order!r} must be 0, 1 or 2")
@@ -280,7 +281,7 @@ class SolidHarmonicScattering(TransformerMixin, BaseEstimator):
                 raise TypeError(f"structure {i} is a {type(a).__name__}, not an ase.Atoms")
             if len(a) == 0:
                 raise ValueError(f"structure {i} has no atoms")
-        return X
+        return check_structures(X, who="SolidHarmonicScattering")  # NaN atoms gave all-NaN features
 
     def _mode(self, X):
         if isinstance(self.grid, (tuple, list)):
@@ -416,6 +417,10 @@ class SolidHarmonicScattering(TransformerMixin, BaseEstimator):
                    for k in range(0, len(items), self.batch_size)]
         from tqdm.auto import tqdm
         for key, items in tqdm(batches, disable=not self.progress, desc="scattering", leave=False):
+            check_memory(grid_bytes(key[0], "complex64" if dtype == torch.float32 else "complex128",
+                                    len(items) * len(channels) * (2 * max(self.ls_) + 2)),
+                         f"scattering {len(items)} structure(s) on a {'x'.join(map(str, key[0]))} grid",
+                         "a larger spacing, a smaller batch_size, fewer channels or a smaller L", device=device)
             engine = self._engine(key, device, dtype)
             n_max = max(len(p) for _, p, _ in items)
             pos = np.zeros((len(items), n_max, 3))

@@ -1,0 +1,40 @@
+"""Chapter 01, solid harmonic scattering and its aliasing (thesis ch. 2.1-2.2, app. A): its settings at each scale.
+
+The grids are the cost (FFTs of n^3 points). The thesis reads its aliasing figures on "approximately 200
+points" (the grid of kymatio's QM7 example, a 96-sigma side) and does not state its other grids; "thesis" takes
+grids fine enough to read the Nyquist faces of 200-point grids directly (a GPU or ~20 GB of memory).
+"""
+from __future__ import annotations
+
+from localbook.params import Presets, Setting
+
+_NOT_STATED = "not stated"
+
+
+def _combination(v: dict) -> list[str]:
+    problems = []
+    if v["n_grid_pair"] > v["n_grid_single"] * 2:
+        problems.append(f"n_grid_pair ({v['n_grid_pair']}) more than twice n_grid_single ({v['n_grid_single']}): "
+                        "the one-Gaussian spectra would be the coarser reference; raise n_grid_single")
+    return problems
+
+
+PRESETS = Presets("01_scattering_aliasing", {
+    "n_grid_single": Setting((int, 16, 512), quick=192, medium=256, thesis=384, smoke=48, thesis_value=_NOT_STATED,
+                             help="points per side for one-Gaussian spectra"),
+    "n_grid_pair": Setting((int, 16, 512), quick=128, medium=192, thesis=256, smoke=32,
+                           thesis_value="~200 points reach 1e-6", help="points per side for two-Gaussian spectra"),
+    "box_sigma": Setting((float, 8.0, 200.0), quick=24.0, thesis_value=_NOT_STATED,
+                         help="side of the periodic box, in units of sigma"),
+    "sigma_w_ratio": Setting((float, 0.1, 4.0), quick=0.5, thesis_value="not stated (kymatio QM7 example: 0.5)",
+                             help="smallest wavelet width / Gaussian width"),
+    "eps_o": Setting((float, 1e-12, 0.9), quick=0.1, thesis_value="eq. 2.3 (kymatio QM7 example: 0.1)",
+                     help="overlap precision fixing the two-Gaussian distance"),
+    "eps_a": Setting((float, 1e-12, 0.9), quick=1e-3, thesis_value="section 2.2.1", help="aliasing precision"),
+    "invariance_spacings": Setting([float, 0.05, 2.0], quick=[0.5, 0.35, 0.25], medium=[0.5, 0.35, 0.25, 0.18],
+                                   smoke=[0.6], thesis_value="-", help="grid steps in Å for the invariance table"),
+    "n_grid_check": Setting((int, 16, 256), quick=64, medium=96, thesis=128, smoke=32, thesis_value="-",
+                            help="points per side for the closed-form check (step sigma/2 at 64)"),
+    "qm9_index": Setting((int, 1, 133_885), quick=27, thesis_value="-",
+                         help="QM9 index of the molecule for the sigma/Delta conditions (27: O=CC#N)"),
+}, check=_combination)

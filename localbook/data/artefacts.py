@@ -1,0 +1,125 @@
+"""The data files that localbook ships, each with its SHA-256 written here, in the package, and the command that
+rebuilds it.
+
+One convention for every shipped artefact: its checksum lives in this module, never in a file next to the data
+(a regenerated file with a rewritten sidecar manifest would pass any check). Rebuilding an artefact therefore
+means running its command, then pasting the new digest here (``python -m localbook.data.artefacts`` prints the
+current digests and which differ) -- a change that shows in review. Loaders call :func:`verified_path`, which
+raises :class:`~localbook.data.ChecksumError` naming the rebuild command when a byte differs.
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Artefact", "ARTEFACTS", "artefact", "verified_path", "verify_all", "PACKAGE_ROOT", "main"]
+
+#: The localbook package directory; artefact paths are relative to it.
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Artefact:
+    """A shipped file: ``path`` relative to the localbook package, its ``sha256``, and the ``rebuild`` command
+    (run from the repository root)."""
+
+    name: str
+    path: str
+    sha256: str
+    rebuild: str
+    description: str = ""
+
+    @property
+    def file(self) -> Path:
+        return PACKAGE_ROOT / self.path
+
+
+_DEFECTS = "python -m localbook.atoms.defects build"
+ARTEFACTS: dict[str, Artefact] = {a.name: a for a in [
+    Artefact("fe_defects_AM04", "atoms/data/fe_defects_AM04.npz",
+             "0e6f1472fe52ef7f1146db7e9eeb5e39713911da07b979eb09fb14854598e29e",
+             f"{_DEFECTS} --potential AM04 --out localbook/atoms/data/fe_defects_AM04.npz --cells 4 5 --tries 6 "
+             "--strain-cells 4 --random-cells 6 --n-random 12",
+             "bcc-iron defects, Ackland 2004 EAM (chapter 04)"),
+    Artefact("fe_defects_M03", "atoms/data/fe_defects_M03.npz",
+             "a40416d75cba3f2bed90226d4a259dc634227a33bed57c5968d472eb89015f58",
+             f"{_DEFECTS} --potential M03 --out localbook/atoms/data/fe_defects_M03.npz --cells 4 --tries 10 "
+             "--strains 0 --strain-cells --random-cells --n-random 0",
+             "bcc-iron defects, Mendelev 2003 EAM (chapter 04)"),
+    Artefact("carbon_quick", "atoms/data/carbon_quick.extxyz.gz",
+             "4032d901298eb9d0d1e4d67fee53d3678e61c59fc17298ddf1500135018e07d5",
+             "python -m localbook.atoms.carbon build --out localbook/atoms/data/carbon_quick.extxyz.gz",
+             "carbon MD snapshots with MBD energies, 500 cells of 256 atoms (chapter 03)"),
+    Artefact("sketch_rnn_kanjivg", "art/data/sketch_rnn_kanjivg.pt",
+             "10d6798b9a0087bb862a8616252f1e5a95aed5b488e22bb231e19b3e3bdab4b1",
+             "python -m localbook.art.sketch train --out localbook/art/data   (stops after --max-minutes 40: "
+             "a rebuild is a new model, not the same bytes)",
+             "Sketch-RNN weights trained on KanjiVG (chapter 08)"),
+    Artefact("sketch_rnn_kanjivg_curve", "art/data/sketch_rnn_kanjivg_curve.csv",
+             "6323ca40ec3de89ede9e22fe88c780b89852a093d1d9ea16866ecf124ad23182",
+             "written with the weights by python -m localbook.art.sketch train --out localbook/art/data",
+             "training curve of the shipped Sketch-RNN (chapter 08)"),
+]}
+
+
+def artefact(name: str) -> Artefact:
+    """The shipped artefact ``name``; ``KeyError`` lists the known names."""
+    try:
+        return ARTEFACTS[name]
+    except KeyError:
+        raise KeyError(f"no shipped artefact {name!r}; localbook ships: {', '.join(sorted(ARTEFACTS))}") from None
+
+
+def verified_path(name: str) -> Path:
+    """The path of the shipped artefact ``name`` after checking its SHA-256 against the digest written in this
+    module. Raises ``FileNotFoundError`` (missing) or :class:`~localbook.data.ChecksumError` (any byte differs),
+    both naming the command that rebuilds the file."""
+    from localbook.data.cache import file_sha256
+
+    a = artefact(name)
+    if not a.file.is_file():
+        raise FileNotFoundError(f"{a.file} ({a.description}) is missing: reinstall localbook, or rebuild it with "
+                                f"`{a.rebuild}`")
+    actual = file_sha256(a.file)
+    if actual != a.sha256:
+        from localbook.data import ChecksumError
+
+        raise ChecksumError(
+            f"{a.file} has SHA-256 {actual}, but localbook shipped {a.sha256} ({a.description}): the file is corrupted "
+            f"or was regenerated. Reinstall localbook (git checkout -- {Path('localbook') / a.path}), or, if you "
+            f"rebuilt it on purpose with `{a.rebuild}`, write the new digest into localbook/data/artefacts.py")
+    return a.file
+
+
+def verify_all() -> dict[str, str | None]:
+    """``{name: None if the file matches, else the problem}`` for every shipped artefact."""
+    out = {}
+    for name in ARTEFACTS:
+        try:
+            verified_path(name)
+            out[name] = None
+        except (OSError, ValueError) as err:
+            out[name] = str(err)
+    return out
+
+
+def main(argv=None) -> int:
+    """``python -m localbook.data.artefacts``: check every shipped artefact; print the digests of those that differ."""
+    from localbook.data.cache import file_sha256
+
+    argparse.ArgumentParser(prog="python -m localbook.data.artefacts", description=main.__doc__).parse_args(argv)
+    bad = 0
+    for name, problem in verify_all().items():
+        a = ARTEFACTS[name]
+        if problem is None:
+            print(f"ok       {name:28s} {a.path}")
+        else:
+            bad += 1
+            now = file_sha256(a.file) if a.file.is_file() else "missing"
+            print(f"DIFFERS  {name:28s} {a.path}\n         shipped {a.sha256}\n         on disk {now}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
