@@ -394,18 +394,22 @@ def save_database(structures: list[Atoms], path: Path, spec: DatabaseSpec, **pro
 
 
 def load_database(path: str | Path | None = None, verify: bool = True) -> list[Atoms]:
-    """Read a carbon database, checking its SHA-256 against its manifest: ``path`` a name of
-    :func:`database_path` (``"quick"``, the shipped one, is the default; ``"medium"``) or a file."""
+    """Read a carbon database: ``path`` a name of :func:`database_path` (``"quick"``, the shipped one, is the
+    default; ``"medium"``, ``"thesis"``) or a file. The shipped database is checked against the SHA-256 written in
+    :mod:`localbook.data.artefacts`; a built one against the manifest its build wrote beside it."""
     from localbook.data import verify_checksum
+    from localbook.data.artefacts import verified_path
 
     name = "quick" if path is None else str(path)
     path = database_path(name)
-    if not path.exists():
+    if name == "quick":
+        path = verified_path("carbon_quick") if verify else path
+    elif not path.exists():
         how = database_command(name) if name in DATABASES else \
             f"python -m localbook.atoms.carbon build --out {path}"
         raise FileNotFoundError(f"the carbon database {path} does not exist: build it with `{how}`")
-    manifest = path.with_suffix("").with_suffix(".json")
-    if verify:
+    elif verify:
+        manifest = path.with_suffix("").with_suffix(".json")
         if not manifest.exists():
             raise FileNotFoundError(f"{manifest} (the checksum manifest of {path.name}) is missing")
         verify_checksum(path, json.loads(manifest.read_text())["sha256"])

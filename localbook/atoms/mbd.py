@@ -573,7 +573,10 @@ def reference_comparison(path=None, device=None) -> list[dict]:
     variant with ``structure``, ``atoms``, ``variant``, ``ours`` and ``pymbd`` (eV) and ``difference`` (eV)."""
     import json
 
-    records = json.loads((REFERENCE if path is None else __import__("pathlib").Path(path)).read_text())
+    from localbook.data.artefacts import verified_path
+
+    source = verified_path("carbon_rsscs_reference") if path is None else __import__("pathlib").Path(path)
+    records = json.loads(source.read_text())
     rows = []
     for name, record in records["structures"].items():
         atoms = _record_atoms(record)
