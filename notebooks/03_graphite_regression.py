@@ -36,7 +36,7 @@ database = None          # "quick", "medium", "thesis" (built by their command) 
 densities = None         # densities kept, g/cm^3
 snapshots_per_run = None  # snapshots of each MD run used
 scattering_js = None     # wavelet scales j: widths 2^j sigma_w
-scattering_L = None      # degrees l = 0..L
+scattering_L = None      # degrees l from 0 to L
 scattering_qs = None     # integral powers q
 scattering_max_order = None  # scattering orders 0..max
 sigma_angstrom = None    # Gaussian width of the atomic densities (Å)
@@ -49,7 +49,7 @@ soap_candidates = None   # training environments CUR chooses the representatives
 soap_alphas = None       # regularisation grid of each SOAP kernel
 pair_alphas = None       # regularisation grid of the pair potential in the joint fit
 curve_snapshots = None   # training snapshots per run in the learning curves
-regenerate = False       # True: rerun the MD and the energies of the database (hours; needs 'localbook[md]')
+regenerate = False       # True: rebuild the named database in memory (1 h quick, hours medium; 'localbook[md]')
 device = "auto"
 interactive = True
 smoke = False
@@ -57,18 +57,15 @@ seed = 0
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
+from IPython.display import display
 from myst_nb import glue
 
-from localbook import params
-from localbook.atoms import carbon, mbd
-from localbook.atoms import longrange as lr
-from localbook.atoms.pair import PairPotentialFeatures
-from localbook.atoms.soap import SparseSOAPRegressor
+from localbook import params, widgets
+from localbook.atoms import carbon, mbd, longrange as lr, pair, soap
 from localbook.chapters import ch03_graphite as chapter
 from localbook.compute import cached_transform
 from localbook.device import pick_device, seed_everything
-from localbook.plotting import learning_curves, text_table, thesis_vs_book, use_book_style
+from localbook.plotting import learning_curves, parity_plot, text_table, thesis_vs_book, use_book_style
 from localbook.scattering3d import SolidHarmonicScattering
 
 params.check(globals(), chapter.PRESETS, regenerate=(bool,))
@@ -90,18 +87,18 @@ use_book_style()
 
 # %%
 print(carbon.database_command(database) if database in carbon.DATABASES else f"a database given by path: {database}")
-if regenerate:
-    spec = carbon.DatabaseSpec(n_atoms=(chapter.database_size(database) or (256, 0))[0],
-                               snapshots_per_run=snapshots_per_run, seed=seed)
-    carbon.save_database(carbon.build_database(spec, progress=not params.headless()), carbon.database_path(database),
-                         spec, command="notebook 03, regenerate=True")
-data = lr.CarbonData.from_structures(carbon.load_database(database), densities, snapshots_per_run)
+structures = (carbon.build_database(carbon.database_spec(database), progress=not params.headless()) if regenerate
+              else carbon.load_database(database))
+data = lr.CarbonData.from_structures(structures, densities, snapshots_per_run)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(text_table(data.summary_rows(), ("density g/cm3", "cells", "runs", "atoms", "side (Å)", "E_MBD@rsSCS (eV)",
-                                       "spread within density (meV)")))
-print(thesis_vs_book(data.thesis_rows()))
+text_table(data.summary_rows(), ("density g/cm3", "cells", "runs", "atoms", "side (Å)", "E_MBD@rsSCS (eV)",
+                                 "spread within density (meV)"))
+
+# %%
+# NBVAL_CHECK_OUTPUT
+thesis_vs_book(data.thesis_rows())
 
 # %% [markdown]
 # Most of the spread of the energies is *between* densities; within one density, cells differ by a few hundred
@@ -127,11 +124,12 @@ print(thesis_vs_book(data.thesis_rows()))
 # on clusters, crystal cells and two liquid-carbon cells of this kind of database:
 
 # %%
-# NBVAL_CHECK_OUTPUT
 reference = mbd.reference_comparison(device=torch_device)
-print(text_table(lr.reference_rows(reference), ("structure", "variant", "this book (eV)", "pymbd (eV)",
-                                                "difference (eV)")))
-glue("mbd_max_difference", max(abs(r["difference"]) for r in reference), display=False)
+glue("mbd_max_difference", float(max(abs(r["difference"]) for r in reference)), display=False)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+text_table(lr.reference_rows(reference), ("structure", "variant", "this book (eV)", "pymbd (eV)", "difference (eV)"))
 
 # %% [markdown]
 # The largest difference is {glue:text}`mbd_max_difference:.0e` eV. How much of the target is *not* a pair
@@ -140,13 +138,14 @@ glue("mbd_max_difference", max(abs(r["difference"]) for r in reference), display
 
 # %%
 # NBVAL_CHECK_OUTPUT
-many_body = lr.many_body_table(data)
-print(text_table(many_body, ("density", "E_MBD@rsSCS (eV)", "E_pair, free C6 (eV)", "E - E_pair (eV)",
-                             "relative", "spread of E - E_pair (meV)", "spread of E (meV)", "alpha_SCS / alpha_0",
-                             "plain MBD (eV)")))
+text_table(lr.many_body_table(data), ("density", "E_MBD@rsSCS (eV)", "E_pair, free C6 (eV)", "E - E_pair (eV)",
+                                      "relative", "spread of E - E_pair (meV)", "spread of E (meV)",
+                                      "alpha_SCS / alpha_0", "plain MBD (eV)"))
+
+# %%
 share = lr.many_body_share(data)
-glue("many_body_min", 100 * min(share.values()), display=False)
-glue("many_body_max", 100 * max(share.values()), display=False)
+glue("many_body_min", float(100 * min(share.values())), display=False)
+glue("many_body_max", float(100 * max(share.values())), display=False)
 
 # %% [markdown]
 # The non-pairwise part runs from {glue:text}`many_body_min:+.1f` % to {glue:text}`many_body_max:+.1f` % of the
@@ -204,13 +203,13 @@ print(f"widest wavelet 2^{max(scattering_js):g} x {sigma_w_angstrom} = {2 ** max
 # leave-one-run-out cross-validation; the two-stage fit stays in the table as the thesis' protocol.
 
 # %%
-pair = PairPotentialFeatures(device=torch_device)
-X_pair, _ = cached_transform(pair, data.structures, "carbon_pair")
+pair_features = pair.PairPotentialFeatures(device=torch_device)
+X_pair, _ = cached_transform(pair_features, data.structures, "carbon_pair")
 soaps = ({"r_cut": 3.0, "sigma": 0.5, "n_max": soap_n_max, "l_max": soap_l_max},
          {"r_cut": 6.0, "sigma": 1.0, "n_max": soap_n_max, "l_max": soap_l_max})
-soap = SparseSOAPRegressor(soaps=soaps, n_sparse=n_sparse, alpha=soap_alphas, device=torch_device,
-                           n_candidates=soap_candidates)
-models = lr.chapter_models(data, X_scattering, X_pair, soap, pair, pair_alphas=pair_alphas)
+soap_model = soap.SparseSOAPRegressor(soaps=soaps, n_sparse=n_sparse, alpha=soap_alphas, device=torch_device,
+                                      n_candidates=soap_candidates)
+models = lr.chapter_models(data, X_scattering, X_pair, soap_model, pair_features, pair_alphas=pair_alphas)
 results = lr.cross_validate(models, data, progress=not params.headless())
 results[lr.SCATTERING_PER_DENSITY] = lr.cross_validate({"s": models[lr.SCATTERING]}, data, per_density=True)["s"]
 
@@ -224,9 +223,9 @@ results[lr.SCATTERING_PER_DENSITY] = lr.cross_validate({"s": models[lr.SCATTERIN
 # %%
 # NBVAL_CHECK_OUTPUT
 table = lr.error_table(results, data)
-header, rows = lr.error_rows(table, data.densities)
-print(text_table(rows, header))
 rmse = {row["model"]: row["rmse"] for row in table}
+header, rows = lr.error_rows(table, data.densities)
+text_table(rows, header)
 
 # %% [markdown]
 # Is the pair potential worth adding to the SOAP kernels, and does scattering beat SOAP + pair? Compared fold
@@ -236,30 +235,36 @@ rmse = {row["model"]: row["rmse"] for row in table}
 # NBVAL_CHECK_OUTPUT
 joint_vs_soap = lr.paired_fold_difference(results[lr.JOINT], results[lr.SOAP], data.run)
 scattering_vs_joint = lr.paired_fold_difference(results[lr.SCATTERING], results[lr.JOINT], data.run)
-print(text_table([("2 SOAP + pair (joint) - 2 SOAP alone", *lr.fold_difference_cells(joint_vs_soap)),
-                  ("scattering - 2 SOAP + pair (joint)", *lr.fold_difference_cells(scattering_vs_joint))],
-                 ("RMSE difference (meV)", "mean", "standard error", "folds where the first is worse", "per fold")))
+text_table([("2 SOAP + pair (joint) - 2 SOAP alone", *lr.fold_difference_cells(joint_vs_soap)),
+            ("scattering - 2 SOAP + pair (joint)", *lr.fold_difference_cells(scattering_vs_joint))],
+           ("RMSE difference (meV)", "mean", "standard error", "folds where the first is worse", "per fold"))
 
 # %%
-glue("rmse_scattering", rmse[lr.SCATTERING], display=False)
-glue("rmse_scattering_per_density", rmse[lr.SCATTERING_PER_DENSITY], display=False)
-glue("rmse_joint", rmse[lr.JOINT], display=False)
-glue("rmse_soap", rmse[lr.SOAP], display=False)
-glue("rmse_two_stage", rmse[lr.TWO_STAGE], display=False)
-glue("rmse_pair", rmse[lr.PAIR], display=False)
-glue("rmse_density_mean", rmse[lr.DENSITY_MEAN], display=False)
+glue("rmse_scattering", float(rmse[lr.SCATTERING]), display=False)
+glue("rmse_scattering_per_density", float(rmse[lr.SCATTERING_PER_DENSITY]), display=False)
+glue("rmse_joint", float(rmse[lr.JOINT]), display=False)
+glue("rmse_soap", float(rmse[lr.SOAP]), display=False)
+glue("rmse_two_stage", float(rmse[lr.TWO_STAGE]), display=False)
+glue("rmse_pair", float(rmse[lr.PAIR]), display=False)
+glue("rmse_density_mean", float(rmse[lr.DENSITY_MEAN]), display=False)
 glue("joint_vs_soap", lr.verdict(joint_vs_soap), display=False)
 glue("scattering_vs_joint", lr.verdict(scattering_vs_joint), display=False)
-glue("within_scattering", 100 * {r["model"]: r for r in table}[lr.SCATTERING]["rmse_within"], display=False)
+glue("within_scattering", float(100 * {r["model"]: r for r in table}[lr.SCATTERING]["rmse_within"]), display=False)
 
 # %% [markdown]
 # ## Parity plots (thesis figs. 2.5–2.7)
 
 # %%
-fig, axes = plt.subplots(1, 4, figsize=(15, 3.6))
-sc = lr.plot_parity(axes, data, results, [lr.SCATTERING, lr.JOINT, lr.SOAP, lr.PAIR])
-fig.colorbar(sc, ax=axes, label="density (g/cm³)")
+fig, axes = plt.subplots(1, 4, figsize=(16, 3.8))
+for ax, name in zip(axes, [lr.SCATTERING, lr.JOINT, lr.SOAP, lr.PAIR]):
+    parity_plot(ax, data.energy, results[name].y_pred, groups=data.density, unit="eV", title=name,
+                quantity="E_MBD@rsSCS")
 plt.show()
+
+# %% tags=["hide-cell"]
+if interactive:
+    display(widgets.parity_explorer(data.energy, {name: res.y_pred for name, res in results.items()},
+                                    groups=data.density, unit="eV"))
 
 # %% [markdown]
 # The energies form five clusters, one per density. Errors are easier to see against the energy itself, as in
@@ -279,7 +284,7 @@ plt.show()
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3.5))
-lr.plot_pair_potentials(ax, {"joint": results[lr.JOINT]}, np.linspace(1.0, 10.0, 300))
+lr.plot_pair_potentials(ax, {"joint": results[lr.JOINT]})
 ax.set(title="Pair potential of the joint model, one curve per fold")
 plt.show()
 
@@ -295,8 +300,8 @@ plt.show()
 # NBVAL_CHECK_OUTPUT
 scales = lr.coefficient_scales(labels, sigma_w_angstrom)
 analysis = lr.scale_analysis(X_scattering, data, results[lr.SCATTERING].models, scales)
-print(text_table(lr.scale_rows(analysis), ("largest 2^j sigma_w (Å)", "RMSE, coefficients dropped (meV)",
-                                           "RMSE, refitted (meV)")))
+text_table(lr.scale_rows(analysis), ("largest 2^j sigma_w (Å)", "RMSE, coefficients dropped (meV)",
+                                     "RMSE, refitted (meV)"))
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -313,8 +318,8 @@ plt.show()
 # NBVAL_CHECK_OUTPUT
 curve_models = {name: models[name] for name in (lr.SCATTERING, lr.JOINT, lr.SOAP, lr.PAIR)}
 curves = lr.snapshot_learning_curves(curve_models, data, curve_snapshots)
-print(text_table(lr.curve_rows(curves, list(curve_models)),
-                 ("training cells per fold", *[f"{name} (meV)" for name in curve_models])))
+text_table(lr.curve_rows(curves, list(curve_models)),
+           ("training cells per fold", *[f"{name} (meV)" for name in curve_models]))
 
 # %%
 fig, ax = plt.subplots(figsize=(5.5, 3.5))
@@ -327,7 +332,7 @@ plt.show()
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(thesis_vs_book(lr.thesis_comparison_rows(table, data, results)))
+thesis_vs_book(lr.thesis_comparison_rows(table, data, results))
 
 # %% [markdown]
 # ## What this shows

@@ -38,7 +38,7 @@ from localbook.scattering3d.frontend import check_wavelets_fit_cells, coefficien
 
 __all__ = ["THESIS", "CarbonData", "many_body_table", "chapter_models", "cross_validate", "error_table",
            "paired_fold_difference", "snapshot_learning_curves", "truncated_scale_errors", "scale_analysis",
-           "ResidualStack", "check_wavelets_fit_cells", "coefficient_scales", "plot_parity", "plot_errors",
+           "ResidualStack", "check_wavelets_fit_cells", "coefficient_scales", "plot_errors",
            "plot_pair_potentials", "thesis_per_density_pooled_rmse", "error_rows", "verdict",
            "many_body_share", "fold_difference_cells", "reference_rows", "scale_rows", "curve_rows",
            "thesis_comparison_rows", "plot_scale_analysis", "MEAN", "DENSITY_MEAN", "PAIR", "SOAP", "JOINT",
@@ -429,18 +429,6 @@ def scale_analysis(X: np.ndarray, data: CarbonData, fitted: Sequence, scales: np
         refit.append(res.errors(1000.0)["rmse"])
     return {"length": lengths, "truncated": truncated_scale_errors(X, data.energy, fitted, scales, lengths),
             "refitted": np.array(refit)}
-
-
-def plot_parity(axes, data: CarbonData, results: Mapping[str, CVResult], names: Sequence[str]):
-    """Predicted against true energies (thesis figs. 2.5-2.7), one panel per model, coloured by density;
-    returns the last scatter (for a colour bar)."""
-    lims = [data.energy.min(), data.energy.max()]
-    for ax, name in zip(axes, names):
-        sc = ax.scatter(data.energy, results[name].y_pred, c=data.density, s=5, cmap="viridis")
-        ax.plot(lims, lims, "k--", lw=0.8)
-        rmse = results[name].errors(1000.0)["rmse"]
-        ax.set(title=f"{name}\nRMSE {rmse:.0f} meV", xlabel="E (eV)", ylabel="predicted (eV)")
-    return sc
 
 
 def plot_errors(axes, data: CarbonData, results: Mapping[str, CVResult], names: Sequence[str]) -> None:
