@@ -98,9 +98,13 @@ smoke: setup
 	mkdir -p _build/smoke
 	$(call each_chapter,env -u LOCALBOOK_HEADLESS $(BIN)/papermill "$$nb" _build/smoke/$$name.ipynb -k python3 --cwd notebooks --execution-timeout 300 --no-progress-bar -p smoke True -p interactive $(SMOKE_INTERACTIVE),smoke)
 
+# Each benchmark writes one JSON record per kernel into _build/bench/; report.py merges them into
+# book/bench/records.json and rewrites book/how_fast.md. A failing benchmark is reported at the end.
 bench: setup
-	$(PY) -m pip install -q -e ".[bench]" 2>&1 | grep -v "is ignored" || true
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+	$(PY) -m pip install -q -e ".[bench,md]" 2>&1 | grep -v "is ignored" || true
+	@failed=""; for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || failed="$$failed $$b"; done; \
+	  $(PY) benchmarks/report.py; \
+	  if [ -n "$$failed" ]; then echo "[bench] failed:$$failed"; exit 1; fi
 
 clean:
 	rm -rf _build

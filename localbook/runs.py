@@ -187,7 +187,7 @@ def _provenance_markdown(run: RunStatus) -> str:
     lines = [
         f"This page is chapter {p['chapter'][:2]} executed at the **{p['scale']}** scale: the same notebook, with "
         "the settings printed below its parameters. It was run on purpose and committed with its provenance.", "",
-        "| | |", "|---|---|",
+        "| provenance | |", "|---|---|",
         f"| command | `{p['command']}` |",
         f"| commit | `{p['commit'][:12]}`{' (with uncommitted changes)' if p['dirty'] else ''} |",
         f"| localbook source it depends on | `{p['source_hash'][:16]}` ({len(p['modules'])} modules and their "

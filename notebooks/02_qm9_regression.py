@@ -173,7 +173,8 @@ print(text_table([(name, *[f"{m:.3g}" for m in maes[name]], f"{slopes[name]:+.2f
 # kcal/mol.
 
 # %%
-# NBVAL_CHECK_OUTPUT
+# Not byte-compared: this descriptor's ridge picks alpha at the grid's floor (ill-conditioned), so the last
+# digit of these errors moves with the BLAS thread count (issue 17 rebuilds the chapter on a resolved descriptor).
 print(f"linear (ridge): {n_folds}-fold test MAE {cv['linear'].mae:.3g} kcal/mol; learning curve "
       + ", ".join(f"n={n}: {m:.3g}" for n, m in zip(train_sizes, maes["linear"])))
 print("linear MAE by heavy atoms: " + ", ".join(

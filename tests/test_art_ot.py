@@ -93,6 +93,23 @@ def test_gradients():
         ot.sinkhorn(torch.zeros(2, 2), eps=0)
 
 
-def test_exact_emd_refuses_big_problems():
-    with pytest.raises(ValueError, match="500 points"):
-        ot.exact_emd(np.zeros((600, 600)))
+def test_exact_emd_checks_its_inputs():
+    with pytest.raises(ValueError, match="must be a matrix"):
+        ot.exact_emd(np.zeros(5))
+    with pytest.raises(ValueError, match="one weight per row"):
+        ot.exact_emd(np.zeros((3, 4)), a=np.full(4, 0.25))
+    with pytest.raises(ValueError, match="equal sums"):
+        ot.exact_emd(np.zeros((2, 2)), a=np.array([0.5, 0.5]), b=np.array([0.5, 0.6]))
+    with pytest.raises(RuntimeError, match="raise max_iter"):
+        x, y = clouds(3)
+        ot.exact_emd(ot.cosine_cost(x, y), max_iter=2)
+
+
+def test_exact_emd_is_the_optimal_assignment_for_equal_sizes():
+    """With n = m and uniform weights the optimum is a permutation (Birkhoff): SciPy's Hungarian solver is an
+    independent oracle."""
+    from scipy.optimize import linear_sum_assignment
+    rng = np.random.default_rng(0)
+    c = rng.random((40, 40))
+    r, k = linear_sum_assignment(c)
+    assert ot.exact_emd(c) == pytest.approx(c[r, k].mean(), abs=1e-12)

@@ -138,3 +138,20 @@ def test_error_rows_end_with_the_thesis_rows():
     header, rows = lr.error_rows(lr.error_table(res, data), data.densities)
     assert len(header) == len(rows[0]) == 1 + len(data.densities) + 4
     assert rows[0][1] == "3.0 / 3.0" and rows[-1][-3] == "49.8" and rows[-2][1] == "49.6 / 64.0"
+def test_wavelet_guard_rejects_wavelets_wider_than_half_the_smallest_cell():
+    from ase import Atoms
+
+    cells = [Atoms("C", positions=[[0, 0, 0]], cell=[s] * 3, pbc=True) for s in (13.0, 17.0)]
+    assert lr.check_wavelets_fit_cells(cells, [0, 1, 2, 3], 0.8) == pytest.approx(6.5)  # 6.4 Å fits
+    with pytest.raises(ValueError, match=r"keep j <= 3"):
+        lr.check_wavelets_fit_cells(cells, [0, 1, 2, 3, 4], 0.8)
+    with pytest.warns(UserWarning, match="wider than half"):
+        lr.check_wavelets_fit_cells(cells, [0, 3.5], 0.8, action="warn")
+
+
+def test_coefficient_scales_use_the_largest_j_of_each_coefficient():
+    from localbook.scattering3d import CoefficientLabel as C
+
+    labels = [C(0, "ones", 1.0), C(1, "ones", 1.0, 0, 1.0), C(2, "ones", 2.0, 1, 0.5, 1, 2.0)]
+    s = lr.coefficient_scales(labels, 0.8)
+    assert np.isnan(s[0]) and s[1] == pytest.approx(1.6) and s[2] == pytest.approx(3.2)

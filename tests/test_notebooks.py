@@ -199,3 +199,6 @@ def test_thesis_preset_of_every_chapter_validates(module):
     presets = importlib.import_module(module).PRESETS
     for scale in ("quick", "medium", "thesis", "smoke"):
         assert presets.problems(presets.values(scale)) == [], f"{module}: the {scale} preset does not validate"
+    # issue 16: each preset states what it will cost before it runs
+    assert presets.work is not None and presets.memory_gb is not None, f"{module} declares no cost model"
+    assert presets.cost(presets.values("thesis")).startswith("cost: ")

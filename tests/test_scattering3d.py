@@ -7,9 +7,8 @@ import torch
 from scipy.integrate import quad
 
 import localbook  # noqa: F401  (SciPy shim for kymatio)
-from localbook.scattering3d import (GridScattering, SolidHarmonicScattering, aliasing, backend, check_conditions,
-                                    core)
-from localbook.scattering3d.validation import kymatio_layout
+from localbook.scattering3d import (GridScattering, SolidHarmonicScattering, aliasing, analytic, backend,
+                                    check_conditions, filters, kymatio_layout, sampling)
 
 ase = pytest.importorskip("ase")
 from ase import Atoms  # noqa: E402
@@ -21,25 +20,25 @@ from ase.build import bulk, molecule  # noqa: E402
 def test_K_l_normalises_the_wavelet_modulus(l):
     # || (sum_m |psi_lm|^2)^(1/2) ||_1 = K_l sqrt((2l+1)/(4 pi)) 4 pi int r^(l+2) exp(-r^2/2) dr = 1
     radial, _ = quad(lambda r: r ** (l + 2) * math.exp(-r * r / 2), 0, np.inf)
-    assert core.K_l(l) * math.sqrt((2 * l + 1) / (4 * math.pi)) * 4 * math.pi * radial == pytest.approx(1, rel=1e-10)
-    assert core.K_l_thesis(l) / core.K_l(l) == pytest.approx(math.sqrt(2), rel=1e-12)
+    assert filters.K_l(l) * math.sqrt((2 * l + 1) / (4 * math.pi)) * 4 * math.pi * radial == pytest.approx(1, rel=1e-10)
+    assert filters.K_l_thesis(l) / filters.K_l(l) == pytest.approx(math.sqrt(2), rel=1e-12)
 
 
 @pytest.mark.parametrize("l", [0, 1, 2, 5])
 def test_real_solid_harmonics_addition_theorem(l):
     rng = np.random.default_rng(l)
     w = rng.normal(size=(3, 50))
-    y = core.real_solid_harmonics(l, *w)
+    y = filters.real_solid_harmonics(l, *w)
     r2 = (w ** 2).sum(0)
     np.testing.assert_allclose((y ** 2).sum(0), (2 * l + 1) / (4 * math.pi) * r2 ** l, rtol=1e-10)
 
 
 def test_conditions_formulas_are_inverse():
-    s = core.gaussian_width_for_aliasing(20, 1e-4)
-    assert core.aliasing_precision(20, s) == pytest.approx(1e-4)
-    d = core.min_distance_for_overlap(0.4, 1e-2)
-    assert core.overlap_precision(0.4, d) == pytest.approx(1e-2)
-    assert core.smooth_size(97) == 100 and core.smooth_size(7) == 8 and core.smooth_size(129) == 135 + 9
+    s = sampling.gaussian_width_for_aliasing(20, 1e-4)
+    assert sampling.aliasing_precision(20, s) == pytest.approx(1e-4)
+    d = sampling.min_distance_for_overlap(0.4, 1e-2)
+    assert sampling.overlap_precision(0.4, d) == pytest.approx(1e-2)
+    assert sampling.smooth_size(97) == 100 and sampling.smooth_size(7) == 8 and sampling.smooth_size(129) == 135 + 9
 
 
 def test_density_integrates_to_the_weights():
@@ -50,7 +49,7 @@ def test_density_integrates_to_the_weights():
     s = g.from_hat(backend.density_hat(pos, w, g.shape, g.lengths, 0.4, dtype=torch.float64))
     np.testing.assert_allclose(s[0, :, 0].numpy(), [7.0, 5.0], rtol=1e-8)
     # q = 2 for well-separated Gaussians: sum c_i^2 int g^2
-    np.testing.assert_allclose(s[0, :, 1].numpy(), np.array([37.0, 17.0]) * core.analytic_order0_integral(0.4, 2.0),
+    np.testing.assert_allclose(s[0, :, 1].numpy(), np.array([37.0, 17.0]) * analytic.analytic_order0_integral(0.4, 2.0),
                                rtol=1e-6)
 
 
@@ -62,7 +61,7 @@ def test_single_gaussian_first_order_density_is_analytic(l, j):
     u = aliasing.gaussians_first_order([[0.0, 0.0, 0.0]], l, j, sigma, sigma_w, n, box).numpy()
     x = np.arange(n) * box / n - box / 2
     r = np.sqrt(x[:, None, None] ** 2 + x[None, :, None] ** 2 + x[None, None, :] ** 2)
-    ref = core.analytic_first_order(r, l, j, sigma, sigma_w)
+    ref = analytic.analytic_first_order(r, l, j, sigma, sigma_w)
     assert np.abs(u - ref).max() < 1e-4 * ref.max()
 
 
@@ -74,8 +73,8 @@ def test_single_gaussian_integrals_are_analytic(l):
                        dtype=torch.float64)
     s = g.from_hat(backend.density_hat(pos, torch.ones(1, 1, 1, dtype=torch.float64), g.shape, g.lengths, sigma,
                                        dtype=torch.float64))[0, 0].numpy()
-    ref = [core.analytic_order0_integral(sigma, lab.q) if lab.order == 0 else
-           core.analytic_first_order_integral(lab.l1, lab.j1, sigma, sigma_w, lab.q) for lab in g.labels]
+    ref = [analytic.analytic_order0_integral(sigma, lab.q) if lab.order == 0 else
+           analytic.analytic_first_order_integral(lab.l1, lab.j1, sigma, sigma_w, lab.q) for lab in g.labels]
     first = np.array([lab.order == 1 for lab in g.labels])
     np.testing.assert_allclose(s[first], np.array(ref)[first], rtol=1e-4)
     # order 0, q = 1/2 integrates sqrt(rho) over the whole box, where the band-limited density rings at
@@ -111,6 +110,108 @@ def test_agrees_with_kymatio(dense):
     assert rel[:, q < 1].max() < (1e-4 if dense else 1e-3)
 
 
+# ------------------------------------------------------------------------------------- filters, backend
+@pytest.mark.parametrize("n", [(20, 24, 18), (20, 24, 17)])
+def test_paired_filters_give_each_wavelet_convolution(n):
+    """One complex inverse FFT per pair of wavelets: real and imaginary parts are the two real convolutions, equal to
+    the real inverse FFT of the half spectrum x_hat * psi_hat (with its (-i)^l) for every (l, m) -- even for a half
+    spectrum that is not Hermitian on its self-conjugate planes (as densities in closed form are not on the Nyquist
+    planes), on even and odd grids: nothing leaks between the two halves."""
+    box = (10.0, 12.0, 9.0)
+    gen = torch.Generator().manual_seed(0)
+    x_half = torch.randn(1, n[0], n[1], n[2] // 2 + 1, dtype=torch.complex128, generator=gen)
+    bank = filters.solid_harmonic_filter_bank(n, box, js=(0.5,), ls=(0, 1, 2, 3), sigma_w=0.7, dtype=torch.float64)
+    band, group = bank.bands[0.5], bank.all_degrees[0.5]
+    z = backend.band_inverse(backend.filtered_band(x_half, band, n, group), band, n)
+    got = {l: [] for l in group.ls}
+    for p, (la, lb) in enumerate(group.degrees):
+        got[la].append(z[0, p].real)
+        if lb is not None:
+            got[lb].append(z[0, p].imag)
+    wx, wy, wz = (w.numpy() for w in filters.frequency_grid(n, box, half=True))
+    for l in group.ls:
+        psi = torch.as_tensor(filters.wavelet_hat(l, 0.5, 0.7, wx, wy, wz)) * (1 if l % 2 == 0 else -1j)
+        direct = torch.fft.irfftn(x_half[0] * psi, s=n, dim=(-3, -2, -1))
+        torch.testing.assert_close(torch.stack(got[l]), direct, rtol=0, atol=1e-12 * float(direct.abs().max()))
+
+
+@pytest.mark.parametrize("shape", [(16, 16, 16), (15, 18, 17)])
+def test_spectrum_band_is_the_full_spectrum_on_the_band(shape):
+    x = torch.randn(2, *shape, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    full = torch.fft.fftn(x.to(torch.complex128), dim=(-3, -2, -1))
+    half = backend.to_fourier(x)
+    torch.testing.assert_close(backend.spectrum_band(half, filters.Band((None,) * 3, shape), shape), full)
+    band = filters.Band((3, 5, 4), (8, 12, 10))
+    i = [torch.as_tensor(band.indices(a, s)) for a, s in enumerate(shape)]
+    torch.testing.assert_close(backend.spectrum_band(half, band, shape), full[:, i[0]][:, :, i[1]][..., i[2]])
+
+
+def test_band_inverse_samples_a_band_limited_signal_on_a_coarse_grid():
+    """A band-limited spectrum of an n-point grid, inverted onto a coarser grid (not a sub-grid) that holds its band,
+    gives the values of the trigonometric polynomial at the coarse points."""
+    n, k, n_out = 24, 4, 10
+    band = filters.Band((k, k, k), (n_out,) * 3)
+    gen = torch.Generator().manual_seed(2)
+    p = backend.spectrum_band(torch.fft.rfftn(torch.randn(n, n, n, dtype=torch.float64, generator=gen)), band,
+                              (n,) * 3)
+    coarse = backend.band_inverse(p, band, (n,) * 3)
+    r = torch.arange(n_out, dtype=torch.float64) * n / n_out  # coarse points, in steps of the n-point grid
+    kk = torch.as_tensor(band.indices(0, n), dtype=torch.float64)
+    kk = torch.where(kk > n // 2, kk - n, kk)
+    e = torch.exp(2j * math.pi * kk[:, None] * r[None, :] / n)  # (frequency, point)
+    direct = torch.einsum("abc,ai,bj,ck->ijk", p, e, e, e) / n ** 3
+    torch.testing.assert_close(coarse, direct)
+    assert coarse.imag.abs().max() < 1e-12 * coarse.real.abs().max()  # a real signal
+
+
+def test_band_limit_and_fast_sizes():
+    for l in (0, 1, 3):
+        w = filters.band_limit((l,), 2.0, 1e-4)
+        x = np.linspace(0, 20, 20001)
+        env = x ** l * np.exp(-x * x / 2)
+        assert env[x >= w * 2.0].max() <= 1e-4 * env.max() * (1 + 1e-6)
+        assert env[x >= w * 2.0 * 0.99].max() > 1e-4 * env.max()
+    assert [sampling.fast_size(n) for n in (5, 13, 24, 25, 33, 64, 65)] == [6, 16, 24, 32, 48, 64, 96]
+    k10 = 2 * math.pi * 10 / 64  # K = 10, 10, 6 frequency indices
+    assert sampling.band_grid_shape((64, 64, 40), (64.0, 64.0, 40.0), k10) == (24, 24, 16)
+    assert sampling.band_grid_shape((64, 64, 40), (64.0, 64.0, 40.0), k10, oversampling=2) == (48, 48, 32)
+
+
+def test_filter_bank_is_cached_per_device_and_dtype():
+    a = filters.solid_harmonic_filter_bank((8, 8, 8), (8.0,) * 3, js=(0,), ls=(0, 1), sigma_w=1.0)
+    assert filters.solid_harmonic_filter_bank((8, 8, 8), (8.0,) * 3, js=(0,), ls=(0, 1), sigma_w=1.0) is a
+    b = filters.solid_harmonic_filter_bank((8, 8, 8), (8.0,) * 3, js=(0,), ls=(0, 1), sigma_w=1.0, dtype=torch.float64)
+    assert b is not a and b.all_degrees[0.0].filters.dtype == torch.complex128
+
+
+def test_moved_names_still_resolve_from_core():
+    from localbook.scattering3d import core
+    assert core.K_l is filters.K_l and core.analytic_first_order is analytic.analytic_first_order
+    with pytest.raises(AttributeError):
+        core.no_such_name  # noqa: B018
+
+
+# -------------------------------------------------------------------------------------------- multi-resolution
+def test_multiresolution_stays_close_to_exact_and_is_exact_for_q2():
+    """Each scale on its own coarse grid: q = 2 is exact up to the filter truncation (Parseval on a grid of more
+    than 2K points); other powers differ by the aliasing of U on the coarse grid, small at scale_eps = 1e-4."""
+    n = 32
+    rho = _random_density(n, 30, n, seed=5)
+    kw = dict(js=(0, 1, 2), ls=(0, 1, 2, 3), qs=(0.5, 1.0, 2.0, 3.0), include_order0=False)
+    exact = GridScattering((n,) * 3, **kw)
+    multi = GridScattering((n,) * 3, resolution="multi", oversampling=1.0, **kw)
+    assert multi.bank.bands[2.0].shape == (16, 16, 16) and exact.bank.bands[2.0].shape == (n,) * 3
+    assert GridScattering((n,) * 3, resolution="multi", **kw).bank.bands[2.0].shape == (n,) * 3  # 2x: no room
+    a, b = exact(rho)[:, 0], multi(rho)[:, 0]
+    rel = ((b - a).abs() / a.abs()).numpy()
+    q = np.array([lab.q for lab in exact.labels])
+    assert rel[:, q == 2].max() < 1e-4
+    assert rel.max() < 1e-3
+    coarse = GridScattering((n,) * 3, resolution="multi", scale_eps=1e-2, oversampling=1.0, **kw)
+    assert coarse.bank.bands[1.0].shape[0] < n  # a looser precision takes coarser grids, and errs more
+    assert ((coarse(rho)[:, 0] - a).abs() / a.abs()).max() > rel.max()
+
+
 @pytest.mark.parametrize("n", [24, 25])
 def test_q2_first_order_by_parseval_equals_the_grid_integral(n):
     """With q = 2 and no second order the engine skips the inverse FFTs (Parseval); same numbers as the
@@ -122,6 +223,9 @@ def test_q2_first_order_by_parseval_equals_the_grid_integral(n):
     torch.testing.assert_close(fast, slow, rtol=1e-6, atol=1e-12 * float(slow.abs().max()))
     both = GridScattering((n,) * 3, qs=(2.0,), max_order=2, **kw)(rho)
     torch.testing.assert_close(both[..., :fast.shape[-1]], fast, rtol=1e-6, atol=1e-12 * float(slow.abs().max()))
+    # the second order by Parseval too (the inverse FFT of U_{l1,j1} only, none for U_{l2,j2})
+    slow2 = GridScattering((n,) * 3, qs=(2.0, 3.0), max_order=2, **kw)(rho)[..., ::2]
+    torch.testing.assert_close(both, slow2, rtol=1e-6, atol=1e-12 * float(slow2.abs().max()))
 
 
 # ------------------------------------------------------------------------------------------ invariances
@@ -185,6 +289,31 @@ def test_front_end_shapes_names_and_labels():
     assert shs.select(order=2, l=1).sum() == 3 * 3 * 2
 
 
+def test_front_end_multiresolution_on_molecules():
+    mols = [molecule(n) for n in ("C6H6", "CH3CH2OH")]
+    kw = dict(J=2, L=2, qs=(0.5, 1.0, 2.0), sigma=0.5, channels=("Z", "valence"), device="cpu")
+    exact = SolidHarmonicScattering(**kw).fit_transform(mols)
+    multi = SolidHarmonicScattering(resolution="multi", **kw).fit(mols)
+    assert multi._engine((multi.grid_shape_, multi.box_length_), torch.device("cpu"), torch.float32
+                         ).bank.bands[2.0].shape[0] < multi.grid_shape_[0]
+    x = multi.transform(mols)
+    assert np.abs(x - exact).max() / np.abs(exact).max() < 5e-4  # chapter 01's grid-invariance error at this step
+
+
+def test_molecule_boxes_give_the_shared_box_coefficients():
+    """Each molecule in its own smallest box: the same integrals as in one shared box once the margin keeps the
+    periodic images apart, on fewer points. (With the default margin, 3 widths of the widest U, the second-order
+    coefficients of methane still move by 3e-3 between a 10 Å and a 12 Å box: the images' tails overlap.)"""
+    mols = [molecule(n) for n in ("CH4", "C6H6")]
+    kw = dict(J=1, L=2, qs=(1.0, 2.0), sigma=0.5, channels=("Z",), device="cpu", dtype="float64", margin=6.0)
+    shared = SolidHarmonicScattering(**kw).fit(mols)
+    own = SolidHarmonicScattering(grid="molecule", **kw).fit(mols)
+    (shape, _), _ = own._placement(mols[0], 0)
+    assert own.grid_shape_ is None and shape[0] < shared.grid_shape_[0]
+    a, b = shared.transform(mols), own.transform(mols)
+    assert np.abs(a - b).max() / np.abs(a).max() < 1e-6
+
+
 def test_front_end_is_an_sklearn_transformer():
     from sklearn.base import clone
     from sklearn.linear_model import Ridge
@@ -197,11 +326,47 @@ def test_front_end_is_an_sklearn_transformer():
     assert clone(pipe[0]).get_params()["J"] == 1
 
 
+# The scikit-learn estimator checks. `check_estimator` / `parametrize_with_checks` skip every check for an estimator
+# whose input is not a 2-D array (`input_tags.two_d_array = False`: ours takes lists of ase.Atoms), so the checks
+# that need no data run here by name, and the ones that need data are restated below with molecules.
+SKLEARN_CHECKS_WITHOUT_DATA = [
+    "check_estimator_cloneable", "check_estimator_repr", "check_estimator_tags_renamed", "check_valid_tag_types",
+    "check_no_attributes_set_in_init", "check_mixin_order", "check_do_not_raise_errors_in_init_or_set_params",
+    "check_param_validation", "check_get_params_invariance", "check_set_params",
+    "check_parameters_default_constructible", "check_estimators_unfitted",
+]
+
+
+@pytest.mark.parametrize("check", SKLEARN_CHECKS_WITHOUT_DATA)
+def test_sklearn_estimator_checks(check):
+    from sklearn.utils import estimator_checks
+    getattr(estimator_checks, check)("SolidHarmonicScattering", SolidHarmonicScattering(device="cpu"))
+
+
+def test_sklearn_checks_restated_with_molecules():
+    """fit returns self and leaves the parameters alone; fitting twice, fit_transform and a pickled copy give the
+    same numbers (check_estimators_fit_returns_self, check_dont_overwrite_parameters, check_fit_idempotent,
+    check_transformer_general, check_estimators_pickle with lists of ase.Atoms)."""
+    import pickle
+
+    from sklearn.base import clone
+    mols = [molecule(n) for n in ("H2O", "CH4", "NH3")]
+    est = SolidHarmonicScattering(J=1, L=1, qs=(0.5, 1.0), sigma=0.5, device="cpu")
+    before = clone(est).get_params()
+    assert est.fit(mols) is est
+    assert est.get_params() == before
+    x = est.transform(mols)
+    np.testing.assert_array_equal(est.fit(mols).transform(mols), x)
+    np.testing.assert_array_equal(clone(est).fit_transform(mols), x)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(est)).transform(mols), x)
+    assert x.shape == (3, est.n_features_out_) == (3, len(est.get_feature_names_out()))
+
+
 def test_rescale_meets_the_overlap_condition():
     m = molecule("CH4")
     shs = SolidHarmonicScattering(J=1, L=1, sigma=0.5, eps_o=1e-2, on_violation="rescale", max_order=1, device="cpu")
     shs.fit([m])
-    need = core.min_distance_for_overlap(0.5, 1e-2)
+    need = sampling.min_distance_for_overlap(0.5, 1e-2)
     assert shs.scale_ == pytest.approx(need / min(m.get_distance(0, i) for i in range(1, 5)))
     scaled = m.copy()
     scaled.positions *= shs.scale_
@@ -209,8 +374,13 @@ def test_rescale_meets_the_overlap_condition():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(L=-1), "L="), (dict(qs=(0, 1)), "qs="), (dict(sigma=-1.0), "sigma="), (dict(max_order=3), "max_order"),
-    (dict(grid="sphere"), "grid="), (dict(channels="Z"), "channels="), (dict(channels=("spin",)), "unknown channel"),
+    # declared constraints (scikit-learn's InvalidParameterError names the parameter, its allowed values, the value)
+    (dict(L=-1), "'L' parameter"), (dict(sigma=-1.0), "'sigma' parameter"), (dict(max_order=3), "'max_order' param"),
+    (dict(grid="sphere"), "'grid' parameter"), (dict(channels="Z"), "'channels' parameter"),
+    (dict(resolution="fast"), "'resolution' parameter"), (dict(scale_eps=2.0), "'scale_eps' parameter"),
+    # checks the constraints cannot express
+    (dict(qs=(0, 1)), "qs="), (dict(J=[-1, 0]), "J="), (dict(L=[1.5]), "L="), (dict(grid=(2, 8, 8)), "grid="),
+    (dict(max_order=0, include_order0=False), "computes nothing"), (dict(channels=("spin",)), "unknown channel"),
     (dict(eps_o=1e-2), "overlap"), (dict(eps_a=1e-12), "aliasing"),
 ])
 def test_bad_arguments_name_the_problem(kwargs, match):
@@ -243,7 +413,7 @@ def test_odd_l_spectrum_decays_as_a_power_law():
     box, n, l = 24.0, 192, 3
     x = np.arange(n) * box / n - box / 2
     r = np.sqrt(x[:, None, None] ** 2 + x[None, :, None] ** 2 + x[None, None, :] ** 2)
-    u = torch.as_tensor(core.analytic_first_order(r, l, 0.0, 1.0, 0.5))
+    u = torch.as_tensor(analytic.analytic_first_order(r, l, 0.0, 1.0, 0.5))
     w1, f1 = aliasing.line_spectrum(u, box)
     w3, f3 = aliasing.radial_envelope(u, box)
     assert aliasing.fit_loglog_slope(w1, f1, 8, 16) == pytest.approx(-(l + 1), abs=0.4)

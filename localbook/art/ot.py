@@ -13,13 +13,13 @@ With uniform weights ``1/n`` on the ``n`` rows and ``1/m`` on the ``m`` columns 
   on the two marginals. After a finite number of iterations the plan satisfies only the last-projected
   marginal; :func:`round_to_marginals` (Altschuler, Weed and Rigollet 2017, Algorithm 2) makes it
   feasible, and the transport cost of a feasible plan is an upper bound: ``EMD <= <T_round, C>``.
-* :func:`exact_emd` solves the linear programme with :func:`scipy.optimize.linprog` (HiGHS); for
-  small clouds only (``n * m`` variables).
+* :func:`exact_emd` solves the linear programme with POT's network simplex (``ot.emd2``).
 
 Everything is torch (any device, differentiable) except :func:`exact_emd`.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -130,30 +130,31 @@ def round_to_marginals(plan: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> 
     return p
 
 
-def exact_emd(cost, a=None, b=None) -> float:
-    """Exact EMD of a small cost matrix (n, m) by linear programming (scipy's HiGHS); uniform weights by default.
+def exact_emd(cost, a=None, b=None, max_iter: int = 1_000_000) -> float:
+    """Exact EMD of a cost matrix ``(n, m)``, uniform weights by default: POT's network simplex (``ot.emd2``,
+    Bonneel et al. 2011), about 60x faster than the same linear programme through SciPy's HiGHS at 100 x 100
+    (``benchmarks/bench_art.py``).
 
-    Variables ``T_ij >= 0`` (n*m of them), equality constraints on the row and column sums. Meant for
-    checks on clouds of a few hundred points at most.
+    ``a``, ``b``: weights of the rows and columns (each summing to 1). Raises when the simplex stops before the
+    optimum (raise ``max_iter``) or the weights do not match the cost matrix.
     """
+    import ot as pot
+
     c = cost.detach().cpu().double().numpy() if isinstance(cost, torch.Tensor) else np.asarray(cost, float)
     if c.ndim != 2:
         raise ValueError(f"the cost must be a matrix (n, m), got shape {c.shape}")
     n, m = c.shape
-    if n * m > 250_000:
-        raise ValueError(f"exact_emd builds an LP with n*m = {n * m} variables; use clouds of <= 500 points")
-    from scipy.optimize import linprog
-    from scipy.sparse import csr_matrix, eye, kron, vstack
-
     a = np.full(n, 1.0 / n) if a is None else np.asarray(a, float)
     b = np.full(m, 1.0 / m) if b is None else np.asarray(b, float)
-    rows = kron(eye(n), csr_matrix(np.ones((1, m))))  # sum_j T_ij = a_i  (T flattened row-major)
-    cols = kron(csr_matrix(np.ones((1, n))), eye(m))  # sum_i T_ij = b_j
-    res = linprog(c.ravel(), A_eq=vstack([rows, cols]).tocsr(), b_eq=np.concatenate([a, b]),
-                  bounds=(0, None), method="highs")
-    if not res.success:
-        raise RuntimeError(f"the EMD linear programme failed: {res.message}")
-    return float(res.fun)
+    if a.shape != (n,) or b.shape != (m,) or abs(a.sum() - b.sum()) > 1e-9 * max(a.sum(), 1.0):
+        raise ValueError(f"weights of shapes {a.shape} and {b.shape} (sums {a.sum():.6g}, {b.sum():.6g}) do not fit "
+                         f"a ({n}, {m}) cost: pass one weight per row and per column, with equal sums")
+    with warnings.catch_warnings():  # POT warns when it stops early; the error below says what to do instead
+        warnings.filterwarnings("ignore", message="numItermax reached", category=UserWarning)
+        value, log = pot.emd2(a, b, np.ascontiguousarray(c), numItermax=max_iter, log=True)
+    if log["result_code"] != 1:
+        raise RuntimeError(f"the network simplex stopped before the optimum ({log['warning']}); raise max_iter")
+    return float(value)
 
 
 def bounds_on_random_clouds(n_clouds: int = 3, n_x: int = 40, n_y: int = 50, dim: int = 8, eps: float = 1e-3,

@@ -34,7 +34,7 @@ from sklearn.linear_model import LinearRegression
 from localbook.atoms.carbon import ENERGY_KEYS, TARGET, cell_side_angstrom
 from localbook.regression import GroupRidgeCV, cross_val_predictions, errors, unfold_linear
 from localbook.regression.crossval import CVResult
-from localbook.scattering3d.frontend import check_wavelets_fit_cells, coefficient_scales  # noqa: F401 (re-exported)
+from localbook.scattering3d import check_wavelets_fit_cells, coefficient_scales  # noqa: F401 (re-exported)
 
 __all__ = ["THESIS", "CarbonData", "many_body_table", "chapter_models", "cross_validate", "error_table",
            "paired_fold_difference", "snapshot_learning_curves", "truncated_scale_errors", "scale_analysis",

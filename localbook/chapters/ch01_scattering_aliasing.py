@@ -6,6 +6,11 @@ grids fine enough to read the Nyquist faces of 200-point grids directly (a GPU o
 """
 from __future__ import annotations
 
+from functools import partial
+
+import numpy as np
+
+from localbook.chapters import quick_run_seconds
 from localbook.params import Presets, Setting
 
 _NOT_STATED = "not stated"
@@ -17,6 +22,24 @@ def _combination(v: dict) -> list[str]:
         problems.append(f"n_grid_pair ({v['n_grid_pair']}) more than twice n_grid_single ({v['n_grid_single']}): "
                         "the one-Gaussian spectra would be the coarser reference; raise n_grid_single")
     return problems
+
+
+def _fft(n: float) -> float:
+    return n**3 * np.log2(max(n, 2.0))
+
+
+def _work(v: dict) -> float:
+    """FFT operations: the one-Gaussian spectra, the two-Gaussian spectra (a few degrees l each), the closed-form
+    check and the invariance table (a grid of side box/spacing per spacing, several transforms each)."""
+    box_angstrom = 12.0  # the invariance molecule's box, about (the table's cost scales with (box / spacing)^3)
+    grids = [_fft(v["n_grid_single"]), 4 * _fft(v["n_grid_pair"]), _fft(v["n_grid_check"])]
+    grids += [8 * _fft(box_angstrom / h) for h in v["invariance_spacings"]]
+    return float(sum(grids))
+
+
+def _memory_gb(v: dict) -> float:
+    """A handful of complex128 grids of the largest side (density, filters, products)."""
+    return 6 * 16 * max(v["n_grid_single"], v["n_grid_pair"]) ** 3 / 1e9 + 0.5
 
 
 PRESETS = Presets("01_scattering_aliasing", {
@@ -37,4 +60,5 @@ PRESETS = Presets("01_scattering_aliasing", {
                             help="points per side for the closed-form check (step sigma/2 at 64)"),
     "qm9_index": Setting((int, 1, 133_885), quick=27, thesis_value="-",
                          help="QM9 index of the molecule for the sigma/Delta conditions (27: O=CC#N)"),
-}, check=_combination)
+}, check=_combination, work=_work, memory_gb=_memory_gb,
+    reference_seconds=partial(quick_run_seconds, "01_scattering_aliasing"))

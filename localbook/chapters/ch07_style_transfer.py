@@ -6,7 +6,27 @@ of every experiment; the behaviours (bounds, fixed points, drift) are what the c
 """
 from __future__ import annotations
 
+from functools import partial
+
+from localbook.chapters import quick_run_seconds
 from localbook.params import Presets, Setting
+
+
+def _work(v: dict) -> float:
+    """VGG passes over size^2 pixels: Gatys' and STROTSS' optimisation steps (STROTSS over its scales, each a
+    quarter of the next), the recursions of both methods, the portrait's grid of squares; plus the optimal
+    transport experiment (n_samples^2 per Sinkhorn iteration)."""
+    pixels = v["size"] ** 2
+    strotss = v["strotss_steps"] * sum(4.0 ** -k for k in range(v["strotss_scales"]))
+    vgg = pixels * (v["gatys_steps"] + strotss + v["opt_iterations"] * v["gatys_steps"] + v["ff_iterations"]
+                    + v["grid"] ** 2 * v["gatys_steps"])
+    return float(vgg * 3e4 + v["sinkhorn_iter"] * v["n_samples"] ** 2)  # ~3e4 operations per pixel through VGG-16
+
+
+def _memory_gb(v: dict) -> float:
+    """VGG-16 activations with their gradients for one image (~1.2 kB per pixel in float32), plus the model."""
+    return v["size"] ** 2 * 1.2e3 * 2 / 1e9 + 0.8
+
 
 PRESETS = Presets("07_style_transfer", {
     "size": Setting((int, 16, 1024), quick=96, medium=192, thesis=512, smoke=32, thesis_value="~512 px outputs",
@@ -30,4 +50,4 @@ PRESETS = Presets("07_style_transfer", {
                               help="iterates of the recursion, optimisation method"),
     "grid": Setting((int, 1, 8), quick=2, medium=3, thesis=3, smoke=2, thesis_value="3 x 3 (fig. 6.15)",
                     help="pixelizing portrait: grid x grid squares"),
-})
+}, work=_work, memory_gb=_memory_gb, reference_seconds=partial(quick_run_seconds, "07_style_transfer"))

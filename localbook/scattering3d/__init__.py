@@ -14,51 +14,49 @@ True
 
 The transformer composes with ``sklearn.pipeline``: ``make_pipeline(SolidHarmonicScattering(...), Ridge())``.
 
-Public API
-----------
-:class:`SolidHarmonicScattering` (``frontend``)
-    scikit-learn transformer over lists of ``ase.Atoms``. Lengths in Å. Parameters: scales ``J`` (int ->
-    ``0..J``, or a list of fractional ``j``), degrees ``L`` (int -> ``0..L`` or a list), powers ``qs``,
-    Gaussian width ``sigma``, smallest wavelet width ``sigma_w``, grid step ``spacing``, ``grid``
-    (``"box"`` for molecules, ``"cell"`` for periodic orthorhombic cells, ``"auto"``, or a shape),
-    ``channels`` (``"Z"``, ``"valence"``, ``"core"``, ``"ones"`` or per-atom arrays), ``max_order``
-    (0, 1, 2), ``second_order`` (``"same_l"``/``"all_l"``), ``include_order0``, the sampling-condition
-    targets ``eps_a``/``eps_o`` with ``on_violation`` (``"raise"``, ``"warn"``, ``"rescale"``),
-    ``batch_size``, ``device``, ``dtype``, ``progress``.
-    After ``fit``: ``feature_labels_`` (one :class:`CoefficientLabel` per column), ``get_feature_names_out()``,
-    ``select(order=, l=, max_scale=, q=, channel=)`` (column masks, e.g. "scales up to j" for error-versus-
-    length studies), ``scale_``, ``grid_shape_``, ``box_length_``, ``condition_reports_``.
-:class:`GridScattering` (``transform``)
-    the engine on raw periodic grids ``(B, C, Nx, Ny, Nz)`` with any box ``lengths``; also gives
-    ``first_order_density(x_hat, l, j)`` = ``U_{l,j}[x]`` on the grid.
-:func:`check_conditions`, :class:`ConditionReport`
-    the aliasing (``sigma = sqrt(2 log(N_a/eps_a))/pi`` grid steps) and overlap
-    (``Delta = sigma sqrt(-8 log eps_o)``) conditions of one structure.
-``core``
-    ``K_l``, the wavelets in Fourier space, the conditions, 2-3-5-smooth grid sizes and the closed forms for
-    one Gaussian (``analytic_first_order``, ``analytic_first_order_integral``, ``analytic_order0_integral``).
-``backend``
-    ``density_hat`` (densities in Fourier space), FFT helpers, ``filtered_modulus``, ``integrals``.
-``aliasing``
-    Fourier spectra of ``U_{l,j}[rho]``, power-law slope fits, the Nyquist-boundary study and the
-    two-Gaussian interference view behind chapter 01's widget.
+Layout (as kymatio's: thin front ends over one pure loop, the filters built by one function)
+--------------------------------------------------------------------------------------------
+``frontend``  :class:`SolidHarmonicScattering`, the scikit-learn transformer over lists of ``ase.Atoms``
+              (parameters checked by ``_parameter_constraints``; boxes for molecules, cells for crystals).
+``grid``      :class:`GridScattering`, the front end for densities already on a periodic grid ``(B, C, Nx, Ny, Nz)``
+              (any box ``lengths``); ``first_order_density(x_hat, l, j)`` gives ``U_{l,j}[x]`` itself.
+``core``      :func:`~localbook.scattering3d.core.scattering`, the loop over orders, scales and degrees.
+``filters``   the wavelet formula (:func:`wavelet_hat`), ``K_l``, and :func:`solid_harmonic_filter_bank`, which
+              keeps each scale's band (and, in the multi-resolution mode, its coarser grid) per device and dtype.
+``backend``   tensor work: densities in Fourier space, pruned inverse FFTs, modulus and integrals, Parseval.
+``sampling``  the aliasing and overlap conditions (:func:`check_conditions`, :class:`ConditionReport`), smooth FFT
+              sizes, the grid that holds a band.
+``channels``  atomic weights ``c_i`` (Z, valence, core, ones, or per-atom arrays).
+``cells``     periodic cells: orthorhombic lengths, :func:`check_wavelets_fit_cells`.
+``labels``    :class:`CoefficientLabel`, the output order, :func:`coefficient_scales`, kymatio's layout.
+``analytic``  closed forms for one Gaussian (the oracles of the tests and of chapter 01).
+``aliasing``  spectra of ``U_{l,j}[rho]``, slope fits, the Nyquist-boundary study and chapter 01's widget.
+
+Two resolutions: ``"exact"`` computes every ``U`` on the input grid (kymatio's numbers to rounding; frequencies of a
+wavelet below the dtype's rounding are skipped); ``"multi"`` computes each scale on the coarsest grid its band
+allows at an aliasing precision ``scale_eps``, faster, with an error measured by ``benchmarks/bench_scattering3d.py``.
 
 Conventions: integrals are ``dV * sum`` over the grid, so coefficients approximate the continuous
 ``int U^q d^3r`` whatever the grid; the wavelets are normalised by ``||(sum_m |psi_{l,m}|^2)^{1/2}||_1 = 1``
-(appendix A.1; the printed closed form of ``K_l`` is ``sqrt 2`` off, see ``core``). Computation uses real
+(appendix A.1; the printed closed form of ``K_l`` is ``sqrt 2`` off, see ``filters``). Computation uses real
 FFTs and real solid harmonics (a unitary change of basis of the ``Y_l^m`` that leaves ``U`` unchanged).
 """
-from localbook.scattering3d.core import (K_l, aliasing_precision, analytic_first_order,
-                                         analytic_first_order_integral, analytic_order0_integral,
-                                         gaussian_width_for_aliasing, min_distance_for_overlap, overlap_precision)
-from localbook.scattering3d.frontend import (CHANNELS, ConditionReport, SamplingConditionWarning,
-                                             SolidHarmonicScattering, atom_channels, check_conditions,
-                                             check_wavelets_fit_cells, coefficient_scales)
-from localbook.scattering3d.transform import CoefficientLabel, GridScattering
+from localbook.scattering3d.analytic import (analytic_first_order, analytic_first_order_integral,
+                                             analytic_order0_integral)
+from localbook.scattering3d.cells import check_wavelets_fit_cells
+from localbook.scattering3d.channels import CHANNELS, atom_channels
+from localbook.scattering3d.filters import K_l, K_l_thesis, solid_harmonic_filter_bank, wavelet_hat
+from localbook.scattering3d.frontend import SolidHarmonicScattering
+from localbook.scattering3d.grid import GridScattering
+from localbook.scattering3d.labels import CoefficientLabel, coefficient_scales, kymatio_layout
+from localbook.scattering3d.sampling import (ConditionReport, SamplingConditionWarning, aliasing_precision,
+                                             check_conditions, gaussian_width_for_aliasing, min_distance_for_overlap,
+                                             overlap_precision)
 
 __all__ = [
     "SolidHarmonicScattering", "GridScattering", "CoefficientLabel", "ConditionReport", "check_conditions",
-    "atom_channels", "CHANNELS", "SamplingConditionWarning", "K_l", "gaussian_width_for_aliasing",
-    "aliasing_precision", "min_distance_for_overlap", "overlap_precision", "analytic_first_order",
-    "analytic_first_order_integral", "analytic_order0_integral", "check_wavelets_fit_cells", "coefficient_scales",
+    "atom_channels", "CHANNELS", "SamplingConditionWarning", "K_l", "K_l_thesis", "wavelet_hat",
+    "solid_harmonic_filter_bank", "gaussian_width_for_aliasing", "aliasing_precision", "min_distance_for_overlap",
+    "overlap_precision", "analytic_first_order", "analytic_first_order_integral", "analytic_order0_integral",
+    "check_wavelets_fit_cells", "coefficient_scales", "kymatio_layout",
 ]

@@ -11,8 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from localbook.scattering3d import backend, core
-from localbook.scattering3d.transform import GridScattering
+from localbook.scattering3d import backend
+from localbook.scattering3d.channels import atom_channels
+from localbook.scattering3d.filters import frequency_grid
+from localbook.scattering3d.grid import GridScattering
+from localbook.scattering3d.sampling import smooth_size
 
 __all__ = ["gaussians_first_order", "radial_envelope", "line_spectrum", "fit_loglog_slope",
            "cube_shell_envelope", "nyquist_grid_size", "TwoGaussianView", "two_gaussian_view",
@@ -38,7 +41,7 @@ def _spectrum(u: torch.Tensor, box: float):
     step = box / n
     mod = torch.fft.rfftn(u.to(torch.float64)).abs().cpu().numpy()
     mod = mod / mod[0, 0, 0]
-    wx, wy, wz = (w.numpy() for w in core.frequency_grid((n, n, n), (box, box, box)))
+    wx, wy, wz = (w.numpy() for w in frequency_grid((n, n, n), (box, box, box)))
     return mod, (wx, wy, wz), step
 
 
@@ -150,7 +153,7 @@ def invariance_errors(transformer, atoms, rng: np.random.Generator, n_trials: in
     ref = transformer.transform([atoms])[0]
     scale = np.abs(ref).max()
     moved, turned = [], []
-    step = transformer._spacing
+    step = transformer.spacing_
     for _ in range(n_trials):
         a = atoms.copy()
         a.translate(rng.uniform(0, step, 3))
@@ -172,13 +175,12 @@ def density_slice(atoms, sigma: float, spacing: float, margin: float = 2.0, chan
 
     Computed in Fourier space on a cubic box (side: twice the largest atom distance from the centroid plus
     ``margin``, Å) with step ``<= spacing`` Å. Returns ``(slice (N, N) in electrons/Å^3, extent in Å)``."""
-    from localbook.scattering3d.frontend import atom_channels
     p = atoms.get_positions()
     p = p - p.mean(0)
     _, _, vt = np.linalg.svd(p, full_matrices=True)
     p = p @ vt.T  # principal axes on x, y (z: the smallest spread)
     side = 2 * (np.linalg.norm(p, axis=1).max() + margin)
-    n = core.smooth_size(side / spacing)
+    n = smooth_size(side / spacing)
     side = n * spacing
     pos = torch.as_tensor(p + side / 2, dtype=torch.float64)[None]
     w = torch.as_tensor(atom_channels(atoms, (channel,)), dtype=torch.float64)[None]
