@@ -93,6 +93,12 @@ def test_learning_curve_trains_on_the_first_snapshots_and_tests_on_everything():
     curves = lr.snapshot_learning_curves({"ridge": (GroupRidgeCV(), X)}, data, [2, 8])
     assert curves["ridge"].shape == (2, 5) and list(curves["training cells"]) == [16, 64]
     assert curves["ridge"][1].mean() < curves["ridge"][0].mean()
+    full = lr.cross_validate({"ridge": (GroupRidgeCV(), X)}, data)
+    reused = lr.snapshot_learning_curves({"ridge": (GroupRidgeCV(), X)}, data, [2, 8], full=full)
+    np.testing.assert_allclose(reused["ridge"], curves["ridge"])
+    full["ridge"].y_pred[:] = data.energy  # a perfect 'full' result shows that k = 8 reused it and k = 2 did not
+    reused = lr.snapshot_learning_curves({"ridge": (GroupRidgeCV(), X)}, data, [2, 8], full=full)
+    assert np.all(reused["ridge"][1] == 0) and np.all(reused["ridge"][0] > 0)
 
 
 def test_truncation_uses_the_unfolded_coefficients_and_refitting_uses_the_same_folds():

@@ -385,14 +385,22 @@ def verdict(difference: Mapping[str, float]) -> str:
 
 
 def snapshot_learning_curves(models: Mapping[str, tuple[object, object]], data: CarbonData,
-                             snapshots: Sequence[int], progress: bool = False) -> dict[str, np.ndarray]:
+                             snapshots: Sequence[int], progress: bool = False,
+                             full: Mapping[str, CVResult] | None = None) -> dict[str, np.ndarray]:
     """Test RMSE (meV) of each model trained on the first ``k`` snapshots of each training run, for each ``k``
     of ``snapshots``: ``{name: (len(snapshots), n_folds)}``, plus ``"training cells"`` ``(len(snapshots),)``
-    per fold. Every cell of the held-out runs is still predicted (the test set does not change with ``k``)."""
+    per fold. Every cell of the held-out runs is still predicted (the test set does not change with ``k``).
+
+    ``full``: :func:`cross_validate` results of these models on every snapshot (the chapter's table); a ``k``
+    that keeps every snapshot reuses them instead of fitting the same folds again (the costliest point)."""
     out: dict[str, np.ndarray] = {}
     for k in snapshots:
         mask = data.snapshot < k
-        for name, res in cross_validate(models, data, train_mask=mask, progress=progress).items():
+        if full is not None and mask.all() and all(name in full for name in models):
+            results = {name: full[name] for name in models}
+        else:
+            results = cross_validate(models, data, train_mask=mask, progress=progress)
+        for name, res in results.items():
             out.setdefault(name, []).append(1000 * _fold_rmse(res))
         out.setdefault("training cells", []).append(int((mask & (data.run != data.run.min())).sum()))
     return {name: np.array(v) for name, v in out.items()}
