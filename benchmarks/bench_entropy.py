@@ -16,12 +16,14 @@ import numpy as np
 
 import localbook  # noqa: F401
 from common import record  # noqa: I001
+from localbook import regression
 from localbook.atoms import defects as D
 from localbook.atoms import surrogate as sg
 from localbook.atoms.afs import AFSDescriptor
+from localbook.atoms.defect_database import column, select
 from localbook.atoms.eam import load_potential
 from localbook.atoms.entropy import formation_entropy, hessian_eigenvalues
-from localbook.data.fe_defects import load_fe_defects
+from localbook.data.fe_defects import load_fe_defects, read_meta, shipped_path
 
 
 def main(argv=None):
@@ -34,14 +36,12 @@ def main(argv=None):
     a = ap.parse_args(argv)
     pot = load_potential(a.potential, device=a.device)
     db = load_fe_defects(a.potential)
-    ok = db["is_minimum"] & (db["source"] == "crystal")
-    structures = [s for s, k in zip(D.database_atoms(db), ok) if k]
+    a0 = read_meta(shipped_path(a.potential))["a0"]
+    structures = [db[i] for i in select(db, source="crystal")]
     desc = AFSDescriptor(device=a.device)
-    a0 = db["meta"]["a0"]
-    phi_bulk = {e: sg.bulk_descriptor(a0, e) for e in sorted(set(db["strain"][ok].tolist()))}
-    x = sg.formation_descriptor(desc.transform(structures), db["n_atoms"][ok],
-                                np.stack([phi_bulk[e] for e in db["strain"][ok]]))
-    model = sg.linear_model("bayes").fit(x, db["entropy"][ok])
+    x, _ = sg.formation_features(structures, a0, "afs", device=a.device)
+    model = regression.make_linear("bayes").fit(x, column(structures, "entropy_kb"))
+    phi_bulk = {0.0: sg.bulk_descriptor(a0, 0.0)}
     rows, exact_n, exact_t, last = [], [], [], None
     for n in a.sizes:
         bulk = D.bcc_supercell(a0, n)

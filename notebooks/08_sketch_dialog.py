@@ -53,8 +53,7 @@ import numpy as np
 from IPython.display import display
 
 from localbook import params
-from localbook.art import canvas as cv
-from localbook.art import sketch as sk
+from localbook.art import canvas, sketch
 from localbook.chapters import ch08_sketch_dialog as chapter
 from localbook.data import kanjivg
 from localbook.device import pick_device, seed_everything
@@ -81,8 +80,8 @@ print(data.summary())
 
 # %%
 shown = np.linspace(0, len(data.train) - 1, n_examples).astype(int)  # spread over the code points
-labels = [f"{sk.codepoint_title(data.train_names[i])}, {int(data.train[i][:, 2].sum())} strokes" for i in shown]
-fig = sk.plot_drawings([[(data.train[i], "k")] for i in shown], titles=labels)
+labels = [f"{sketch.codepoint_title(data.train_names[i])}, {int(data.train[i][:, 2].sum())} strokes" for i in shown]
+fig = sketch.plot_drawings([[(data.train[i], "k")] for i in shown], titles=labels)
 
 # %% [markdown]
 # ## The model and its training curve
@@ -98,14 +97,14 @@ fig = sk.plot_drawings([[(data.train[i], "k")] for i in shown], titles=labels)
 # a machine with more time gets further along the same curve.
 
 # %% tags=["nbval-check-output"]
-model = sk.load_pretrained(device=torch_device)
+model = sketch.load_pretrained(device=torch_device)
 c = model.config
 print(f"encoder {c.enc_hidden}x2, decoder {c.dec_hidden}, z {c.z_dim}, M = {c.n_mixtures}, N_max = {c.max_len}, "
       f"{sum(p.numel() for p in model.parameters()):,} parameters; "
       f"scale {float(model.scale):.3g} (data: {data.scale:.3g}) KanjiVG units")
 
 # %%
-curve = sk.read_curve()
+curve = sketch.read_curve()
 fig, axes = plt.subplots(1, 2, figsize=(9, 3))
 for split, style in (("train", "-"), ("val", "o-")):
     m = curve["split"] == split
@@ -124,11 +123,11 @@ print(f"training: {int(last['step'])} steps in {last['seconds'] / 60:.0f} min on
 # (on the KanjiVG training set; point `train` at other strokes to imitate the thesis' refinement).
 
 # %%
-train_n = [sk.normalise(s, float(model.scale)) for s in data.train]
-val_n = [sk.normalise(s, float(model.scale)) for s in data.val]
-test_n = [sk.normalise(s, float(model.scale)) for s in data.test]
+train_n = [sketch.normalise(s, float(model.scale)) for s in data.train]
+val_n = [sketch.normalise(s, float(model.scale)) for s in data.val]
+test_n = [sketch.normalise(s, float(model.scale)) for s in data.test]
 if fine_tune_steps:
-    rows = sk.train(model, train_n, val_n, fine_tune_steps, lr=1e-4, eval_every=max(1, fine_tune_steps),
+    rows = sketch.train(model, train_n, val_n, fine_tune_steps, lr=1e-4, eval_every=max(1, fine_tune_steps),
                     n_val_eval=50, seed=seed, start_step=int(last["step"]), progress=False)
     print(f"after {fine_tune_steps} fine-tuning steps: validation L_R {rows[-1]['L_R']:.3g}")
 
@@ -142,8 +141,8 @@ if fine_tune_steps:
 # to print, only this book's scale.
 
 # %% tags=["nbval-check-output"]
-scores = {name: sk.evaluate_nll(model, seqs[:n_eval]) for name, seqs in (("validation", val_n), ("test", test_n))}
-base = {name: sk.baseline_nll_per_point(train_n, seqs[:n_eval])
+scores = {name: sketch.evaluate_nll(model, seqs[:n_eval]) for name, seqs in (("validation", val_n), ("test", test_n))}
+base = {name: sketch.baseline_nll_per_point(train_n, seqs[:n_eval])
         for name, seqs in (("validation", val_n), ("test", test_n))}
 text_table([(name, *(f"{s[k]:.3g}" for k in ("L_s", "L_p", "L_R", "KL", "nll_per_point")), f"{base[name]:.3g}")
             for name, s in scores.items()], header=("split", "L_s", "L_p", "L_R", "KL", "NLL/point", "memoryless"),
@@ -162,9 +161,9 @@ text_table([(name, *(f"{s[k]:.3g}" for k in ("L_s", "L_p", "L_R", "KL", "nll_per
 
 # %%
 picked = np.linspace(0, len(test_n) - 1, n_completions + 2).astype(int)[1:-1]  # spread over the code points
-recon = sk.reconstruct(model, [test_n[i] for i in picked], temperature=0.1, seed=seed)
-fig = sk.plot_drawings([[(test_n[i], "k")] for i in picked] + [[(r, cv.MACHINE_COLOR)] for r in recon],
-                       titles=[sk.codepoint_title(data.test_names[i]) for i in picked]
+recon = sketch.reconstruct(model, [test_n[i] for i in picked], temperature=0.1, seed=seed)
+fig = sketch.plot_drawings([[(test_n[i], "k")] for i in picked] + [[(r, canvas.MACHINE_COLOR)] for r in recon],
+                       titles=[sketch.codepoint_title(data.test_names[i]) for i in picked]
                        + ["reconstruction"] * len(picked),
                        ncols=len(picked), scale=float(model.scale))
 
@@ -177,10 +176,10 @@ fig = sk.plot_drawings([[(test_n[i], "k")] for i in picked] + [[(r, cv.MACHINE_C
 # %%
 drawings, titles = [], []
 for tau in temperatures:
-    for s in sk.sample(model, n_samples, temperature=tau, seed=seed):
+    for s in sketch.sample(model, n_samples, temperature=tau, seed=seed):
         drawings.append([(s, "k")])
         titles.append(f"tau = {tau:g}")
-fig = sk.plot_drawings(drawings, titles=titles, ncols=n_samples, scale=float(model.scale))
+fig = sketch.plot_drawings(drawings, titles=titles, ncols=n_samples, scale=float(model.scale))
 
 # %% [markdown]
 # ## Completing held-out characters
@@ -193,14 +192,15 @@ fig = sk.plot_drawings(drawings, titles=titles, ncols=n_samples, scale=float(mod
 # %%
 multi = [i for i, s in enumerate(test_n) if s[:, 2].sum() >= 4]
 multi = [multi[j] for j in np.linspace(0, len(multi) - 1, n_completions + 2).astype(int)[1:-1]]
-cuts = [sk.split_strokes(test_n[i], int(test_n[i][:, 2].sum()) // 2) for i in multi]
-conts = [sk.complete(model, [p], n_points=len(r), temperature=completion_tau, seed=seed + j, min_points=1)[0]
+cuts = [sketch.split_strokes(test_n[i], int(test_n[i][:, 2].sum()) // 2) for i in multi]
+conts = [sketch.complete(model, [p], n_points=len(r), temperature=completion_tau, seed=seed + j, min_points=1)[0]
          for j, (p, r) in enumerate(cuts)]  # as many new points as the true rest has
-fig = sk.plot_drawings([[(p, "#bbbbbb"), (r, "#bbbbbb")] for p, r in cuts], ncols=len(multi),
-                       scale=float(model.scale), titles=[sk.codepoint_title(data.test_names[i]) for i in multi])
+fig = sketch.plot_drawings([[(p, "#bbbbbb"), (r, "#bbbbbb")] for p, r in cuts], ncols=len(multi),
+                       scale=float(model.scale), titles=[sketch.codepoint_title(data.test_names[i]) for i in multi])
 for ax, (p, _), cont in zip(fig.axes, cuts, conts):
-    end = sk.draw_stroke3(ax, sk.denormalise(p, float(model.scale)), color=cv.HUMAN_COLOR, lw=1.8)
-    sk.draw_stroke3(ax, sk.denormalise(cont, float(model.scale)), origin=end, color=cv.MACHINE_COLOR, lw=1.8)
+    end = sketch.draw_stroke3(ax, sketch.denormalise(p, float(model.scale)), color=canvas.HUMAN_COLOR, lw=1.8)
+    sketch.draw_stroke3(ax, sketch.denormalise(cont, float(model.scale)), origin=end, color=canvas.MACHINE_COLOR,
+                        lw=1.8)
 
 # %% tags=["nbval-check-output"]
 print("new points per completion:", [len(x) for x in conts], "true rest:", [len(r) for _, r in cuts])
@@ -215,14 +215,14 @@ print("new points per completion:", [len(x) for x in conts], "true rest:", [len(
 # %%
 width = 300
 px = width / kanjivg.KANJIVG_BOX
-target = sk.stroke3_to_strokes(data.test[multi[-1]] if multi else data.test[0])
+target = sketch.stroke3_to_strokes(data.test[multi[-1]] if multi else data.test[0])
 per_turn = max(1, len(target) // n_turns)
 script = [[s * px for s in target[i * per_turn:(i + 1) * per_turn]] for i in range(n_turns)]
 script = [t for t in script if t]
-completer = sk.SketchCompleter(model, temperature=completion_tau, device=torch_device)
-dialog = cv.play_script(completer, script, amount=0.5, temperature=completion_tau, seed=seed,
-                        dialog=cv.Dialog.for_box(width, width, box=kanjivg.KANJIVG_BOX, unit=completer.scale))
-fig = cv.plot_history(dialog)
+completer = sketch.SketchCompleter(model, temperature=completion_tau, device=torch_device)
+dialog = canvas.play_script(completer, script, amount=0.5, temperature=completion_tau, seed=seed,
+                        dialog=canvas.Dialog.for_box(width, width, box=kanjivg.KANJIVG_BOX, unit=completer.scale))
+fig = canvas.plot_history(dialog)
 
 # %% tags=["nbval-check-output"]
 print([(t.author, t.n_points) for t in dialog.turns])
@@ -235,9 +235,9 @@ print([(t.author, t.n_points) for t in dialog.turns])
 if interactive:
     side = 360  # pixels: with the controls beside it, the widget fits a 1366 x 768 laptop screen
     # mouse strokes are simplified like the training data (RDP, 0.85 KanjiVG units)
-    widget = cv.build_canvas_widget(completer, epsilon=0.85 * side / kanjivg.KANJIVG_BOX, amount=0.5,
+    widget = canvas.build_canvas_widget(completer, epsilon=0.85 * side / kanjivg.KANJIVG_BOX, amount=0.5,
                                     temperature=completion_tau, seed=seed,
-                                    dialog=cv.Dialog.for_box(side, side, box=kanjivg.KANJIVG_BOX,
+                                    dialog=canvas.Dialog.for_box(side, side, box=kanjivg.KANJIVG_BOX,
                                                              unit=completer.scale))
     display(widget)
 

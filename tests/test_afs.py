@@ -72,3 +72,23 @@ def test_sklearn_api_and_shape():
         desc.transform(bulk("Fe", "bcc", 2.86, cubic=True))
     with pytest.raises(ValueError, match="n_max"):
         afs_per_atom(_cluster(), 0, 3, 3.0)
+
+
+def test_minimum_image_neighbours_match_ase_and_small_afs_is_a_truncation():
+    from ase.build import bulk
+    from ase.neighborlist import neighbor_list
+    from localbook.atoms.afs import afs_columns, afs_per_atom, neighbour_vectors
+    at = bulk("Fe", "bcc", 2.86, cubic=True).repeat(4)
+    at.positions += np.random.default_rng(0).normal(0, 0.1, at.positions.shape)
+    narrow = bulk("Fe", "bcc", 2.86, cubic=True).repeat(3)           # 8.6 A < 2 r_cut: ASE's route
+    narrow.positions += np.random.default_rng(1).normal(0, 0.1, narrow.positions.shape)
+    for cell in (at, narrow):
+        i, d = neighbour_vectors(cell, 5.0)
+        i_ase, d_ase = neighbor_list("iD", cell, 5.0)
+        key = lambda ii, dd: sorted(zip(ii.tolist(), np.round(dd, 8).tolist()))  # noqa: E731
+        assert key(i.numpy(), d.numpy()) == key(i_ase, d_ase)
+    full = afs_per_atom(at, n_max=8, l_max=6)
+    small = afs_per_atom(at, n_max=3, l_max=2)
+    assert np.allclose(full[:, afs_columns(8, 6, 3, 2)].numpy(), small.numpy(), rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="within"):
+        afs_columns(8, 6, 9, 2)

@@ -282,6 +282,13 @@ def test_headless_import_does_not_need_ipycanvas():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_turn_logic_is_pure():
+    # the dialog's rules need neither the sketch model nor a plotting or widget library
+    code = ("import sys, localbook.art.dialog; "
+            "assert not {'localbook.art.sketch', 'matplotlib', 'ipycanvas'} & set(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_widget_callbacks_drive_the_plain_functions(monkeypatch):
     pytest.importorskip("ipycanvas")
     from ipycanvas.canvas import _CANVAS_MANAGER, COMMANDS

@@ -89,7 +89,7 @@ def test_train_command_writes_weights_curve_and_manifest(tmp_path, kanjivg_dir, 
                  "--kanjivg-dir", str(folder)])
     curve = sketch.read_curve(out / sketch.CURVE_FILE)
     assert list(curve["step"]) == [2, 2, 4, 4] and set(curve["split"]) == {"train", "val"}
-    monkeypatch.setattr(sketch, "WEIGHTS_DIR", out)
+    monkeypatch.setattr(sketch.weights, "WEIGHTS_DIR", out)  # the constant lives in the weights module
     model = sketch.load_pretrained(device="cpu")
     assert model.config.dec_hidden == 16 and float(model.scale) > 1
     x, lengths = sketch.stroke3_to_stroke5([np.array([[1, 1, 1]], np.float32)], max_len=5)

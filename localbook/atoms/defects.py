@@ -1,35 +1,22 @@
-"""Point-defect configurations in bcc iron and their database (thesis section 3.3).
+"""Point-defect configurations in bcc iron (thesis section 3.3.1): generation, Wigner-Seitz analysis, duplicates.
 
 Structures are ``ase.Atoms`` in cubic periodic supercells of ``n x n x n`` conventional bcc cells
 (``2 n^3`` atoms). Defects: vacancy clusters V1-V4 (atoms removed from a compact random set of sites) and
-self-interstitial clusters I1-I4 (random dumbbells on neighbouring sites), relaxed with ASE's FIRE at fixed
-cell (fmax <= 1e-4 eV/A), identified by a Wigner-Seitz analysis, deduplicated (energies within 1e-2 eV and
-equal principal moments of inertia of the defect), copied under isotropic strain and re-relaxed; a
-"random" set holds cells with many Frenkel pairs. The thesis generated its configurations with ART nouveau
-(not available here): random placement + relaxation finds fewer, mostly low-energy, configurations.
+self-interstitial clusters I1-I4 (random dumbbells on neighbouring sites), relaxed at fixed cell, identified
+by a Wigner-Seitz analysis and deduplicated (energies within 1e-2 eV and equal principal moments of inertia of
+the defect, thesis 3.3.1); "random" cells hold many Frenkel pairs. The thesis generated its configurations
+with ART nouveau (not available here): random placement + relaxation finds fewer, mostly low-energy,
+configurations. The database built from them is :mod:`localbook.atoms.defect_database`.
 
-The database command (run ``python -m localbook.atoms.defects build --help``)::
-
-    python -m localbook.atoms.defects build --potential AM04 --out fe_defects_AM04.npz
-
-Units: A, eV, entropies in k_B.
+Units: A, eV.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import time
-from pathlib import Path
-
 import numpy as np
-import torch
-
-from localbook.atoms.eam import EAMPotential, load_potential
-from localbook.atoms.entropy import check_minimum, formation_entropy, hessian_eigenvalues
 
 __all__ = ["bcc_supercell", "lattice_parameter", "relax", "vacancy_formation_energy", "make_defect",
-           "make_frenkel_pairs", "wigner_seitz", "defect_moments", "duplicates", "build_database",
-           "save_database", "load_database", "database_atoms", "KINDS"]
+           "make_frenkel_pairs", "site_occupancy", "wigner_seitz", "defect_moments", "duplicates", "vacancy_entropy",
+           "KINDS"]
 
 KINDS = ("V1", "V2", "V3", "V4", "I1", "I2", "I3", "I4")
 _DUMBBELL_DIRS = np.array([[1, 1, 0], [1, 0, 0], [1, 1, 1]], dtype=float)
@@ -43,7 +30,7 @@ def bcc_supercell(a0: float, n: int, strain: float = 0.0):
     return bulk("Fe", "bcc", a=a0 * (1 + strain), cubic=True).repeat(n)
 
 
-def lattice_parameter(potential: EAMPotential) -> float:
+def lattice_parameter(potential) -> float:
     """Equilibrium bcc lattice parameter (A): minimum of the energy per atom (bounded scalar search)."""
     from scipy.optimize import minimize_scalar
     res = minimize_scalar(lambda a: float(potential.energy(bcc_supercell(a, 1))) / 2, bounds=(2.6, 3.1),
@@ -51,19 +38,16 @@ def lattice_parameter(potential: EAMPotential) -> float:
     return float(res.x)
 
 
-def relax(atoms, potential: EAMPotential, fmax: float = 1e-4, steps: int = 20000):
-    """Relax positions at fixed cell with ASE's FIRE until max |force| <= ``fmax`` (eV/A).
+def relax(atoms, potential, fmax: float = 1e-4, steps: int = 20000):
+    """Relax positions at fixed cell until the largest force is below ``fmax`` (eV/A) with the potential's own
+    relaxer (ASE's FIRE for :class:`EAMPotential`, LAMMPS' ``minimize`` for a LAMMPS-backed potential).
 
-    Returns ``(atoms, converged, energy_eV)``; ``atoms`` is relaxed in place.
+    Returns ``(atoms, converged, energy_eV)``.
     """
-    from ase.optimize import FIRE
-    atoms.calc = potential.calculator()
-    opt = FIRE(atoms, logfile=None)
-    converged = bool(opt.run(fmax=fmax, steps=steps))
-    return atoms, converged, float(atoms.get_potential_energy())
+    return potential.relax(atoms, fmax=fmax, steps=steps)
 
 
-def vacancy_formation_energy(potential: EAMPotential, n: int = 4, a0: float | None = None) -> float:
+def vacancy_formation_energy(potential, n: int = 4, a0: float | None = None) -> float:
     """Relaxed monovacancy formation energy (eV): ``E(N-1) - (N-1)/N E(N)`` in an ``n^3`` cubic supercell."""
     a0 = lattice_parameter(potential) if a0 is None else a0
     at = bcc_supercell(a0, n)
@@ -92,16 +76,17 @@ def _compact_sites(sites: np.ndarray, length: float, k: int, rng, shell: float) 
     return np.array(chosen)
 
 
-def make_defect(kind: str, a0: float, n: int, rng: np.random.Generator, strain: float = 0.0):
-    """An unrelaxed defect: ``"V<k>"`` removes ``k`` atoms on a compact random set of sites (within the
-    second-neighbour shell of one another); ``"I<k>"`` replaces ``k`` such atoms by dumbbells of random
-    <110>, <100> or <111> orientation and sign (``k`` extra atoms). Returns ``ase.Atoms``."""
+def make_defect(kind: str, a0: float, n: int, rng: np.random.Generator, strain: float = 0.0, shell: float = 1.01):
+    """An unrelaxed defect: ``"V<k>"`` removes ``k`` atoms on a compact random set of sites (each within
+    ``shell * a0`` of another: 1.01 reaches the second-neighbour shell, 1.42 the third); ``"I<k>"`` replaces
+    ``k`` such atoms by dumbbells of random <110>, <100> or <111> orientation and sign (``k`` extra atoms).
+    Returns ``ase.Atoms``."""
     if len(kind) != 2 or kind[0] not in "VI" or not kind[1].isdigit() or int(kind[1]) < 1:
         raise ValueError(f"defect kind {kind!r}: use 'V1'..'V4' or 'I1'..'I4'")
     k = int(kind[1])
     at = bcc_supercell(a0, n, strain)
     length = at.cell[0, 0]
-    sites = _compact_sites(at.positions, length, k, rng, shell=1.01 * a0 * (1 + strain))
+    sites = _compact_sites(at.positions, length, k, rng, shell=shell * a0 * (1 + strain))
     if kind[0] == "V":
         del at[list(sites)]
         at.positions += rng.normal(0.0, 0.02, at.positions.shape)  # break symmetries (no saddle traps)
@@ -145,6 +130,17 @@ def make_frenkel_pairs(atoms, n_pairs: int, rng: np.random.Generator, a0: float,
     return at
 
 
+def site_occupancy(atoms, a0: float, n: int, strain: float = 0.0) -> np.ndarray:
+    """Number of atoms assigned to each lattice site of the perfect cell (Wigner-Seitz, nearest site), ``(2 n^3,)``:
+    0 a vacancy, 2 a dumbbell. Sites keep their index under a homogeneous strain, so two relaxations of one
+    defect at different strains hold the same defect exactly when their occupancies are equal."""
+    from scipy.spatial import cKDTree
+    sites = _lattice_sites(a0, n, strain)
+    length = float(atoms.cell[0, 0])
+    _, idx = cKDTree(np.mod(sites, length), boxsize=length).query(np.mod(atoms.positions, length))
+    return np.bincount(idx, minlength=len(sites))
+
+
 def wigner_seitz(atoms, a0: float, n: int, strain: float = 0.0):
     """Wigner-Seitz defect analysis against the perfect lattice of the same cell.
 
@@ -164,15 +160,27 @@ def wigner_seitz(atoms, a0: float, n: int, strain: float = 0.0):
 
 def defect_moments(atoms, a0: float, n: int, strain: float = 0.0) -> np.ndarray:
     """Principal moments of inertia (A^2, unit masses, ascending, ``(3,)``) of the defect positions
-    (vacant sites and multiply-occupied sites' atoms), unwrapped around the first one by minimum image."""
+    (vacant sites and multiply-occupied sites' atoms).
+
+    The points are unwrapped one at a time, each by minimum image relative to the nearest point already
+    unwrapped (a greedy walk through the cluster), so that a cluster that straddles the cell boundary or spans
+    more than half the cell keeps its shape; unwrapping every point relative to the first one would cut such a
+    cluster in two and give equivalent configurations different moments.
+    """
     vac, inter = wigner_seitz(atoms, a0, n, strain)
     pts = np.concatenate([vac, inter])
     if len(pts) == 0:
         return np.zeros(3)
     length = float(atoms.cell[0, 0])
-    d = pts - pts[0]
-    d -= length * np.round(d / length)
-    d -= d.mean(0)
+    placed, todo = [pts[0]], list(range(1, len(pts)))
+    while todo:
+        d = pts[todo][:, None, :] - np.array(placed)[None, :, :]
+        d -= length * np.round(d / length)
+        dist = np.sqrt((d ** 2).sum(-1))
+        k, j = np.unravel_index(np.argmin(dist), dist.shape)
+        placed.append(placed[j] + d[k, j])
+        todo.pop(k)
+    d = np.array(placed) - np.mean(placed, axis=0)
     inertia = (d ** 2).sum() * np.eye(3) - d.T @ d
     return np.linalg.eigvalsh(inertia)
 
@@ -186,171 +194,23 @@ def duplicates(energies, moments, e_tol: float = 1e-2, m_tol: float = 1e-2) -> n
     return np.tril(same, k=-1).any(1)
 
 
-class _BulkReference:
-    """Hessian eigenvalues of the perfect cell, cached per (n, strain)."""
+def vacancy_entropy(potential, a0: float, n: int, seed: int = 0, fmax: float = 1e-6) -> dict:
+    """The worked example of thesis 3.2: a monovacancy in the ``n^3`` cubic cell, relaxed, verified and its
+    harmonic formation entropy (eq. 3.3) against the perfect cell of the same volume.
 
-    def __init__(self, potential, a0):
-        self.potential, self.a0, self._cache = potential, a0, {}
-
-    def __call__(self, n, strain):
-        key = (n, round(strain, 6))
-        if key not in self._cache:
-            self._cache[key] = hessian_eigenvalues(bcc_supercell(self.a0, n, strain), self.potential)
-        return self._cache[key]
-
-
-def _record(atoms, kind, n, strain, energy, potential, bulk, a0, source):
-    ev = hessian_eigenvalues(atoms, potential)
-    chk = check_minimum(ev)
-    n_b = 2 * n ** 3
-    s = formation_entropy(ev, len(atoms), bulk(n, strain), n_b, potential.mass) if chk.is_minimum else np.nan
-    vac, inter = wigner_seitz(atoms, a0, n, strain)
-    return dict(atoms=atoms, kind=kind, n_cells=n, strain=strain, energy=energy,
-                e_form=energy - len(atoms) / n_b * float(potential.energy(bcc_supercell(a0, n, strain))),
-                entropy=s, is_minimum=chk.is_minimum, n_zero=chk.n_zero, n_negative=chk.n_negative,
-                n_vac=len(vac), n_int=len(atoms) - n_b + len(vac), source=source,
-                moments=defect_moments(atoms, a0, n, strain))
-
-
-def _relaxed_record(at, kind, n, strain, pot, bulk, a0, source, fmax, rng, retries=2, counts=None):
-    """Relax and evaluate; a saddle point (negative modes) is shaken by 0.05 A and relaxed again
-    (``counts["saddle"]`` counts these non-minima)."""
-    for attempt in range(retries + 1):
-        at, ok, e = relax(at, pot, fmax)
-        if not ok:
-            return None
-        rec = _record(at, kind, n, strain, e, pot, bulk, a0, source)
-        if not rec["is_minimum"] and counts is not None:
-            counts["saddle"] = counts.get("saddle", 0) + 1
-        if rec["is_minimum"] or attempt == retries:
-            return rec
-        at = at.copy()
-        at.positions += rng.normal(0.0, 0.05, at.positions.shape)
-
-
-def build_database(potential: str = "AM04", cells=(4,), tries: int = 6, kinds=KINDS,
-                   strains=(-0.01, 0.0, 0.01, 0.02, 0.03), strain_cells=(4,), random_cells=(5,),
-                   n_random: int = 6, frenkel=(3, 8), seed: int = 0, fmax: float = 1e-4,
-                   device="cpu", progress: bool = True) -> dict:
-    """Generate, relax, deduplicate and evaluate defect configurations; returns :func:`save_database` input.
-
-    ``cells``: supercell sizes n (``2 n^3`` atoms) for the unstrained crystalline set, ``tries`` random
-    starts per kind and size; ``strains``: isotropic strains applied to the unique configurations of the
-    ``strain_cells`` sizes (re-relaxed at the strained cell); ``n_random`` cells of ``random_cells`` sizes
-    holding ``frenkel`` = (lo, hi) random Frenkel pairs added to a random I/V cluster. Every record keeps
-    the minimum check (zero / negative mode counts); non-minima get ``entropy = nan`` and are counted.
+    Returns ``{"entropy_kb", "formation_energy_ev", "converged", "check" (MinimumCheck), "eigenvalues_bulk",
+    "eigenvalues_vacancy" (eV/A^2), "atoms" (the relaxed cell)}``; ``potential`` any object with ``relax``,
+    ``hessian``, ``energy``, ``mass``.
     """
-    from tqdm.auto import tqdm
-    pot = load_potential(potential, device=device)
-    a0 = lattice_parameter(pot)
-    bulk = _BulkReference(pot, a0)
-    rng = np.random.default_rng(seed)
-    records, rejected = [], dict(unconverged=0, duplicate=0)
-    jobs = [(k, n) for n in cells for k in kinds for _ in range(tries)]
-    for kind, n in tqdm(jobs, desc="defects", disable=not progress):
-        rec = _relaxed_record(make_defect(kind, a0, n, rng), kind, n, 0.0, pot, bulk, a0, "crystal", fmax, rng, counts=rejected)
-        if rec is None:
-            rejected["unconverged"] += 1
-            continue
-        records.append(rec)
-    # deduplicate within (kind, n)
-    keep = []
-    for key in sorted({(r["kind"], r["n_cells"]) for r in records}):
-        group = [r for r in records if (r["kind"], r["n_cells"]) == key]
-        dup = duplicates([r["energy"] for r in group], [r["moments"] for r in group])
-        rejected["duplicate"] += int(dup.sum())
-        keep += [r for r, d in zip(group, dup) if not d]
-    records = keep
-    strained = []
-    todo = [(r, eps) for r in records if r["is_minimum"] and r["n_cells"] in strain_cells for eps in strains if eps != 0.0]
-    for r, eps in tqdm(todo, desc="strained copies", disable=not progress):
-        at = r["atoms"].copy()
-        at.set_cell(at.cell[:] * (1 + eps), scale_atoms=True)
-        rec = _relaxed_record(at, r["kind"], r["n_cells"], eps, pot, bulk, a0, "crystal", fmax, rng, counts=rejected)
-        if rec is None:
-            rejected["unconverged"] += 1
-            continue
-        strained.append(rec)
-    randoms = []
-    for t in tqdm(range(n_random * len(random_cells)), desc="random", disable=not progress):
-        n = random_cells[t % len(random_cells)]
-        start = make_defect(str(rng.choice(["V", "I"])) + str(int(rng.integers(1, 5))), a0, n, rng)
-        at = make_frenkel_pairs(start, int(rng.integers(frenkel[0], frenkel[1] + 1)), rng, a0)
-        rec = _relaxed_record(at, "random", n, 0.0, pot, bulk, a0, "random", fmax, rng, counts=rejected)
-        if rec is None:
-            rejected["unconverged"] += 1
-            continue
-        randoms.append(rec)
-    return dict(records=records + strained + randoms, potential=potential, a0=a0, rejected=rejected,
-                seed=seed, fmax=fmax)
-
-
-_FIELDS = ("kind", "n_cells", "strain", "energy", "e_form", "entropy", "is_minimum", "n_zero", "n_negative",
-           "n_vac", "n_int", "source")
-
-
-def save_database(db: dict, path) -> str:
-    """Write a database (from :func:`build_database`) to a compressed ``.npz``; returns its SHA-256.
-
-    Positions are stored in float32 (1e-6 A rounding, far below any descriptor's resolution); cells are cubic.
-    """
-    from localbook.data import file_sha256
-    recs = db["records"]
-    arrays = {f: np.array([r[f] for r in recs]) for f in _FIELDS}
-    arrays["n_atoms"] = np.array([len(r["atoms"]) for r in recs])
-    arrays["cell_length"] = np.array([r["atoms"].cell[0, 0] for r in recs])
-    arrays["positions"] = np.concatenate([r["atoms"].positions for r in recs]).astype(np.float32)
-    meta = dict(potential=db["potential"], a0=db["a0"], rejected=db["rejected"], seed=db["seed"],
-                fmax=db["fmax"], units="A, eV, k_B")
-    np.savez_compressed(path, meta=json.dumps(meta), **arrays)
-    return file_sha256(path)
-
-
-def load_database(path) -> dict:
-    """Read a database ``.npz``: a dict of arrays (one row per configuration) plus ``meta`` (dict)."""
-    with np.load(path, allow_pickle=False) as z:
-        out = {k: z[k] for k in z.files}
-    out["meta"] = json.loads(str(out["meta"]))
-    return out
-
-
-def database_atoms(db: dict) -> list:
-    """The configurations of a loaded database as a list of periodic ``ase.Atoms``."""
-    from ase import Atoms
-    ends = np.cumsum(db["n_atoms"])
-    pos = np.split(db["positions"].astype(np.float64), ends[:-1])
-    return [Atoms("Fe" * len(p), positions=p, cell=np.eye(3) * L, pbc=True)
-            for p, L in zip(pos, db["cell_length"])]
-
-
-def _main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m localbook.atoms.defects",
-                                 description="Build a bcc-Fe defect database with harmonic formation entropies.")
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    b = sub.add_parser("build")
-    b.add_argument("--potential", default="AM04", choices=["AM04", "M03"])
-    b.add_argument("--out", required=True)
-    b.add_argument("--cells", type=int, nargs="+", default=[4], help="supercell sizes n (2 n^3 atoms)")
-    b.add_argument("--tries", type=int, default=6, help="random starts per defect kind and size")
-    b.add_argument("--strains", type=float, nargs="+", default=[-0.01, 0.0, 0.01, 0.02, 0.03])
-    b.add_argument("--strain-cells", type=int, nargs="*", default=[4])
-    b.add_argument("--random-cells", type=int, nargs="*", default=[5])
-    b.add_argument("--n-random", type=int, default=6)
-    b.add_argument("--frenkel", type=int, nargs=2, default=[3, 8], help="range of Frenkel pairs per random cell")
-    b.add_argument("--seed", type=int, default=0)
-    b.add_argument("--fmax", type=float, default=1e-4)
-    b.add_argument("--device", default="cpu")
-    b.add_argument("--no-progress", action="store_true")
-    a = ap.parse_args(argv)
-    t0 = time.time()
-    db = build_database(a.potential, tuple(a.cells), a.tries, KINDS, tuple(a.strains), tuple(a.strain_cells),
-                        tuple(a.random_cells), a.n_random, tuple(a.frenkel), seed=a.seed, fmax=a.fmax, device=a.device,
-                        progress=not a.no_progress)
-    sha = save_database(db, Path(a.out))
-    ok = sum(r["is_minimum"] for r in db["records"])
-    print(f"{len(db['records'])} configurations ({ok} minima), rejected {db['rejected']}, "
-          f"{time.time() - t0:.0f} s -> {a.out} sha256 {sha}")
-
-
-if __name__ == "__main__":
-    _main()
+    from localbook.atoms.entropy import check_minimum, formation_entropy, hessian_eigenvalues
+    bulk = bcc_supercell(a0, n)
+    vac = bulk.copy()
+    del vac[0]
+    vac.positions += np.random.default_rng(seed).normal(0.0, 0.01, vac.positions.shape)   # no symmetric saddle
+    vac, converged, e = potential.relax(vac, fmax=fmax)
+    ev_b, ev_v = hessian_eigenvalues(bulk, potential), hessian_eigenvalues(vac, potential)
+    chk = check_minimum(ev_v, potential.zero_tol)
+    s = formation_entropy(ev_v, len(vac), ev_b, len(bulk), potential.mass, potential.zero_tol) if chk.is_minimum \
+        else float("nan")
+    return dict(entropy_kb=s, formation_energy_ev=e - len(vac) / len(bulk) * float(potential.energy(bulk)),
+                converged=converged, check=chk, eigenvalues_bulk=ev_b, eigenvalues_vacancy=ev_v, atoms=vac)

@@ -5,11 +5,14 @@ The energy of ``N`` atoms of one species in a periodic cell is (Daw and Baskes 1
     E = sum_i F(rho_i) + 1/2 sum_{i != j} phi(r_ij),    rho_i = sum_{j != i} f(r_ij),
 
 with the embedding function ``F`` (eV), the density function ``f`` and the pair potential ``phi`` (eV)
-tabulated in a LAMMPS ``eam.fs`` (or ``setfl``) file. The tables are read with ASE's ``EAM`` reader and
-interpolated with the same cubic splines as ASE (``InterpolatedUnivariateSpline``, k = 3; ``phi`` from
-``r*phi`` on ``r > 0``), converted to piecewise polynomials so that torch evaluates them and differentiates
-them: forces by reverse-mode autograd, the Hessian exactly (forward-over-reverse, batched with
-``torch.func.vmap``), where the thesis used finite differences of forces with a 1e-3 A step (thesis 3.3.2).
+tabulated in a LAMMPS ``eam.fs`` (or ``setfl``) file, read with ASE's ``EAM`` reader. The tables become torch
+functions in one of two ways (:mod:`localbook.atoms.eam_tables`): ``interpolation="analytic"`` (default) the
+closed forms that the tables sample, recovered by least squares and checked against every tabulated value;
+``"table"`` the cubic splines through every tabulated point, as ASE (whose second derivatives carry the
+tables' rounding amplified by ``1 / dr^2``: chapter 04 measures what that does to entropies). Torch evaluates
+and differentiates them: forces by reverse-mode autograd, the Hessian exactly (closed-form assembly, or
+forward-over-reverse autograd as a check), where the thesis used finite differences of forces with a 1e-3 A
+step (thesis 3.3.2).
 
 Why hand-written: ASE's ``EAM`` calculator gives energy and forces with a Python loop over atoms and no
 Hessian; LAMMPS is not a Python dependency of this book. ASE's calculator is the reference in the tests.
@@ -57,36 +60,6 @@ def potential_path(name: str) -> Path:
     return locate("lammps-potentials") / POTENTIALS[name]["file"]
 
 
-class _Spline:
-    """A cubic spline as a piecewise polynomial evaluated in torch (differentiable to any order).
-
-    ``breaks`` (m+1,) and ``coefs`` (4, m) as in :class:`scipy.interpolate.PPoly`; outside the breaks the
-    end polynomials extrapolate (as FITPACK's default ``ext=0``).
-    """
-
-    def __init__(self, x: np.ndarray, y: np.ndarray, device: torch.device):
-        from scipy.interpolate import InterpolatedUnivariateSpline, PPoly
-        pp = PPoly.from_spline(InterpolatedUnivariateSpline(x, y, k=3)._eval_args)
-        # FITPACK pads the knot vector with repeated end knots: keep the intervals of non-zero length
-        keep = np.diff(pp.x) > 0
-        self.breaks = torch.as_tensor(pp.x[:-1][keep], dtype=torch.float64, device=device)
-        self.coefs = torch.as_tensor(pp.c[:, keep], dtype=torch.float64, device=device)
-
-    def __call__(self, x: torch.Tensor, nu: int = 0) -> torch.Tensor:
-        """Value (``nu=0``) or derivative of order ``nu`` (1, 2) at ``x``, same shape as ``x``."""
-        idx = torch.searchsorted(self.breaks, x.detach().contiguous(), right=True) - 1
-        idx = idx.clamp(0, self.breaks.numel() - 1)
-        t = x - self.breaks[idx]
-        c = self.coefs[:, idx]
-        if nu == 0:
-            return ((c[0] * t + c[1]) * t + c[2]) * t + c[3]
-        if nu == 1:
-            return (3 * c[0] * t + 2 * c[1]) * t + c[2]
-        if nu == 2:
-            return 6 * c[0] * t + 2 * c[1]
-        raise ValueError(f"derivative order nu={nu} not supported (0, 1 or 2)")
-
-
 def neighbour_pairs(atoms, cutoff: float):
     """Full neighbour list of a periodic cell: ``(i, j, shifts)``, each pair listed both ways.
 
@@ -113,12 +86,17 @@ class EAMPotential:
     ``ase.Atoms`` (periodic, one species) and works on ``device``; results come back as torch tensors on it.
     """
 
-    def __init__(self, path, element: str = "Fe", device: str | torch.device = "cpu", name: str | None = None):
+    def __init__(self, path, element: str = "Fe", device: str | torch.device = "cpu", name: str | None = None,
+                 interpolation: str = "analytic"):
         from ase.calculators.eam import EAM
+        from localbook.atoms.eam_tables import INTERPOLATIONS, interpolate_tables, recover_analytic
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"EAM file {path} not found: give the path of a LAMMPS eam.fs/setfl file")
+        if interpolation not in INTERPOLATIONS:
+            raise ValueError(f"interpolation={interpolation!r}: use one of {INTERPOLATIONS}")
         self.path, self.name = path, name or path.name
+        self.citation = POTENTIALS.get(self.name, {}).get("citation", path.name)
         self.device = torch.device(device)
         ref = EAM(potential=str(path))
         if element not in list(ref.elements):
@@ -127,11 +105,12 @@ class EAMPotential:
         self.element, self.cutoff = element, float(ref.cutoff)
         self.mass = float(ref.mass[k])  # amu
         self.a_file = float(ref.a[k])   # A, the lattice parameter written in the file header
-        dens = ref.density_data[k, k] if ref.form == "fs" else ref.density_data[k]
-        self._F = _Spline(ref.rho, ref.embedded_data[k], self.device)
-        self._f = _Spline(ref.r, dens, self.device)
-        self._phi = _Spline(ref.r[1:], ref.rphi_data[k, k][1:] / ref.r[1:], self.device)
-        self._pairs_cache = None
+        ref.filename = path.name
+        build = recover_analytic if interpolation == "analytic" else interpolate_tables
+        #: the three functions (see :mod:`localbook.atoms.eam_tables`), with the residuals of the closed forms
+        self.functions = build(ref, k, self.device)
+        self.interpolation = interpolation
+        self._F, self._f, self._phi = self.functions.F, self.functions.f, self.functions.phi
 
     # ------------------------------------------------------------------ internals
     def _check(self, atoms):
@@ -260,10 +239,29 @@ class EAMPotential:
         """An ASE calculator backed by this potential (for ``ase.optimize`` relaxations)."""
         return TorchEAMCalculator(self)
 
+    #: eigenvalues (eV/A^2) below this in absolute value are zero modes (the Hessian is exact to ~1e-12)
+    zero_tol = 1e-6
 
-def load_potential(name: str = "AM04", device: str | torch.device = "cpu") -> EAMPotential:
-    """The potential ``"AM04"`` (Ackland et al. 2004) or ``"M03"`` (Mendelev et al. 2003) on ``device``."""
-    return EAMPotential(potential_path(name), element="Fe", device=device, name=name)
+    def relax(self, atoms, fmax: float = 1e-4, steps: int = 20000):
+        """Relax positions at fixed cell with ASE's FIRE until max |force| <= ``fmax`` (eV/A).
+
+        Returns ``(atoms, converged, energy_eV)``; ``atoms`` is relaxed in place (calculator attached).
+        """
+        from ase.optimize import FIRE
+        atoms.calc = self.calculator()
+        opt = FIRE(atoms, logfile=None)
+        converged = bool(opt.run(fmax=fmax, steps=steps))
+        return atoms, converged, float(atoms.get_potential_energy())
+
+
+def load_potential(name: str = "AM04", device: str | torch.device = "cpu",
+                   interpolation: str = "analytic") -> EAMPotential:
+    """The potential ``"AM04"`` (Ackland et al. 2004) or ``"M03"`` (Mendelev et al. 2003) on ``device``.
+
+    ``interpolation``: ``"analytic"`` (the published closed forms, recovered from the table) or ``"table"``
+    (cubic splines through the tabulated points, as ASE; see :mod:`localbook.atoms.eam_tables`).
+    """
+    return EAMPotential(potential_path(name), element="Fe", device=device, name=name, interpolation=interpolation)
 
 
 try:  # ASE calculator wrapper

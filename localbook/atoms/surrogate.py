@@ -1,25 +1,30 @@
 """A linear surrogate of the formation entropy on summed atomic descriptors (thesis section 3.4).
 
-``S_f ~ <w, Phi> + b`` with ``Phi = sum_i phi(N_i)``: scikit-learn's Bayesian ridge (the thesis' choice) or
-ridge with a cross-validated penalty, after standardising the features. The descriptor is any
+``S_f ~ <w, Phi> + b`` with ``Phi = sum_i phi(N_i)``, fitted by the book's linear models
+(:func:`localbook.regression.make_linear`: Bayesian ridge, the thesis' choice, or ridge). The descriptor is any
 scikit-learn transformer mapping a list of ``ase.Atoms`` to ``(M, d)`` arrays. Two are registered here: the
 AFS descriptor (``"afs"``, :class:`localbook.atoms.afs.AFSDescriptor`, thesis section 3.4.2) and the
 solid-harmonic scattering of chapter 01 (``"scattering"``, thesis section 3.4.3); others plug in with
 :func:`register_descriptor` and need nothing else. A descriptor with a ``per_atom(atoms)`` method also gives
 local contributions (thesis eq. 3.4).
+
+What is specific to chapter 3 lives here: the formation descriptor ``Phi_d - N_d phi_bulk`` at each cell's own
+strain (:func:`formation_features`), the trivial baselines every results table carries
+(:func:`baseline_features`), and the comparison of several feature sets on the same folds or the same
+train/test split (:func:`compare_on_folds`, :func:`compare_on_split`). Cross-validation, metrics and curves are
+those of :mod:`localbook.regression`.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
-from sklearn.pipeline import Pipeline
 
 from localbook import regression
 
-__all__ = ["DESCRIPTORS", "SCATTERING_J", "register_descriptor", "make_descriptor", "descriptor_matrix",
-           "scales_within", "linear_model", "errors", "cv_predict", "split_curve", "effective_weights",
-           "local_contributions", "parity_plot", "bulk_descriptor", "formation_descriptor", "count_table"]
+__all__ = ["DESCRIPTORS", "SCATTERING_J", "register_descriptor", "make_descriptor", "scales_within",
+           "local_contributions", "bulk_descriptor", "formation_descriptor", "formation_features",
+           "baseline_features", "BASELINES", "compare_on_folds", "compare_on_split", "training_sizes"]
 
 DESCRIPTORS: dict[str, Callable] = {}
 
@@ -68,21 +73,6 @@ def make_descriptor(name: str, **kw):
     return DESCRIPTORS[name](**kw)
 
 
-def descriptor_matrix(structures, name: str = "afs", cache=None, key_inputs=None, **kw) -> np.ndarray:
-    """``(M, d)`` summed descriptors of ``structures``, cached on disk when ``cache`` (an ArrayCache) is given.
-
-    ``key_inputs``: what identifies the structures in the cache key (e.g. the database checksum).
-    """
-    desc = make_descriptor(name, **kw)
-    if cache is None:
-        return desc.fit_transform(structures)
-    params = {k: (str(v) if k in ("device", "progress") else v) for k, v in kw.items()}
-    params = {k: v for k, v in params.items() if k not in ("device", "progress")}
-    out = cache.get_or_compute(f"descriptor-{name}", lambda: {"x": desc.fit_transform(structures)},
-                               inputs=key_inputs, params=params)
-    return out["x"]
-
-
 def scales_within(labels, sigma_w: float, cell_length: float) -> np.ndarray:
     """Boolean mask of the scattering coefficients whose widest wavelet, ``2^j sigma_w`` (Å), is at most half
     of ``cell_length`` (Å), the smallest cell a model is trained on.
@@ -98,79 +88,18 @@ def scales_within(labels, sigma_w: float, cell_length: float) -> np.ndarray:
     return ~(coefficient_scales(labels, sigma_w) > cell_length / 2)   # order 0 (nan): no wavelet, kept
 
 
-def linear_model(kind: str = "bayes") -> Pipeline:
-    """The chapter's linear model: :func:`localbook.regression.make_linear` (``"bayes"``: Bayesian ridge, the
-    thesis' choice; ``"ridge"``: ridge with its penalty by leave-one-out over the book's grid)."""
-    if kind not in ("bayes", "ridge"):
-        raise ValueError(f"model kind {kind!r}: use 'bayes' or 'ridge'")
-    return regression.make_linear(kind)
-
-
-def errors(y_true, y_pred) -> dict:
-    """Errors (units of ``y``, here k_B): :func:`localbook.regression.errors`."""
-    return regression.errors(y_true, y_pred)
-
-
-def cv_predict(x, y, kind: str = "bayes", n_splits: int = 5, seed: int = 0) -> np.ndarray:
-    """Out-of-fold predictions of a :func:`linear_model` by shuffled ``n_splits``-fold cross-validation."""
-    return regression.cross_val_predictions(linear_model(kind), np.asarray(x, float), y, n_splits=n_splits,
-                                            seed=seed).y_pred
-
-
-def split_curve(x, y, train_fractions=(0.1, 0.3, 0.5, 0.7, 0.9), n_repeats: int = 10, kind: str = "bayes",
-                seed: int = 0) -> dict:
-    """Test errors against the training fraction (thesis fig. 3.5a): :func:`localbook.regression.split_curve`
-    of a :func:`linear_model`."""
-    return regression.split_curve(linear_model(kind), np.asarray(x, float), y, train_fractions, n_repeats, seed)
-
-
-effective_weights = regression.unfold_linear
-
-
-def local_contributions(model: Pipeline, phi_atoms, phi_reference=None) -> np.ndarray:
+def local_contributions(model, phi_atoms, phi_reference=None) -> np.ndarray:
     """Local contributions ``S_i = <w, phi_i - phi_ref>`` (k_B), ``(N,)`` (thesis eq. 3.4).
 
-    ``phi_atoms``: ``(N, d)`` atomic descriptors; ``phi_reference``: ``(d,)`` descriptor of a bulk atom at
-    the same volume, so that bulk atoms contribute zero and the map shows the excess entropy of the defect.
+    ``model``: a fitted linear model (:func:`localbook.regression.unfold_linear` reads its raw weights);
+    ``phi_atoms``: ``(N, d)`` atomic descriptors; ``phi_reference``: ``(d,)`` descriptor of a bulk atom at the
+    same volume, so that bulk atoms contribute zero and the map shows the excess entropy of the defect.
     """
-    w, _ = effective_weights(model)
+    w, _ = regression.unfold_linear(model)
     phi = np.asarray(phi_atoms, dtype=float)
     if phi_reference is not None:
         phi = phi - np.asarray(phi_reference, dtype=float)
     return phi @ w
-
-
-def parity_plot(ax, y_true, y_pred, groups=None, title: str = "", unit: str = "k_B"):
-    """Predicted vs exact values on ``ax``, one colour per value of ``groups``, with RMSE/MAE in the title.
-
-    Returns the :func:`errors` dict.
-    """
-    y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
-    groups = np.zeros(len(y_true), dtype=int) if groups is None else np.asarray(groups)
-    for g in sorted(set(groups.tolist())):
-        m = groups == g
-        ax.scatter(y_true[m], y_pred[m], s=10, alpha=0.75, label=str(g))
-    lo, hi = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
-    ax.plot([lo, hi], [lo, hi], color="k", lw=0.8)
-    err = errors(y_true, y_pred)
-    ax.set_title(f"{title}\nRMSE {err['rmse']:.2f}, MAE {err['mae']:.2f} ${unit}$")
-    ax.set_xlabel(f"exact $S_f$ (${unit}$)")
-    ax.set_ylabel(f"predicted $S_f$ (${unit}$)")
-    if len(set(groups.tolist())) > 1:
-        ax.legend(fontsize=7, markerscale=1.5)
-    return err
-
-
-def count_table(db: dict, rows: str = "kind", cols: str = "strain") -> tuple[list, list]:
-    """Counts of configurations by two database fields: ``(header, rows)`` for :func:`text_table`."""
-    r_vals = sorted(set(db[rows].tolist()), key=str)
-    c_vals = sorted(set(db[cols].tolist()))
-    header = [rows] + [f"{cols}={c:g}" if isinstance(c, float) else f"{cols}={c}" for c in c_vals] + ["total"]
-    out = []
-    for r in r_vals:
-        counts = [int(((db[rows] == r) & (db[cols] == c)).sum()) for c in c_vals]
-        out.append([r] + counts + [sum(counts)])
-    return header, out
 
 
 def bulk_descriptor(a0: float, strain: float, name: str = "afs", n_cells: int = 1, **kw) -> np.ndarray:
@@ -197,3 +126,83 @@ def formation_descriptor(x, n_atoms, phi_bulk) -> np.ndarray:
     ``x`` (M, d), ``n_atoms`` (M,), ``phi_bulk`` (M, d) or (d,).
     """
     return np.asarray(x, float) - np.asarray(n_atoms, float)[:, None] * np.asarray(phi_bulk, float)
+
+
+def formation_features(structures, a0: float, name: str = "afs", cache=None, progress=None,
+                       **kw) -> tuple[np.ndarray, float]:
+    """Formation descriptors ``Phi_d - N_d phi_bulk`` of a defect database, ``(M, d)``, and the seconds per
+    structure of the summed descriptors.
+
+    ``structures``: ``ase.Atoms`` with ``info["strain"]`` and ``info["n_cells"]`` (a database of
+    :mod:`localbook.atoms.defect_database`); ``a0`` (A): its zero-strain lattice parameter. The summed
+    descriptors go through :func:`localbook.compute.cached_transform` (chunked, cached, resumable); each
+    structure's bulk reference is the perfect crystal at its own strain (and, for the scattering, in a cell of
+    its own size: :func:`bulk_descriptor`). ``kw``: the descriptor's parameters (``device=`` among them).
+    """
+    from localbook.compute import cached_transform
+    if not structures:
+        raise ValueError("formation_features needs at least one structure")
+    x, seconds = cached_transform(make_descriptor(name, **kw), structures, f"iron-{name}", cache=cache,
+                                  progress=progress)
+    cells = [(float(s.info["strain"]), int(s.info["n_cells"])) for s in structures]
+    by_cell = {c: bulk_descriptor(a0, c[0], name, n_cells=c[1] if name != "afs" else 1, **kw)
+               for c in sorted(set(cells))}
+    return formation_descriptor(x, [len(s) for s in structures], np.stack([by_cell[c] for c in cells])), seconds
+
+
+#: the trivial baselines of the chapter's tables (see :func:`baseline_features`)
+BASELINES = {
+    "cell mean": "the mean entropy of the training configurations of the same kind, strain and cell size",
+    "defect counts": "a linear function of the numbers of vacancies and interstitials (Wigner-Seitz)",
+}
+
+
+def baseline_features(structures, baseline: str = "cell mean") -> np.ndarray:
+    """Features whose linear fit is a trivial baseline (:data:`BASELINES`): ``"cell mean"`` one-hot indicators
+    of ``(kind, strain, n_cells)`` (a linear model on them predicts the per-cell training mean), ``"defect
+    counts"`` the columns ``(n_vacancies, n_interstitials)`` of ``info``. Returns ``(M, k)`` floats."""
+    if baseline == "cell mean":
+        keys = [(s.info["kind"], float(s.info["strain"]), int(s.info["n_cells"])) for s in structures]
+        levels = sorted(set(keys), key=str)
+        return np.array([[k == level for level in levels] for k in keys], float)
+    if baseline == "defect counts":
+        return np.array([[s.info["n_vacancies"], s.info["n_interstitials"]] for s in structures], float)
+    raise ValueError(f"baseline {baseline!r}: choose one of {sorted(BASELINES)}")
+
+
+def compare_on_folds(features: dict, y, *, groups=None, model: str = "bayes", n_splits: int = 5,
+                     seed: int = 0) -> dict:
+    """Out-of-fold predictions of :func:`localbook.regression.make_linear` ``(model)`` on each feature set of
+    ``features`` (``{name: (M, d)}``), all on the same folds (:func:`localbook.regression.cv_folds`: whole
+    ``groups`` left out together, e.g. every strained copy of one defect). Returns ``{name: CVResult}``."""
+    y = np.asarray(y, float)
+    out = {}
+    for name, x in features.items():
+        if len(x) != len(y):
+            raise ValueError(f"feature set {name!r} has {len(x)} rows for {len(y)} targets")
+        out[name] = regression.cross_val_predictions(regression.make_linear(model), np.asarray(x, float), y,
+                                                     n_splits=n_splits, groups=groups, seed=seed)
+    return out
+
+
+def compare_on_split(features: dict, y, train, test, *, model: str = "bayes") -> dict:
+    """Each feature set of ``features`` fitted on the rows ``train`` and evaluated on ``test`` (boolean masks
+    or indices): ``{name: {"y_pred": (T,), "errors": {...}, "model": fitted}}`` (a transfer test)."""
+    y = np.asarray(y, float)
+    out = {}
+    for name, x in features.items():
+        x = np.asarray(x, float)
+        fitted = regression.make_linear(model).fit(x[train], y[train])
+        pred = fitted.predict(x[test])
+        out[name] = {"y_pred": pred, "errors": regression.errors(y[test], pred), "model": fitted}
+    return out
+
+
+def training_sizes(n_samples: int, n_splits: int, n_points: int = 5, smallest: int = 16) -> np.ndarray:
+    """Training-set sizes for a learning curve over ``n_splits`` folds of ``n_samples`` samples: ``n_points``
+    sizes spaced geometrically from ``smallest`` up to the smallest training part, ``n - ceil(n / n_splits)``
+    (whole groups of one sample each: folds of equal size); fewer when they coincide."""
+    top = n_samples - -(-n_samples // n_splits)
+    if top < 2:
+        raise ValueError(f"{n_samples} samples in {n_splits} folds leave {top} for training: need at least 2")
+    return np.unique(np.geomspace(max(2, min(smallest, top)), top, n_points).astype(int))

@@ -102,7 +102,7 @@ def real_solid_harmonics(l: int, wx, wy, wz) -> np.ndarray:
     return out
 
 
-def wavelet_hat(l: int, j: float, sigma_w: float, wx, wy, wz) -> np.ndarray:
+def wavelet_hat(l: int, j: float, sigma_w: float, wx, wy, wz, angular: np.ndarray | None = None) -> np.ndarray:
     """The Fourier transforms of the real solid harmonic wavelets ``psi_{l,m,j}``, ``m = -l..l``, divided by
     ``(-i)^(l mod 2)``: a real float64 array of shape ``(2l+1,) + w.shape``. The one place the formula is written.
 
@@ -111,12 +111,17 @@ def wavelet_hat(l: int, j: float, sigma_w: float, wx, wy, wz) -> np.ndarray:
     (even ``l``) or imaginary (odd ``l``) transform; ``(-i)^l = (-1)^(l//2) (-i)^(l mod 2)``, so the sign
     ``(-1)^(l//2)`` is included here and the remaining ``-i`` of odd degrees is applied to the input spectrum
     once per degree (:func:`localbook.scattering3d.core.scattering`).
+
+    ``angular``: ``real_solid_harmonics(l, wx, wy, wz)`` when the caller already has it (it does not depend on
+    ``j``: the filter bank evaluates it once per frequency band, not once per scale).
     """
     s = scale_width(j, sigma_w)
     wx, wy, wz = (np.asarray(a, float) for a in (wx, wy, wz))
     w2 = wx ** 2 + wy ** 2 + wz ** 2
     radial = (-1) ** (l // 2) * K_l(l) * (2 * math.pi) ** 1.5 * s ** l * np.exp(-0.5 * s * s * w2)
-    return real_solid_harmonics(l, wx, wy, wz) * radial
+    if angular is None:
+        angular = real_solid_harmonics(l, wx, wy, wz)
+    return angular * radial
 
 
 def band_limit(ls, width: float, eps: float) -> float:
@@ -253,15 +258,19 @@ def _pair(real_filters: dict, ls, mirror, kz, nz, device, dtype) -> PairedFilter
     items = [(l, _hermitian(g, mirror, kz, nz)) for l, g in raw]
     planes = tuple(int(i) for i in np.flatnonzero((kz == 0) | (2 * kz == nz)))
     ctype = torch.complex64 if dtype == torch.float32 else torch.complex128
-    halves, anti, degrees = [], [], []
+    halves = np.zeros((-(-len(items) // 2), 2) + items[0][1].shape, dtype=complex)  # filled in place: no stacking
+    anti, degrees = [], []
     for p in range(0, len(items), 2):
-        (la, fa), (lb, fb) = items[p], (items[p + 1] if p + 1 < len(items) else (None, np.zeros_like(items[p][1])))
-        halves.append(np.stack([fa, 1j * fb]))
+        (la, fa), (lb, fb) = items[p], (items[p + 1] if p + 1 < len(items) else (None, None))
+        halves[p // 2, 0] = fa
         ga = raw[p][1][..., planes] - fa[..., planes]  # sampled minus Hermitian part: the anti-Hermitian part
-        gb = raw[p + 1][1][..., planes] - fb[..., planes] if p + 1 < len(items) else 0.0
+        gb = 0.0
+        if fb is not None:
+            np.multiply(fb, 1j, out=halves[p // 2, 1])
+            gb = raw[p + 1][1][..., planes] - fb[..., planes]
         anti.append(ga + 1j * gb)
         degrees.append((la, lb))
-    halves = torch.as_tensor(np.stack(halves), dtype=ctype, device=device)
+    halves = torch.as_tensor(halves, dtype=ctype, device=device)
     power = np.stack([sum(np.abs(f) ** 2 for l, f in items if l == l_) for l_ in ls])
     return PairedFilters(tuple(ls), halves.sum(1), tuple(degrees), torch.as_tensor(power, dtype=dtype, device=device),
                          halves, torch.as_tensor(np.stack(anti), dtype=ctype, device=device), planes)
@@ -283,12 +292,16 @@ def _cached_bank(shape, lengths, js, ls, sigma_w, eps, oversampling, device, dty
     wx, wy, wz = (w.numpy().copy() for w in frequency_grid(shape, lengths, half=False))
     if shape[2] % 2 == 0:  # the z Nyquist plane at +pi, where the real FFT's half grid (rfftfreq) samples it
         wz[..., shape[2] // 2] *= -1
+    angular_of_band = {}  # the angular part is the same at every scale: once per band (once in exact mode)
     for j in js:
         band = _band(shape, lengths, band_limit(ls, scale_width(j, sigma_w), eps), oversampling)
         bank.bands[j] = band
-        fx, fy, fz = (np.take(w, band.indices(a, n), axis=a)
-                      for a, (w, n) in enumerate(zip((wx, wy, wz), shape, strict=True)))
-        real = {l: wavelet_hat(l, j, sigma_w, fx, fy, fz) for l in ls}
+        indices = [band.indices(a, n) for a, n in enumerate(shape)]
+        fx, fy, fz = (np.take(w, idx, axis=a) for a, (w, idx) in enumerate(zip((wx, wy, wz), indices, strict=True)))
+        key = tuple(idx.tobytes() for idx in indices)
+        if key not in angular_of_band:
+            angular_of_band = {key: {l: real_solid_harmonics(l, fx, fy, fz) for l in ls}}  # keep only the last band
+        real = {l: wavelet_hat(l, j, sigma_w, fx, fy, fz, angular=angular_of_band[key][l]) for l in ls}
         bank.all_degrees[j] = _pair(real, ls, _mirror(band, shape), band.indices(2, shape[2]), shape[2], device,
                                     dtype)
     return bank

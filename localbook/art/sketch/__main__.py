@@ -1,0 +1,3 @@
+from localbook.art.sketch.cli import main
+
+main()

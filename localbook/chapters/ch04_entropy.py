@@ -1,0 +1,94 @@
+"""Chapter 04, vibrational formation entropies of defects in bcc iron (thesis ch. 3): its settings at each scale.
+
+The databases are the book's own (:mod:`localbook.atoms.defect_database`, ~1,200 verified minima per potential
+in 128- and 250-atom cells), not the thesis' 40,656 ART configurations of 1,024-3,456 atoms: the "medium" preset
+uses all of them, the "quick" one a subset that keeps whole defects (all strained copies of each) and every
+kind; the "thesis" preset differs from "medium" only where the thesis' own setting can be run on these
+databases. A larger database is one command away (``python -m localbook.atoms.defect_database build``, hours of
+CPU for the MEAM), then ``-p database_dir <folder>``.
+"""
+from __future__ import annotations
+
+from functools import partial
+
+from localbook.chapters import quick_run_seconds
+from localbook.params import Choice, ListOf, Presets, Setting
+
+_ALL = 1_000_000
+
+FAMILY = ("I2", "I3", "I4", "V4")
+"""The defect kinds of the thesis' first experiments (figs. 3.1-3.3, table 3.1)."""
+
+THESIS_FAMILY_ENTROPIES = {
+    "AM04": {"I2": (4.08, 1.70, 423), "I3": (5.94, 2.29, 1102), "I4": (7.98, 2.36, 1280), "V4": (10.22, 0.85, 1698)},
+    "MEAM": {"I2": (10.33, 0.82, 423), "I3": (13.81, 1.87, 1104), "I4": (15.88, 1.67, 1279), "V4": (17.55, 1.92, 1700)},
+}
+"""Mean, standard deviation (k_B) and count of the thesis' formation entropies of the I2-I4 and V4 clusters in
+1,024-atom cells, computed here from the files the authors published with their AFS code (github.com/louity/
+AFS-python, ``entropies_EAM.npz`` and ``entropies_MEAM.npz``, non-zero entries): the thesis' own data, as a
+reference for the entropy scale of each potential."""
+
+
+def _combination(v: dict) -> list[str]:
+    problems = []
+    if v["small_n_max"] > v["n_max"] or v["small_l_max"] > v["l_max"]:
+        problems.append(f"small_n_max, small_l_max ({v['small_n_max']}, {v['small_l_max']}) must not exceed "
+                        f"n_max, l_max ({v['n_max']}, {v['l_max']}): the small AFS is a truncation of the full one")
+    if v["scat_configs"] > v["max_configs"]:
+        problems.append(f"scat_configs ({v['scat_configs']}) must not exceed max_configs ({v['max_configs']})")
+    if 0.0 not in v["scan_strains"]:
+        problems.append(f"scan_strains {v['scan_strains']} must contain 0.0, the relaxed defect the scan starts from")
+    return problems
+
+
+def _work(v: dict) -> float:
+    """Seconds on the reference machine, measured: AFS 0.093 s per cell at (20, 10), scattering 3.4 s (the
+    periodic-cell route of :mod:`localbook.scattering3d`), a strain-scan point 1.3 s (EAM, three Hessians) and
+    5 s (MEAM, 54 atoms, LAMMPS finite differences)."""
+    configs = min(v["max_configs"], 1200) * len(v["potentials"])
+    afs = 0.093 * (v["n_max"] * (v["l_max"] + 1) / 220) ** 0.5 * configs
+    scat = 3.4 * min(v["scat_configs"], 1200) * len(v["potentials"])
+    scan = len(v["scan_strains"]) * (1.3 + 5.0 * v["scan_meam"])
+    return afs + scat + scan + 30.0
+
+
+def _memory_gb(v: dict) -> float:
+    """Peak memory measured at quick, 1.5 GB (torch, LAMMPS, the database, AFS and scattering of 128- and
+    250-atom cells), plus the dense Hessians of the worked example (bulk and defect, float64, with copies)."""
+    return 1.5 + 4 * (6 * v["demo_cells"] ** 3) ** 2 * 8 / 1e9
+
+
+PRESETS = Presets("04_entropy_surrogate", {
+    "potentials": Setting(ListOf(Choice("AM04", "MEAM"), 1, 2), quick=["AM04", "MEAM"],
+                          thesis_value="[AM04, MEAM (Etesami-Asadi 2018)]",
+                          help="databases: AM04 (tabulated EAM), MEAM (2NN MEAM of Lee et al. 2001)"),
+    "max_configs": Setting((int, 20, _ALL), quick=800, medium=_ALL, smoke=40,
+                           thesis_value="40,656 (31,640 ARTn + 9,016 random)",
+                           help="configurations used per potential (whole defects; 1,000,000: all)"),
+    "n_max": Setting((int, 1, 40), quick=20, smoke=4, help="AFS radial functions"),
+    "l_max": Setting((int, 0, 20), quick=10, smoke=3, help="AFS angular order"),
+    "r_cut": Setting((float, 2.0, 8.0), quick=5.0, help="AFS cut-off radius (Å)"),
+    "small_n_max": Setting((int, 1, 40), quick=4, medium=10, smoke=2, thesis_value="not used (n >> p)",
+                           help="radial functions of the small AFS, sized for n >= 3p on the family"),
+    "small_l_max": Setting((int, 0, 20), quick=4, medium=9, smoke=1, thesis_value="not used (n >> p)",
+                           help="angular order of the small AFS"),
+    "scat_configs": Setting((int, 0, _ALL), quick=0, medium=_ALL, smoke=0, thesis_value="4,520 (MEAM family)",
+                            help="configurations per potential given the scattering descriptor (family first; "
+                                 "0: skipped, 3.4 s per cell)"),
+    "scat_L": Setting((int, 0, 12), quick=9, smoke=2, help="largest degree l of the scattering S^{J,L}"),
+    "scat_sigma": Setting((float, 0.3, 1.5), quick=0.5, thesis_value="not stated",
+                          help="width of the atomic Gaussians and of the j = 0 wavelet (Å)"),
+    "model": Setting(("bayes", "ridge", "group_ridge"), quick="bayes",
+                     help="linear model: Bayesian ridge (thesis), ridge (LOO alpha), ridge with grouped-CV alpha"),
+    "n_splits": Setting((int, 2, 20), quick=5, smoke=2, help="cross-validation folds (whole defects left out)"),
+    "split_repeats": Setting((int, 1, 50), quick=5, medium=10, smoke=2, thesis_value="not stated",
+                             help="random splits per training fraction (fig. 3.5a)"),
+    "scan_strains": Setting([float, -0.05, 0.05], quick=[-0.01, 0.0, 0.005, 0.01, 0.0125, 0.02, 0.03],
+                            medium=[round(-0.01 + 0.0025 * k, 4) for k in range(17)], smoke=[0.0, 0.01],
+                            thesis_value="-1, 0, 1, 2, 3 %", help="strains of the audit's re-relaxed vacancy"),
+    "scan_meam": Setting((bool,), quick=True, smoke=False, thesis_value="(no audit in the thesis)",
+                         help="scan the MEAM vacancy too (LAMMPS finite differences)"),
+    "demo_cells": Setting((int, 2, 12), quick=3, smoke=2, thesis_value="8 (1,024 atoms)",
+                          help="cubic cell of the worked example, 2 n^3 atoms"),
+}, check=_combination, work=_work, memory_gb=_memory_gb,
+   reference_seconds=partial(quick_run_seconds, "04_entropy_surrogate"))
