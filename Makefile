@@ -72,7 +72,7 @@ record: setup
 runs: setup
 	$(PY) -m localbook.runs list
 
-test: unit nbval smoke html browser
+test: lint unit nbval smoke html browser
 
 unit: setup
 	MPLBACKEND=Agg $(PY) -m pytest tests -q --ignore=tests/test_browser.py

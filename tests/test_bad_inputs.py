@@ -93,7 +93,8 @@ def test_every_shipped_data_file_has_a_checksum_in_the_package():
 
     shipped = {p.relative_to(artefacts.PACKAGE_ROOT).as_posix() for p in artefacts.PACKAGE_ROOT.glob("*/data/*")
                if p.is_file() and p.suffix not in (".json", ".log")}  # sidecars and logs are not read as data
-    assert shipped == {a.path for a in artefacts.ARTEFACTS.values()}
+    # (a JSON file read as data, such as the MBD reference energies, is registered too)
+    assert shipped == {a.path for a in artefacts.ARTEFACTS.values() if not a.path.endswith(".json")}
     assert artefacts.verify_all() == dict.fromkeys(artefacts.ARTEFACTS)
 
 

@@ -11,15 +11,24 @@ many orthonormal functions remain.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
+from numbers import Integral, Real
+
 import numpy as np
 import torch
 from ase import Atoms
 from ase.neighborlist import neighbor_list
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
 
 from localbook.checks import check_structures
+from localbook.data.cache import fingerprint
 
 __all__ = ["PairPotentialFeatures", "pair_distances"]
+
+_MEMO: OrderedDict[str, np.ndarray] = OrderedDict()
+_MEMO_SIZE = 50_000
 
 
 def pair_distances(atoms: Atoms, r_max: float) -> np.ndarray:
@@ -47,12 +56,21 @@ def pair_distances(atoms: Atoms, r_max: float) -> np.ndarray:
     return r[(r < r_max) & ~self_pair]
 
 
-class PairPotentialFeatures(BaseEstimator, TransformerMixin):
+class PairPotentialFeatures(TransformerMixin, BaseEstimator):
     """Structures -> pair-potential features ``phi_k`` (see the module docstring); sklearn transformer.
 
     Parameters: ``n_gaussians`` centres on ``[0, r_max]`` Å, Gaussian ``length_scale`` Å, ``rank_tol`` for the
-    orthonormalisation, ``device`` for the basis evaluation.
+    orthonormalisation, ``device`` for the basis evaluation. ``fit`` builds the basis (it does not look at the
+    structures); the features of a structure are memoised in-process, keyed by its content and the parameters.
     """
+
+    _parameter_constraints = {
+        "n_gaussians": [Interval(Integral, 1, None, closed="left")],
+        "r_max": [Interval(Real, 0, None, closed="neither")],
+        "length_scale": [Interval(Real, 0, None, closed="neither")],
+        "rank_tol": [Interval(Real, 0, 1, closed="neither")],
+        "n_quadrature": [Interval(Integral, 3, None, closed="left")], "device": "no_validation",
+    }
 
     def __init__(self, n_gaussians: int = 30, r_max: float = 10.0, length_scale: float = 2.0,
                  rank_tol: float = 1e-8, n_quadrature: int = 4001, device="cpu"):
@@ -70,8 +88,8 @@ class PairPotentialFeatures(BaseEstimator, TransformerMixin):
         return g * switch[:, None]
 
     def fit(self, X=None, y=None):
-        if self.n_gaussians < 1 or self.r_max <= 0 or self.length_scale <= 0:
-            raise ValueError("n_gaussians, r_max and length_scale must be positive")
+        """Build the orthonormal basis (``X`` and ``y`` are not used). Returns ``self``."""
+        self._validate_params()
         r = torch.linspace(0.0, self.r_max, self.n_quadrature, dtype=torch.float64, device=self.device)
         raw = self._raw(r)
         weights = torch.full_like(r, self.r_max / (self.n_quadrature - 1))
@@ -89,15 +107,20 @@ class PairPotentialFeatures(BaseEstimator, TransformerMixin):
         return self._raw(r) @ self.transform_matrix_
 
     def transform(self, X: list[Atoms]) -> np.ndarray:
-        if not hasattr(self, "transform_matrix_"):
-            self.fit()
+        check_is_fitted(self, "transform_matrix_")
         if isinstance(X, Atoms) or not all(isinstance(a, Atoms) for a in X):
             raise TypeError("PairPotentialFeatures.transform takes a list of ase.Atoms")
         X = check_structures(X, who="PairPotentialFeatures.transform")
-        # one structure at a time: a 256-atom cell at 2 g/cm^3 has ~10^5 pairs within 10 Å, and the basis of all
-        # pairs of a whole database at once, (pairs, n_gaussians) doubles, would take gigabytes
-        phi = torch.stack([self.basis(pair_distances(a, self.r_max)).sum(0) for a in X])
-        return (0.5 * phi).cpu().numpy()
+        settings = str(sorted((k, v) for k, v in self.get_params().items() if k != "device"))
+        keys = [fingerprint([a, settings]) for a in X]
+        for a, key in zip(X, keys):
+            if key not in _MEMO:
+                # one structure at a time: a 256-atom cell at 2 g/cm^3 has ~10^5 pairs within 10 Å, and the basis
+                # of all pairs of a whole database at once, (pairs, n_gaussians) doubles, would take gigabytes
+                _MEMO[key] = 0.5 * self.basis(pair_distances(a, self.r_max)).sum(0).cpu().numpy()
+                if len(_MEMO) > _MEMO_SIZE:
+                    _MEMO.popitem(last=False)
+        return np.stack([_MEMO[k] for k in keys])
 
     def potential(self, r, coef) -> np.ndarray:
         """``V(r) = sum_k coef_k g_k(r)`` in eV for a fitted linear model's ``coef`` (length ``n_basis_``)."""
@@ -105,4 +128,5 @@ class PairPotentialFeatures(BaseEstimator, TransformerMixin):
         return (self.basis(r) @ coef).cpu().numpy()
 
     def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "n_basis_")
         return np.array([f"pair_basis_{k}" for k in range(self.n_basis_)], dtype=object)

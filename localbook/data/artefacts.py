@@ -44,9 +44,14 @@ ARTEFACTS: dict[str, Artefact] = {a.name: a for a in [
              "not the same bytes: the file records the build's compute time)",
              "bcc-iron defects, Ackland 2004 EAM: 1,110 verified minima with their formation entropies (chapter 04)"),
     Artefact("carbon_quick", "atoms/data/carbon_quick.extxyz.gz",
-             "4032d901298eb9d0d1e4d67fee53d3678e61c59fc17298ddf1500135018e07d5",
+             "3cf48870956e7de740fe5308d8a3ffcaf27a0324c373b5145abe3fe4563dee9d",
              "python -m localbook.atoms.carbon build --out localbook/atoms/data/carbon_quick.extxyz.gz",
-             "carbon MD snapshots with MBD energies, 500 cells of 256 atoms (chapter 03)"),
+             "carbon MD snapshots with MBD@rsSCS (and plain MBD) energies, 500 cells of 256 atoms (chapter 03)"),
+    Artefact("carbon_rsscs_reference", "atoms/data/carbon_mbd_reference.json",
+             "856fb1d6fb92bedb9fa5982b7a33a262c074493885a97950362e498fb1344b86",
+             "PYTHONPATH=<unpacked pymbd 0.15.0 sdist>/src python -m localbook.atoms.mbd reference --out "
+             "localbook/atoms/data/carbon_mbd_reference.json --extra <cells> (its 'command' field)",
+             "pymbd's MBD@rsSCS and MBD energies of carbon structures, with the structures (chapter 03)"),
     Artefact("sketch_rnn_kanjivg", "art/data/sketch_rnn_kanjivg.pt",
              "10d6798b9a0087bb862a8616252f1e5a95aed5b488e22bb231e19b3e3bdab4b1",
              "python -m localbook.art.sketch train --out localbook/art/data   (stops after --max-minutes 40: "
