@@ -19,6 +19,8 @@ from pathlib import Path
 
 import torch
 
+from localbook.device import cpu_model
+
 __all__ = ["timed", "alternating_rounds", "machine", "record", "bench_dir"]
 
 
@@ -49,21 +51,11 @@ def alternating_rounds(fns: dict, rounds: int, device=None) -> dict:
     return times
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def machine(device=None) -> dict:
     """The machine a record was measured on (CPU, cores, threads, GPU, versions, load when measured)."""
     dev = torch.device(device) if device is not None else torch.device("cpu")
     return {
-        "cpu": _cpu_model(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        "cpu": cpu_model(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
         "device": str(dev), "gpu": torch.cuda.get_device_name(dev) if dev.type == "cuda" else None,
         "load_average_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "python": platform.python_version(), "torch": torch.__version__, "platform": platform.platform(),

@@ -62,14 +62,9 @@ def notebook_modules(source: str | Path) -> list[str]:
 
 def machine_description() -> dict[str, Any]:
     """CPU model and cores, memory (GB), GPU name (when torch sees one), OS and Python."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from localbook.device import cpu_model
+
+    cpu = cpu_model()
     memory_gb = None
     try:
         memory_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9, 1)

@@ -32,7 +32,6 @@ import hashlib
 import io
 import json
 import os
-import platform
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -42,6 +41,8 @@ from collections.abc import Sequence
 import numpy as np
 from ase import Atoms, units
 from ase.io import read, write
+
+from localbook.device import cpu_model
 
 __all__ = ["database_path", "database_command", "database_spec", "DATABASES", "MEDIUM_SNAPSHOTS", "CARBON_MASS_AMU",
            "cell_side_angstrom",
@@ -417,16 +418,6 @@ def load_database(path: str | Path | None = None, verify: bool = True) -> list[A
         return read(f, index=":", format="extxyz")
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def torch_threads() -> int:
     import torch
 
@@ -466,7 +457,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     digest = save_database(structures, args.out, spec, command=command, wall_seconds_last_call=round(wall),
                            md_seconds=round(md_seconds), energy_seconds=round(sum(a.info["energy_seconds"]
                                                                                   for a in structures)),
-                           machine=_cpu_model(), threads=torch_threads())
+                           machine=cpu_model(), threads=torch_threads())
     print(f"wrote {len(structures)} structures to {args.out} (sha256 {digest}) in {wall:.0f} s")
 
 

@@ -483,6 +483,16 @@ def dispersion_energies(atoms: Atoms, params: dict[int, QHOParameters] | None = 
             "alpha_ratio_rsscs": float((scs["alpha0"] / free["alpha0"]).mean())}
 
 
+def _oscillators(atoms, params, variant, beta, d, n_freq, ewald_cutoff, tolerance, device):
+    """The pair geometry of ``atoms`` and its oscillators' parameters, free (``"plain"``) or screened (``"rsscs"``)."""
+    _check_variant(variant)
+    device = _device(device)
+    geom = _geometry(atoms, ewald_cutoff, device)
+    if variant == "rsscs":
+        return geom, screened_parameters(atoms, params, beta, d, n_freq, tolerance, device, geom)
+    return geom, free_parameters(atoms, params, device)
+
+
 def mbd_energy(atoms: Atoms, params: dict[int, QHOParameters] | None = None, variant: str = "rsscs",
                beta: float = BETA_PBE, d: float = 6.0, n_freq: int = 15, ewald_cutoff: float = 20.0,
                tolerance: float = 1e-10, device=None, return_eigenvalues: bool = False):
@@ -493,13 +503,7 @@ def mbd_energy(atoms: Atoms, params: dict[int, QHOParameters] | None = None, var
     the relative size of the neglected terms); ``n_freq``: the Casimir-Polder quadrature. Raises ``ValueError``
     on a polarisation catastrophe (atoms far too close for these parameters).
     """
-    _check_variant(variant)
-    device = _device(device)
-    geom = _geometry(atoms, ewald_cutoff, device)
-    if variant == "rsscs":
-        qho = screened_parameters(atoms, params, beta, d, n_freq, tolerance, device, geom)
-    else:
-        qho = free_parameters(atoms, params, device)
+    geom, qho = _oscillators(atoms, params, variant, beta, d, n_freq, ewald_cutoff, tolerance, device)
     energy_ha, eigenvalues = _mbd_from_parameters(geom, qho, beta, d, tolerance)
     energy = energy_ha * Hartree
     return (energy, eigenvalues) if return_eigenvalues else energy
@@ -525,13 +529,7 @@ def pairwise_dispersion_energy(atoms: Atoms, params: dict[int, QHOParameters] | 
     of an atom with its own images count half), explicitly up to ``ewald_cutoff`` Å and as a uniform continuum
     beyond. ``E_MBD - E_pair`` is the many-body (non-additive) part.
     """
-    _check_variant(variant)
-    device = _device(device)
-    geom = _geometry(atoms, ewald_cutoff, device)
-    if variant == "rsscs":
-        qho = screened_parameters(atoms, params, beta, d, n_freq, tolerance, device, geom)
-    else:
-        qho = free_parameters(atoms, params, device)
+    geom, qho = _oscillators(atoms, params, variant, beta, d, n_freq, ewald_cutoff, tolerance, device)
     return _pairwise_from_parameters(geom, qho, beta, d) * Hartree
 
 
