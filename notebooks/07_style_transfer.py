@@ -79,7 +79,7 @@ rng = seed_everything(seed)
 plt.rcParams["figure.dpi"] = 80
 
 # %%
-from localbook.art import ot, style as st
+from localbook.art import ot, style
 from localbook.art.feedforward import MagentaStyleTransfer
 from localbook.art.figures import image_grid, recursion_curves
 from localbook.art.portrait import PortraitLoop, canvas_square, partial_canvas
@@ -126,12 +126,12 @@ if vgg_weights == "hed":
 # %%
 strotss_options = dict(scales=strotss_scales, steps=strotss_steps, n_samples=n_samples, eps=sinkhorn_eps,
                        n_iter=sinkhorn_iter, seed=seed)
-methods = {"Gatys": st.Gatys(vgg, steps=gatys_steps),
-           "Gatys, random VGG": st.Gatys(load_vgg16("random", device=torch_device, seed=seed), steps=gatys_steps),
-           "STROTSS (REMD)": st.Strotss(vgg, "remd", **strotss_options),
-           "STROTSS (Sinkhorn)": st.Strotss(vgg, "sinkhorn", **strotss_options),
+methods = {"Gatys": style.Gatys(vgg, steps=gatys_steps),
+           "Gatys, random VGG": style.Gatys(load_vgg16("random", device=torch_device, seed=seed), steps=gatys_steps),
+           "STROTSS (REMD)": style.Strotss(vgg, "remd", **strotss_options),
+           "STROTSS (Sinkhorn)": style.Strotss(vgg, "sinkhorn", **strotss_options),
            "Magenta (feed-forward)": magenta}
-outputs, timings = st.run_methods(methods, style_img, content)
+outputs, timings = style.run_methods(methods, style_img, content)
 
 # %%
 fig = image_grid([[content, style_img] + list(outputs.values())],
@@ -156,7 +156,7 @@ text_table([[f"{b[k]:.3f}" for k in ("remd", "emd", "sinkhorn", "rounded", "marg
 # with the tighter Sinkhorn distance sit closer to the style in *exact* EMD, and does it look better?
 
 # %%
-dist = {name: st.style_distances(vgg, outputs[name], style_img, n_points=128 if not smoke else 32, seed=seed)
+dist = {name: style.style_distances(vgg, outputs[name], style_img, n_points=128 if not smoke else 32, seed=seed)
         for name in ["STROTSS (REMD)", "STROTSS (Sinkhorn)", "Gatys"]}
 display(text_table([(name, *(f"{d[k]:.3f}" for k in ("remd", "emd", "sinkhorn", "sinkhorn_rounded")))
                     for name, d in dist.items()], header=("output", "REMD", "EMD", "SEMD raw", "rounded")))
@@ -177,7 +177,7 @@ t0 = time.perf_counter()
 seq_ff = self_style_recursion(magenta, content, ff_iterations, progress=False)
 half = images.load_bundled(content_name, max(16, size // 2), device=torch_device)
 t1 = time.perf_counter()
-strotss_self = st.Strotss(vgg, "remd", scales=strotss_scales, steps=max(1, strotss_steps // 2), n_samples=n_samples,
+strotss_self = style.Strotss(vgg, "remd", scales=strotss_scales, steps=max(1, strotss_steps // 2), n_samples=n_samples,
                           seed=seed)
 seq_opt = self_style_recursion(strotss_self, half, opt_iterations, progress=False)
 timings["recursion, Magenta"], timings["recursion, STROTSS"] = t1 - t0, time.perf_counter() - t1
