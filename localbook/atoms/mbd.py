@@ -56,6 +56,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from collections.abc import Iterable
 
 import numpy as np
@@ -533,7 +534,7 @@ def pairwise_dispersion_energy(atoms: Atoms, params: dict[int, QHOParameters] | 
     return _pairwise_from_parameters(geom, qho, beta, d) * Hartree
 
 
-REFERENCE = __import__("pathlib").Path(__file__).parent / "data" / "carbon_mbd_reference.json"
+REFERENCE = Path(__file__).parent / "data" / "carbon_mbd_reference.json"
 """pymbd's energies of a few carbon structures (written by ``python -m localbook.atoms.mbd reference``)."""
 
 
@@ -573,7 +574,7 @@ def reference_comparison(path=None, device=None) -> list[dict]:
 
     from localbook.data.artefacts import verified_path
 
-    source = verified_path("carbon_rsscs_reference") if path is None else __import__("pathlib").Path(path)
+    source = verified_path("carbon_rsscs_reference") if path is None else Path(path)
     records = json.loads(source.read_text())
     rows = []
     for name, record in records["structures"].items():
@@ -619,7 +620,7 @@ def main(argv=None) -> None:
     try:
         pymbd_version = version("pymbd")
     except PackageNotFoundError:  # an unpacked sdist on PYTHONPATH: its PKG-INFO says which
-        info = __import__("pathlib").Path(pymbd.__file__).parents[2] / "PKG-INFO"
+        info = Path(pymbd.__file__).parents[2] / "PKG-INFO"
         lines = info.read_text().splitlines() if info.exists() else []
         pymbd_version = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("Version:")), "?")
     structures = _reference_structures([read(path, index=0) for path in args.extra])
@@ -630,7 +631,7 @@ def main(argv=None) -> None:
            "extra_structures_from": args.note,
            "structures": {name: {**_atoms_record(a), "pymbd_ev": {v: _pymbd_energy(a, v) for v in VARIANTS}}
                           for name, a in structures.items()}}
-    __import__("pathlib").Path(args.out).write_text(json.dumps(out, indent=1))
+    Path(args.out).write_text(json.dumps(out, indent=1))
     print(f"wrote {args.out}")
 
 
