@@ -161,3 +161,10 @@ def test_coefficient_scales_use_the_largest_j_of_each_coefficient():
     labels = [C(0, "ones", 1.0), C(1, "ones", 1.0, 0, 1.0), C(2, "ones", 2.0, 1, 0.5, 1, 2.0)]
     s = lr.coefficient_scales(labels, 0.8)
     assert np.isnan(s[0]) and s[1] == pytest.approx(1.6) and s[2] == pytest.approx(3.2)
+
+
+def test_reference_rows_print_rounding_as_a_bound():
+    from localbook.atoms.longrange import reference_rows
+    rows = reference_rows([{"structure": "a", "variant": "rsscs", "ours": -1.0, "pymbd": -1.0, "difference": -3.9e-13},
+                           {"structure": "b", "variant": "plain", "ours": -2.0, "pymbd": -2.0, "difference": 6.5e-8}])
+    assert [r[-1] for r in rows] == ["< 1e-10", "6.5e-08"]
