@@ -339,3 +339,30 @@ def test_patch_cnn_variants_cover_the_thesis_ablations():
     assert abl["order 2 removed"].build()(no_o.train[0]).shape == (8, 2)
     _, fewer = patch_cnn_variants(feats, imgs, **{**kw, "oversampling": 0, "depth": 1})
     assert list(fewer) == ["1x1 patch (one descriptor)", "order 2 removed", "order 2 removed, width halved"]
+
+
+def test_cached_scattering_features_read_back_and_recomputed_when_the_code_changes(tmp_path, monkeypatch):
+    from localbook import provenance
+    from localbook.data.cache import ArrayCache
+    from localbook.images import scattering2d
+
+    cache, calls = ArrayCache(tmp_path), []
+    real = scattering2d.scattering_features
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(scattering2d, "scattering_features", counted)
+    x = torch.rand(3, 1, 16, 16, generator=torch.Generator().manual_seed(0))
+    scattering = OversampledScattering2D(2, (16, 16), oversampling=0)
+    first = scattering2d.cached_scattering_features(scattering, x, cache=cache)
+    again = scattering2d.cached_scattering_features(scattering, x, cache=cache)
+    assert len(calls) == 1 and torch.equal(first, again)
+    half = scattering2d.cached_scattering_features(scattering, x, cache=cache, dtype=torch.float16)
+    assert len(calls) == 2 and half.dtype == torch.float16  # the dtype is part of the key
+    source = provenance.source_hash
+    monkeypatch.setattr(provenance, "source_hash",
+                        lambda *m: "0" * 64 if "localbook.images.scattering2d" in m else source(*m))
+    scattering2d.cached_scattering_features(scattering, x, cache=cache)
+    assert len(calls) == 3  # a change of the module's source is a miss, not a stale hit
