@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ROOT", "RunStatus", "notebook_modules", "machine_description", "record", "provenance_of",
+__all__ = ["ROOT", "RunStatus", "run_label", "notebook_modules", "machine_description", "record", "provenance_of",
            "recorded_runs", "render", "main"]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +41,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 PROVENANCE_KEYS = ("chapter", "scale", "parameters", "command", "commit", "dirty", "source_hash", "modules",
                    "machine", "wall_seconds", "peak_memory_gb", "date", "localbook_version")
+
+
+def run_label(chapter: str, scale: str) -> str:
+    """The MyST target of a recorded run's page (e.g. ``run-04-entropy-surrogate-medium``): the chapter's
+    "Thesis versus this book" section links to it with ``{ref}`run-04-entropy-surrogate-medium```."""
+    return f"run-{chapter.replace('_', '-')}-{scale}"
 
 
 def notebook_modules(source: str | Path) -> list[str]:
@@ -163,9 +169,7 @@ class RunStatus:
 
 def recorded_runs(runs_dir: str | Path | None = None) -> list[RunStatus]:
     """Every ``runs/*.ipynb`` with its staleness, sorted by name."""
-    from localbook.provenance import source_hash
-
-    from localbook.provenance import module_file
+    from localbook.provenance import module_file, source_hash
 
     out = []
     for path in sorted(Path(runs_dir or ROOT / "runs").glob("*.ipynb")):
@@ -220,7 +224,8 @@ def render(runs_dir: str | Path | None = None, out_dir: str | Path | None = None
         nb = copy.deepcopy(nbformat.read(run.path, as_version=4))
         first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown")
         title, _, rest = nb.cells[first].source.partition("\n")
-        nb.cells[first].source = f"{title} — at {run.provenance['scale']} scale\n"
+        label = run_label(run.provenance["chapter"], run.provenance["scale"])
+        nb.cells[first].source = f"({label})=\n{title} — at {run.provenance['scale']} scale\n"
         nb.cells.insert(first + 1, nbformat.v4.new_markdown_cell(_provenance_markdown(run) + "\n" + rest))
         path = out_dir / run.path.name
         nbformat.write(nb, path)

@@ -35,6 +35,18 @@ def test_every_recorded_run_is_in_the_table_of_contents():
     assert listed == {p.stem for p in RECORDED}, "runs/*.ipynb and the book/runs/ entries of _toc.yml differ"
 
 
+@pytest.mark.parametrize("path", RECORDED, ids=lambda p: p.stem)
+def test_the_chapter_links_its_recorded_run_from_its_thesis_table(path):
+    prov = runs.provenance_of(path)
+    source = (ROOT / "notebooks" / f"{prov['chapter']}.py").read_text()
+    section = source.partition("# ## Thesis versus this book")[2].partition("\n# ## ")[0]
+    assert section, f"notebooks/{prov['chapter']}.py has no 'Thesis versus this book' section"
+    label = runs.run_label(prov["chapter"], prov["scale"])
+    assert f"{{ref}}`{label}`" in section, (
+        f"the 'Thesis versus this book' section of {prov['chapter']} does not link its recorded run: add "
+        f"{{ref}}`{label}` to it")
+
+
 def _fake_run(folder: Path, source_hash_value: str) -> Path:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# Local methods\n\nThe chapter's opening."),
@@ -55,7 +67,7 @@ def test_render_opens_with_the_provenance_and_flags_a_stale_run(tmp_path):
     _fake_run(tmp_path / "runs", source_hash("localbook.curse"))
     (page,) = runs.render(tmp_path / "runs", tmp_path / "book")
     cells = nbformat.read(page, as_version=4).cells
-    assert cells[0].source.startswith("# Local methods — at medium scale")
+    assert cells[0].source.startswith("(run-00-local-methods-medium)=\n# Local methods — at medium scale")
     assert "make record NB=00_local_methods SCALE=medium" in cells[1].source and "older version" not in cells[1].source
     assert "The chapter's opening." in cells[1].source  # the rest of the opening cell is kept
     _fake_run(tmp_path / "runs", "0" * 64)  # the code it depends on has changed since

@@ -34,8 +34,9 @@ from localbook.art.sketch.model import SketchConfig, SketchRNN, mixture_nll, pen
 from localbook.art.sketch.sampling import SketchCompleter, complete, reconstruct, sample, split_strokes
 from localbook.art.sketch.training import baseline_nll_per_point, evaluate_nll, train, write_curve
 from localbook.art.sketch.weights import (
+    CURVE_ARTEFACT,
     CURVE_FILE,
-    MANIFEST_FILE,
+    WEIGHTS_ARTEFACT,
     WEIGHTS_DIR,
     WEIGHTS_FILE,
     load_model,
@@ -58,5 +59,6 @@ __all__ = [
     "stroke5_to_stroke3", "mixture_nll", "pen_nll", "SketchConfig", "SketchRNN", "sample", "complete",
     "SketchCompleter", "load_pretrained", "save_model", "load_model", "train", "evaluate_nll", "read_curve",
     "write_curve", "draw_stroke3", "split_strokes", "plot_drawings", "codepoint_title", "reconstruct",
-    "baseline_nll_per_point", "main", "WEIGHTS_DIR", "WEIGHTS_FILE", "CURVE_FILE", "MANIFEST_FILE",
+    "baseline_nll_per_point", "main", "WEIGHTS_DIR", "WEIGHTS_FILE", "CURVE_FILE",
+    "WEIGHTS_ARTEFACT", "CURVE_ARTEFACT",
 ]

@@ -1,8 +1,7 @@
-"""``python -m localbook.art.sketch train``: train on KanjiVG and write weights, learning curve and manifest."""
+"""``python -m localbook.art.sketch train``: train on KanjiVG and write weights and learning curve."""
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import asdict
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import torch
 
 from localbook.art.sketch.model import SketchConfig, SketchRNN
 from localbook.art.sketch.training import train, write_curve
-from localbook.art.sketch.weights import CURVE_FILE, MANIFEST_FILE, WEIGHTS_DIR, WEIGHTS_FILE, save_model
+from localbook.art.sketch.weights import CURVE_FILE, WEIGHTS_DIR, WEIGHTS_FILE, save_model
 from localbook.data.strokes import normalise
 from localbook.device import pick_device
 
@@ -41,19 +40,22 @@ def _cmd_train(args) -> None:
               flush=True)
 
     def checkpoint(m, rows):
-        sha = save_model(m, out / WEIGHTS_FILE, half=args.half)
+        save_model(m, out / WEIGHTS_FILE, half=args.half)
         write_curve(rows, out / CURVE_FILE)
-        (out / MANIFEST_FILE).write_text(json.dumps({WEIGHTS_FILE: sha}, indent=1) + "\n")
 
     train(model, tr, va, args.steps, batch_size=args.batch_size, lr=args.lr, eval_every=args.eval_every,
           seed=args.seed, max_minutes=args.max_minutes, checkpoint=checkpoint, progress=False, log=log)
-    print(f"saved {out / WEIGHTS_FILE}", flush=True)
+    from localbook.data.cache import file_sha256
+
+    print(f"saved {out / WEIGHTS_FILE} (SHA-256 {file_sha256(out / WEIGHTS_FILE)}) and {out / CURVE_FILE} "
+          f"(SHA-256 {file_sha256(out / CURVE_FILE)}); to ship them, write these digests into "
+          "localbook/data/artefacts.py (python -m localbook.data.artefacts lists what differs)", flush=True)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m localbook.art.sketch", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train a Sketch-RNN on KanjiVG and write weights, curve and manifest")
+    t = sub.add_parser("train", help="train a Sketch-RNN on KanjiVG and write its weights and learning curve")
     t.add_argument("--out", default=str(WEIGHTS_DIR))
     t.add_argument("--steps", type=int, default=6000)
     t.add_argument("--max-minutes", type=float, default=40.0)

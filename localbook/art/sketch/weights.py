@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import asdict
 from pathlib import Path
 
@@ -12,10 +11,12 @@ import torch
 from localbook.art.sketch.model import SketchConfig, SketchRNN
 from localbook.device import pick_device
 
+#: The shipped weights and their training curve: entries of :data:`localbook.data.artefacts.ARTEFACTS`, whose
+#: SHA-256 digests are written in that module (one convention for every shipped file, no sidecar manifest).
+WEIGHTS_ARTEFACT, CURVE_ARTEFACT = "sketch_rnn_kanjivg", "sketch_rnn_kanjivg_curve"
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "data"
 WEIGHTS_FILE = "sketch_rnn_kanjivg.pt"
 CURVE_FILE = "sketch_rnn_kanjivg_curve.csv"
-MANIFEST_FILE = "sketch_rnn_manifest.json"
 
 
 # ----------------------------------------------------------------------------------------------- I/O
@@ -42,18 +43,20 @@ def load_model(path: str | Path, device="auto", sha256: str | None = None) -> Sk
 
 
 def load_pretrained(device="auto") -> SketchRNN:
-    """The shipped KanjiVG model, after checking its SHA-256 against the manifest (``ChecksumError`` if not)."""
-    manifest = WEIGHTS_DIR / MANIFEST_FILE
-    if not manifest.exists():
-        raise FileNotFoundError(f"{manifest} is missing: reinstall localbook, or train the model with "
-                                "`python -m localbook.art.sketch train --out localbook/art/data`")
-    sums = json.loads(manifest.read_text())
-    return load_model(WEIGHTS_DIR / WEIGHTS_FILE, device, sha256=sums[WEIGHTS_FILE])
+    """The shipped KanjiVG model, after checking its SHA-256 against the digest in
+    :mod:`localbook.data.artefacts` (``FileNotFoundError`` or ``ChecksumError`` naming the rebuild command)."""
+    from localbook.data.artefacts import verified_path
+
+    return load_model(verified_path(WEIGHTS_ARTEFACT), device)
 
 
 def read_curve(path: str | Path | None = None) -> dict[str, np.ndarray]:
-    """The training curve CSV (columns step, split, L_R, KL, ...) as {column: array}; ``split`` is a str array."""
-    path = Path(path) if path is not None else WEIGHTS_DIR / CURVE_FILE
+    """The training curve CSV (columns step, split, L_R, KL, ...) as {column: array}; ``split`` is a str array.
+    ``path=None``: the shipped model's curve, checked against its digest."""
+    if path is None:
+        from localbook.data.artefacts import verified_path
+
+        path = verified_path(CURVE_ARTEFACT)
     with open(path) as f:
         rows = list(csv.DictReader(f))
     return {k: np.array([r[k] for r in rows], dtype=str if k == "split" else float) for k in rows[0]}
