@@ -173,7 +173,8 @@ if interactive:
 # %% [markdown]
 # ## Thesis versus this book
 #
-# The thesis states the curse qualitatively; here is its statement next to what the fitted power laws say.
+# The thesis states the curse qualitatively; here is its statement next to what the fitted power laws say. The same
+# table at the medium scale: {ref}`run-00-local-methods-medium`.
 
 # %% tags=["nbval-check-output"]
 thesis_vs_book([

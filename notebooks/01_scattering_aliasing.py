@@ -298,6 +298,8 @@ if interactive:
 
 # %% [markdown]
 # ## Thesis versus this book
+#
+# The same table at the medium scale: {ref}`run-01-scattering-aliasing-medium`.
 
 # %% tags=["nbval-check-output"]
 (w3, e3), (w1, f1) = single[3]

@@ -66,7 +66,7 @@ from IPython.display import display
 from myst_nb import glue
 
 from localbook import params, regression, widgets
-from localbook.atoms import defect_database as ddb
+from localbook.atoms import defect_database
 from localbook.atoms import afs, defects, eam, entropy_figures, lammps_potential, meam, strain_audit, surrogate
 from localbook.chapters import ch04_entropy as chapter
 from localbook.data.fe_defects import find_databases, load_fe_defects, read_meta
@@ -167,9 +167,9 @@ for p, message in missing.items():
 potentials = list(paths)
 full = {p: load_fe_defects(p, paths[p]) for p in potentials}
 meta = {p: read_meta(paths[p]) for p in potentials}
-db = {p: [full[p][i] for i in ddb.subset(full[p], max_configs, seed)] for p in potentials}
-y = {p: ddb.column(db[p], "entropy_kb") for p in potentials}
-family = {p: ddb.select(db[p], kind=chapter.FAMILY, strain=0.0) for p in potentials}
+db = {p: [full[p][i] for i in defect_database.subset(full[p], max_configs, seed)] for p in potentials}
+y = {p: defect_database.column(db[p], "entropy_kb") for p in potentials}
+family = {p: defect_database.select(db[p], kind=chapter.FAMILY, strain=0.0) for p in potentials}
 
 # %% tags=["nbval-check-output"]
 text_table([(p, len(full[p]), len(db[p]), ", ".join(f"{k} {v}" for k, v in meta[p]["rejected"].items()),
@@ -177,7 +177,7 @@ text_table([(p, len(full[p]), len(db[p]), ", ".join(f"{k} {v}" for k, v in meta[
            ("potential", "minima", "used here", "rejected while building", "build, CPU hours"))
 
 # %% tags=["nbval-check-output"]
-tables = {p: ddb.table_by(full[p], "kind", "strain") for p in potentials}
+tables = {p: defect_database.table_by(full[p], "kind", "strain") for p in potentials}
 text_table([(p, *row) for p in potentials for row in tables[p][1]], ("potential", *tables[potentials[0]][0]))
 
 # %% [markdown]
@@ -191,7 +191,7 @@ text_table([(p, *row) for p in potentials for row in tables[p][1]], ("potential"
 rows = []
 for p in potentials:
     for k in chapter.FAMILY:
-        s = y[p][ddb.select(db[p], kind=k, strain=0.0, n_cells=4)]
+        s = y[p][defect_database.select(db[p], kind=k, strain=0.0, n_cells=4)]
         mean, sd, count = chapter.THESIS_FAMILY_ENTROPIES[p][k]
         rows.append((p, k, f"{mean:.1f} ± {sd:.1f} ({count})", f"{s.mean():.1f} ± {s.std():.1f} ({len(s)})"))
 text_table(rows, ("potential", "kind", "thesis, 1,024 atoms (k_B)", "this book, 128 atoms (k_B)"))
@@ -219,7 +219,7 @@ crossings = strain_audit.knot_crossings(pots["AM04"].functions.knots()["phi"][:,
 fig, axes = plt.subplots(1, 1 + len(potentials), figsize=(5 * (1 + len(potentials)), 3.8))
 for ax, p in zip(axes, potentials):
     entropy_figures.strain_means(ax, db[p], [k for k in ("V1", "V2", "V3", "V4", "I1", "I2", "I3", "I4")
-                                             if len(ddb.select(db[p], kind=k))], title=f"{p} database")
+                                             if len(defect_database.select(db[p], kind=k))], title=f"{p} database")
 scans = {"AM04 closed forms": (scan_am04, ""), "AM04 table": (scan_am04, "_table"),
          "AM04 LAMMPS FD": (scan_am04, "_lammps")}
 if scan_meam is not None:
@@ -230,8 +230,10 @@ plt.tight_layout()
 plt.show()
 
 # %% tags=["nbval-check-output"]
-means = {p: ddb.table_by([full[p][i] for i in ddb.select(full[p], source="crystal", n_cells=4)], "kind", "strain",
-                         value="entropy_kb", fmt="{:.1f}") for p in potentials}
+crystal_cells4 = {p: [full[p][i] for i in defect_database.select(full[p], source="crystal", n_cells=4)]
+                  for p in potentials}
+means = {p: defect_database.table_by(crystal_cells4[p], "kind", "strain", value="entropy_kb", fmt="{:.1f}")
+         for p in potentials}
 text_table([(p, *row) for p in potentials for row in means[p][1]], ("mean S_f (k_B)", *means[potentials[0]][0]))
 
 # %%
@@ -241,10 +243,10 @@ below, above = slope[eps[1:] <= crossings[-1][0]], slope[eps[:-1] >= crossings[-
 audit = {"route_gap": np.nanmax(np.abs(scan_am04["S_f"] - scan_am04["S_f_lammps"])),
          "table_gap": np.nanmax(np.abs(scan_am04["S_f"] - scan_am04["S_f_table"])),
          "slope_ratio": above.mean() / below[-1] if len(above) and len(below) else float("nan"),
-         "table_rms": np.sqrt(np.nanmean((ddb.column(full["AM04"], "entropy_table_kb") - ddb.column(full["AM04"],
-                                                                                                "entropy_kb")) ** 2)),
-         "changed": {p: int(ddb.column(full[p], "changed").sum()) for p in potentials},
-         "strained": {p: int((ddb.column(full[p], "strain") != 0).sum()) for p in potentials}}
+         "table_rms": np.sqrt(np.nanmean((defect_database.column(full["AM04"], "entropy_table_kb")
+                                          - defect_database.column(full["AM04"], "entropy_kb")) ** 2)),
+         "changed": {p: int(defect_database.column(full[p], "changed").sum()) for p in potentials},
+         "strained": {p: int((defect_database.column(full[p], "strain") != 0).sum()) for p in potentials}}
 
 # %% tags=["nbval-check-output"]
 for k in ("route_gap", "table_gap", "slope_ratio", "table_rms"):
@@ -300,7 +302,7 @@ text_table([(k, f"{v:.3g}" if np.isscalar(v) else v) for k, v in audit.items()],
 afs_kw = dict(n_max=n_max, l_max=l_max, r_cut=r_cut, device=torch_device)
 x_afs = {p: surrogate.formation_features(db[p], meta[p]["a0"], "afs", **afs_kw)[0] for p in potentials}
 small = afs.afs_columns(n_max, l_max, small_n_max, small_l_max)
-groups = {p: ddb.column(db[p], "group") for p in potentials}
+groups = {p: defect_database.column(db[p], "group") for p in potentials}
 baseline = {p: surrogate.baseline_features(db[p], "cell mean") for p in potentials}
 counts = {p: surrogate.baseline_features(db[p], "defect counts") for p in potentials}
 
@@ -326,8 +328,8 @@ fam = {p: surrogate.compare_on_folds({"AFS": x_afs[p][family[p]], "small AFS": x
        for p in potentials}
 fig, axes = plt.subplots(1, len(potentials), figsize=(4.5 * len(potentials), 4))
 for ax, p in zip(np.atleast_1d(axes), potentials):
-    parity_plot(ax, y[p][family[p]], fam[p]["AFS"].y_pred, ddb.column(db[p], "kind")[family[p]], unit="k_B",
-                title=f"{p}, AFS, {len(family[p])} cells", quantity="$S_f$")
+    parity_plot(ax, y[p][family[p]], fam[p]["AFS"].y_pred, defect_database.column(db[p], "kind")[family[p]],
+                unit="k_B", title=f"{p}, AFS, {len(family[p])} cells", quantity="$S_f$")
 plt.tight_layout()
 plt.show()
 
@@ -344,7 +346,7 @@ text_table(rows, ("potential", "features", "RMSE (k_B)", "MAE (k_B)", "R²", "st
 # %% tags=["hide-cell"]
 if interactive:
     display(widgets.parity_explorer(y[pm][family[pm]], {name: r.y_pred for name, r in fam[pm].items()},
-                                    groups=ddb.column(db[pm], "kind")[family[pm]], unit="k_B"))
+                                    groups=defect_database.column(db[pm], "kind")[family[pm]], unit="k_B"))
 
 # %% [markdown]
 # How the error falls with the number of training configurations tells what limits it: a curve still falling at
@@ -375,7 +377,7 @@ text_table([(label, n, f"{v:.3g}") for label, c in curves.items() for n, v in zi
 # defect out together; the ungrouped figure is printed next to it to show the difference.
 
 # %%
-crystal4 = {p: ddb.select(db[p], source="crystal", n_cells=4) for p in potentials}
+crystal4 = {p: defect_database.select(db[p], source="crystal", n_cells=4) for p in potentials}
 allk = {p: surrogate.compare_on_folds({"AFS": x_afs[p][crystal4[p]], "small AFS": x_afs[p][crystal4[p]][:, small],
                                        "cell mean": baseline[p][crystal4[p]]}, y[p][crystal4[p]],
                                       groups=groups[p][crystal4[p]], model=model, n_splits=n_splits, seed=seed)
@@ -385,7 +387,7 @@ ungrouped = {p: surrogate.compare_on_folds({"AFS": x_afs[p][crystal4[p]]}, y[p][
 fig, axes = plt.subplots(1, len(potentials), figsize=(4.5 * len(potentials), 4))
 for ax, p in zip(np.atleast_1d(axes), potentials):
     parity_plot(ax, y[p][crystal4[p]], allk[p]["AFS"].y_pred,
-                [f"{100 * e:+.0f}%" for e in ddb.column(db[p], "strain")[crystal4[p]]], unit="k_B",
+                [f"{100 * e:+.0f}%" for e in defect_database.column(db[p], "strain")[crystal4[p]]], unit="k_B",
                 title=f"{p}, by strain", quantity="$S_f$")
 plt.tight_layout()
 plt.show()
@@ -403,7 +405,7 @@ text_table(rows, ("potential", "features", "RMSE (k_B)", "R²"))
 
 # %% tags=["nbval-check-output"]
 text_table([(p, r["group"], r["n"], f"{r['rmse']:.3g}") for p in potentials
-            for r in allk[p]["AFS"].errors_by(ddb.column(db[p], "strain")[crystal4[p]])],
+            for r in allk[p]["AFS"].errors_by(defect_database.column(db[p], "strain")[crystal4[p]])],
            ("potential", "strain", "cells", "AFS RMSE (k_B)"))
 
 # %% [markdown]
@@ -416,9 +418,9 @@ text_table([(p, r["group"], r["n"], f"{r['rmse']:.3g}") for p in potentials
 # interstitials, fitted on the same training cells.
 
 # %%
-crystal = {p: ddb.select(db[p], source="crystal") for p in potentials}
-big = {p: ddb.select(db[p], source="crystal", n_cells=5) for p in potentials}
-rand = {p: ddb.select(db[p], source="random") for p in potentials}
+crystal = {p: defect_database.select(db[p], source="crystal") for p in potentials}
+big = {p: defect_database.select(db[p], source="crystal", n_cells=5) for p in potentials}
+rand = {p: defect_database.select(db[p], source="random") for p in potentials}
 to_big = {p: surrogate.compare_on_split({"AFS": x_afs[p], "defect counts": counts[p]}, y[p], crystal4[p], big[p],
                                         model=model) for p in potentials if len(big[p])}
 to_rand = {p: surrogate.compare_on_split({"AFS": x_afs[p], "defect counts": counts[p]}, y[p], crystal[p], rand[p],
@@ -483,8 +485,8 @@ text_table([(p, *(f"{m:.3g} ± {s:.2g}" for m, s in zip(split[p]["rmse"].mean(1)
 
 # %%
 scat_kw = dict(L=scat_L, sigma=scat_sigma, device=torch_device)
-scat_rows = {p: ddb.select(db[p], kind=chapter.FAMILY, strain=0.0, n_cells=4)[:scat_configs] for p in potentials
-             if scat_configs}
+scat_rows = {p: defect_database.select(db[p], kind=chapter.FAMILY, strain=0.0, n_cells=4)[:scat_configs]
+             for p in potentials if scat_configs}
 x_scat = {p: surrogate.formation_features([db[p][i] for i in scat_rows[p]], meta[p]["a0"], "scattering",
                                           **scat_kw)[0] for p in scat_rows}
 scat = {p: surrogate.compare_on_folds({"scattering": x_scat[p], "AFS": x_afs[p][scat_rows[p]],
@@ -523,7 +525,8 @@ plt.show()
 #
 # The thesis' numbers are for its MEAM on 1,024–3,456-atom cells and tens of thousands of ART configurations; the
 # book's for AM04 (and the MEAM when its database is given), 1,110 minima in 128- and 250-atom cells, at the
-# scale of this run (the quick run uses a subset of whole defects: the medium run uses the whole database).
+# scale of this run (the quick run uses a subset of whole defects: the medium run uses the whole database). The same
+# table at the medium scale: {ref}`run-04-entropy-surrogate-medium`.
 
 # %%
 rows = [("RMSE, I2-4 + V4, AFS (k_B)", "0.3 (MEAM)", f"{fam[p]['AFS'].errors()['rmse']:.3g} ({p})",

@@ -244,7 +244,8 @@ if interactive:
 # %% [markdown]
 # ## Thesis versus this book
 #
-# The thesis reports no number for its sketcher; the rows set what it describes against what this run did.
+# The thesis reports no number for its sketcher; the rows set what it describes against what this run did. The same
+# table at the medium scale: {ref}`run-08-sketch-dialog-medium`.
 
 # %% tags=["nbval-check-output"]
 thesis_vs_book([
