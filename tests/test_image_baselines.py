@@ -97,3 +97,19 @@ def test_end_to_end_cnn_baseline_and_thesis_rows():
     rows, header = experiments.sweep_rows({"n_patches": {256: Run([0.8, 0.9]), 64: Run([0.7])}})
     assert rows[1][3] == experiments.accuracy_cell([0.8, 0.9])
     assert header == ["parameter", "value", "train %", "test %"] and [r[1] for r in rows] == [64, 256]
+
+
+def test_beats_baselines_states_the_ranking_without_digits():
+    from types import SimpleNamespace
+
+    from localbook.images.experiments import beats_baselines
+
+    results = {"patch": SimpleNamespace(test_accuracies=[0.83, 0.815, 0.82]),
+               "pixels": SimpleNamespace(test_accuracies=[0.80]), "knn": SimpleNamespace(test_accuracies=[0.815])}
+    text = beats_baselines(results, "patch", ["pixels", "knn"], margin=0.01)
+    assert text.splitlines() == [
+        "patch above pixels by more than 1 points (test top-1, mean of 3 seed(s)); above it in 3 of 3 seed(s)",
+        "patch NOT above knn by more than 1 points (test top-1, mean of 3 seed(s)); above it in 1 of 3 seed(s)"]
+    assert "0.8" not in text
+    with pytest.raises(KeyError, match="no baseline named 'cnn'"):
+        beats_baselines(results, "patch", ["cnn"])

@@ -338,3 +338,48 @@ def test_kth_smallest_in_threads_equals_one_thread():
         torch.set_num_threads(threads)
     assert many.shape == (3000, 1) and torch.equal(many, one)
     assert torch.equal(one, s.kthvalue(20, dim=-1, keepdim=True).values)
+
+
+def test_nearest_atoms_finds_an_atom_and_a_negative_at_distance_zero():
+    import matplotlib.pyplot as plt
+
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(6, 1, 12, 12, generator=g)
+    white = wh.PatchWhitening(reg=1e-3).fit_images(images, 3)
+    dictionary = wh.sample_patches(images, 20, 3, rng=0)
+    mean = white.mean_.reshape(1, 3, 3)
+    found = figures.nearest_atoms(dictionary[7], dictionary, white, k=3)
+    for space in ("whitened", "pixels"):
+        assert int(found[space]["index"][0]) == 7 and float(found[space]["distance"][0]) < 1e-9
+        assert torch.all(found[space]["distance"][1:] > 0) and found[space]["atoms"].shape == (3, 1, 3, 3)
+    negative = figures.nearest_atoms(2 * mean.float() - dictionary[4], dictionary, white, k=2)["whitened"]
+    assert int(negative["index"][0]) == 20 + 4 and float(negative["distance"][0]) < 1e-6
+    # whitening changes which atoms are nearest for a generic patch (else the ablation would change nothing)
+    orders = [figures.nearest_atoms(images[i, :, 2:5, 2:5], dictionary, white, k=5) for i in range(6)]
+    assert any(not torch.equal(o["whitened"]["index"], o["pixels"]["index"]) for o in orders)
+    with pytest.raises(ValueError, match=r"k must be in \[1, 40\]"):
+        figures.nearest_atoms(dictionary[0], dictionary, white, k=41)
+    with pytest.raises(ValueError, match="patch size"):
+        figures.nearest_atoms(images[0, :, :4, :4], dictionary, white, k=1)
+    fig = figures.plot_nearest_atoms(images[0], 9, 0, dictionary, white, k=4, title="an image")
+    assert len(fig.axes) == 1 + 2 * (1 + 4)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="leaves the 12 x 12 image"):
+        figures.plot_nearest_atoms(images[0], 10, 0, dictionary, white, k=4)
+
+
+def test_nearest_atoms_explorer_redraws_when_a_slider_moves(capsys):
+    pytest.importorskip("ipywidgets")
+    import matplotlib.pyplot as plt
+
+    g = torch.Generator().manual_seed(1)
+    images, labels = torch.rand(3, 1, 10, 10, generator=g), torch.tensor([0, 1, 0])
+    white = wh.PatchWhitening(reg=1e-3).fit_images(images, 3)
+    box = figures.nearest_atoms_explorer(images, labels, ["a", "b"], wh.sample_patches(images, 8, 3, rng=0), white,
+                                         k=3)
+    index, row, col = box.children[0].children
+    assert (index.max, row.max, col.max) == (2, 7, 7)
+    assert "image 0, patch at row 3, column 3" in capsys.readouterr().out  # drawn once when built
+    row.value = 0
+    assert "image 0, patch at row 0, column 3" in capsys.readouterr().out  # (the Output area prints here headless)
+    plt.close("all")

@@ -6,7 +6,8 @@ before building each model, so that each result reproduces on its own) and retur
 per name: the histories (training loss, validation curve, final test accuracy) of every seed and the model of
 the first. :func:`accuracy_cell` and :func:`comparison_rows` report mean +- standard deviation over the seeds
 next to the thesis' number, for these results, the baselines (:mod:`localbook.images.baselines`) and the patch
-k-NN results alike -- anything with a ``test_accuracies`` array.
+k-NN results alike -- anything with a ``test_accuracies`` array. :func:`beats_baselines` states the ranking of a
+method against its baselines without digits (the check a test can keep when the digits move between machines).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import torch.nn as nn
 from localbook.images.training import History, TrainConfig, count_parameters, train_classifier
 
 __all__ = ["Variant", "VariantResult", "train_variants", "PATCH_CNN_ABLATIONS", "patch_cnn_variants",
-           "end_to_end_cnn", "accuracy_cell", "comparison_rows", "sweep_rows"]
+           "end_to_end_cnn", "accuracy_cell", "comparison_rows", "sweep_rows", "beats_baselines"]
 
 
 @dataclass
@@ -198,3 +199,24 @@ def sweep_rows(sweeps: Mapping[str, Mapping]) -> tuple[list[list], list[str]]:
     rows = [[name, value, accuracy_cell(res.train_accuracies), accuracy_cell(res.test_accuracies)]
             for name, runs in sweeps.items() for value, res in sorted(runs.items())]
     return rows, ["parameter", "value", "train %", "test %"]
+
+
+def beats_baselines(results: Mapping[str, object], method: str, baselines: Sequence[str], margin: float = 0.0) -> str:
+    """One line per baseline: whether ``method``'s test accuracy (mean over its seeds) is above the baseline's by
+    more than ``margin`` (a fraction: 0.01 is one point), and in how many of its seeds. No digits of the
+    accuracies: CPU training with another thread count rounds differently and ends a few tenths of a point
+    elsewhere, but a ranking with a margin is a claim a run can keep or break (and a checked output can test).
+    ``results``: anything with ``test_accuracies`` (variants, baselines, patch k-NN runs)."""
+    if method not in results:
+        raise KeyError(f"no result named {method!r}; known: {', '.join(results)}")
+    ours = np.asarray(results[method].test_accuracies, dtype=float)
+    lines = []
+    for name in baselines:
+        if name not in results:
+            raise KeyError(f"no baseline named {name!r}; known: {', '.join(results)}")
+        theirs = float(np.mean(results[name].test_accuracies))
+        verdict = "above" if ours.mean() > theirs + margin else "NOT above"
+        by = f" by more than {100 * margin:g} points" if margin else ""
+        lines.append(f"{method} {verdict} {name}{by} (test top-1, mean of {len(ours)} seed(s)); above it in "
+                     f"{int(np.sum(ours > theirs + margin))} of {len(ours)} seed(s)")
+    return "\n".join(lines)

@@ -4,8 +4,9 @@
 Chapter 4: :func:`plot_scattering_example`, :func:`plot_convergence` (training loss and validation accuracy per
 epoch, mean and range over seeds), :func:`plot_evidence_maps`, :func:`pick_examples`, :func:`show_evidence` and
 :func:`evidence_browser` (a slider over test images).
-Chapter 5: :func:`tile_patches`, :func:`plot_dictionary`, :func:`plot_sweeps`, :func:`plot_patch_spectra`,
-:func:`plot_patch_dimensions`.
+Chapter 5: :func:`tile_patches`, :func:`plot_dictionary`, :func:`nearest_atoms`, :func:`plot_nearest_atoms` and
+:func:`nearest_atoms_explorer` (sliders over a test image and a patch position), :func:`plot_sweeps`,
+:func:`plot_patch_spectra`, :func:`plot_patch_dimensions`.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import numpy as np
 import torch
 
 __all__ = ["plot_scattering_example", "plot_convergence", "plot_evidence_maps", "pick_examples", "show_evidence",
-           "evidence_browser", "tile_patches", "plot_dictionary", "plot_sweeps", "plot_patch_spectra",
+           "evidence_browser", "tile_patches", "plot_dictionary", "nearest_atoms", "plot_nearest_atoms",
+           "nearest_atoms_explorer", "plot_sweeps", "plot_patch_spectra",
            "plot_patch_dimensions"]
 
 
@@ -171,6 +173,93 @@ def plot_dictionary(atoms: torch.Tensor, whitening, n_cols: int = 8):
         ax.set_title(f"{title} (P = {atoms.shape[-1]})")
         ax.axis("off")
     return fig
+
+
+def nearest_atoms(patch: torch.Tensor, dictionary: torch.Tensor, whitening, k: int) -> dict[str, torch.Tensor]:
+    """The ``k`` atoms of ``dictionary`` (n, C, P, P) and their negatives nearest to ``patch`` (C, P, P), in
+    whitened space (the patch k-NN's distance, thesis eq. 5.2) and in plain pixel space (the no-whitening
+    ablation). The negative of an atom ``d`` is ``2 mu - d``, its mirror around the mean patch (in whitened
+    coordinates ``-W(d - mu)``, as in the encoder). Returns ``{"whitened": ..., "pixels": ...}``, each a dict
+    of ``index`` (k,) into the 2n atoms and negatives (``>= n``: a negative), ``distance`` (k,) and ``atoms``
+    (k, C, P, P) in pixel space; ``k`` larger than 2n is refused."""
+    n = len(dictionary)
+    if patch.shape != dictionary.shape[1:]:
+        raise ValueError(f"patch {tuple(patch.shape)} and dictionary atoms {tuple(dictionary.shape[1:])} differ in "
+                         "shape: take the patch with the dictionary's patch size")
+    if not 1 <= k <= 2 * n:
+        raise ValueError(f"k must be in [1, {2 * n}] (the atoms and their negatives), got {k}")
+    mean = whitening.mean_.reshape(dictionary.shape[1:]).to(dictionary.device, torch.float64)
+    both = torch.cat([dictionary.double(), 2 * mean - dictionary.double()])
+    out = {}
+    for space, embed in (("whitened", lambda q: whitening.transform(q.reshape(len(q), -1))),
+                         ("pixels", lambda q: q.reshape(len(q), -1))):
+        d = torch.cdist(embed(patch[None].double()), embed(both))[0]
+        distance, index = torch.topk(d, k, largest=False)
+        out[space] = {"index": index, "distance": distance, "atoms": both[index]}
+    return out
+
+
+def plot_nearest_atoms(image: torch.Tensor, row: int, col: int, dictionary: torch.Tensor, whitening, k: int,
+                       title: str = ""):
+    """The image (C, H, W) with the patch at (``row``, ``col``) outlined, and the ``k`` nearest atoms and
+    negatives (:func:`nearest_atoms`) with and without whitening, each contrast-stretched, titled by its distance
+    ("neg": a negative).
+    Returns the figure."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    size = dictionary.shape[-1]
+    height, width = image.shape[-2:]
+    if not (0 <= row <= height - size and 0 <= col <= width - size):
+        raise ValueError(f"a {size} x {size} patch at ({row}, {col}) leaves the {height} x {width} image: row and "
+                         f"col must be in [0, {height - size}] and [0, {width - size}]")
+    patch = image[:, row:row + size, col:col + size].to(dictionary.device)
+    found = nearest_atoms(patch, dictionary, whitening, k)
+    fig = plt.figure(figsize=(2.2 + 0.75 * (k + 1), 3.4))
+    grid = fig.add_gridspec(2, k + 4, width_ratios=[1, 1, 0.45] + [1] * (k + 1))  # a gap for the row labels
+    ax = fig.add_subplot(grid[:, :2])
+    ax.imshow(_image(image), cmap="gray", interpolation="nearest")
+    ax.add_patch(Rectangle((col - 0.5, row - 0.5), size, size, fill=False, edgecolor="tab:red", linewidth=2))
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")
+    n = len(dictionary)
+    for r, space in enumerate(("whitened", "pixels")):
+        cells = [("patch", patch)] + [(f"{float(dist):.2g}{' neg' if int(i) >= n else ''}", a) for i, dist, a in
+                                      zip(found[space]["index"], found[space]["distance"], found[space]["atoms"])]
+        for c, (label, img) in enumerate(cells):
+            ax = fig.add_subplot(grid[r, 3 + c])
+            ax.imshow(tile_patches(img[None], n_cols=1, pad=0), cmap="gray", interpolation="nearest")
+            ax.set_title(label, fontsize=8)
+            ax.set_xticks([]), ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(space, fontsize=9)
+    fig.suptitle(f"the {k} nearest atoms (or negatives, 'neg') of the outlined patch, with and without whitening "
+                 "(distances above)", fontsize=9)
+    return fig
+
+
+def nearest_atoms_explorer(images: torch.Tensor, labels: torch.Tensor, classes, dictionary: torch.Tensor,
+                           whitening, k: int):
+    """Sliders over the test images and the patch position that redraw :func:`plot_nearest_atoms`; returns the
+    widget box (:func:`localbook.widgets.interactive_figure`)."""
+    import ipywidgets as w
+
+    from localbook.widgets import interactive_figure
+
+    size = dictionary.shape[-1]
+    height, width = images.shape[-2:]
+    atoms = dictionary.detach()
+
+    def draw(index: int, row: int, col: int) -> str:
+        plot_nearest_atoms(images[index], row, col, atoms, whitening, k,
+                           title=f"test image {index}: {classes[int(labels[index])]}")
+        return f"image {index}, patch at row {row}, column {col}"
+
+    return interactive_figure(
+        draw, show=False,
+        index=w.IntSlider(0, min=0, max=len(images) - 1, description="image"),
+        row=w.IntSlider((height - size) // 2, min=0, max=height - size, description="row"),
+        col=w.IntSlider((width - size) // 2, min=0, max=width - size, description="column"))
 
 
 def plot_sweeps(sweeps: Mapping[str, Mapping[float, object]], log_scale: Sequence[str] = ("n_patches", "reg")):
