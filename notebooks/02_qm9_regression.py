@@ -54,7 +54,9 @@ from IPython.display import display
 from myst_nb import glue
 
 from localbook import params, webfigures, widgets
-from localbook.atoms import qm9_baselines as baselines, qm9_results as results, qm9_scattering as qm9s
+from localbook.atoms import qm9_baselines as baselines, qm9_results as results
+from localbook.atoms.qm9_scattering import (box_sizes, composition_recovery, qm9_scattering, rotation_drift,
+                                            sampling_protocol)
 from localbook.chapters import ch02_qm9_regression as chapter
 from localbook.compute import cached_transform
 from localbook.data.qm9 import load_qm9_molecules
@@ -99,11 +101,11 @@ print(mols.summary())
 # measurement is in `localbook/chapters/ch02_qm9_regression.py`).
 
 # %% tags=["nbval-check-output"]
-protocol = qm9s.sampling_protocol(J, eps_o, eps_a, sigma_w_ratio, margin_widths)
+protocol = sampling_protocol(J, eps_o, eps_a, sigma_w_ratio, margin_widths)
 text_table(protocol.rows(), header=("quantity", "value", "rule"))
 
 # %%
-scattering = qm9s.qm9_scattering(J, ls, qs, eps_o, eps_a, sigma_w_ratio, margin_widths, max_order=max_order,
+scattering = qm9_scattering(J, ls, qs, eps_o, eps_a, sigma_w_ratio, margin_widths, max_order=max_order,
                                  resolution=resolution, batch_size=batch_size, device=device)
 X, seconds_per_molecule = cached_transform(scattering, mols.atoms, "qm9_scattering")
 print(f"{seconds_per_molecule * 1e3:.0f} ms per molecule on {torch_device}")
@@ -113,7 +115,7 @@ fitted = scattering.fit(mols.atoms)
 order = np.array([lab.order for lab in fitted.feature_labels_])
 print(f"S[rho_x]: {X.shape[1]} coefficients per molecule (order 0: {np.sum(order == 0)}, order 1: "
       f"{np.sum(order == 1)}, order 2: {np.sum(order == 2)}); j = 0..{J}, l in {ls}, q in {qs}, 3 channels")
-boxes = qm9s.box_sizes(fitted, mols.atoms)
+boxes = box_sizes(fitted, mols.atoms)
 print(f"one box per molecule: {boxes.min()}^3 to {boxes.max()}^3 points (median {np.median(boxes):.0f}^3) "
       f"of {protocol.spacing:.3g} Å")
 
@@ -123,7 +125,7 @@ print(f"one box per molecule: {boxes.min()}^3 to {boxes.max()}^3 points (median 
 # composition? The largest out-of-fold error of a least-squares prediction of each count, in atoms:
 
 # %% tags=["nbval-check-output"]
-recovery = qm9s.composition_recovery(X, counts, n_splits=n_folds, seed=seed)
+recovery = composition_recovery(X, counts, n_splits=n_folds, seed=seed)
 text_table([("all coefficients", *[f"{e:.2g}" for e in recovery])], header=("features", "H", "C", "N", "O", "F"))
 
 # %% [markdown]
@@ -185,7 +187,7 @@ print(", ".join(f"{m.name}: {cv[m.name].mae:.2g}" for m in models if m.name != "
 
 # %%
 test_rows, linear_fold0 = cv["Scatt. linear"].models[0]
-drift = qm9s.rotation_drift(linear_fold0, scattering, [mols.atoms[i] for i in test_rows[:40]],
+drift = rotation_drift(linear_fold0, scattering, [mols.atoms[i] for i in test_rows[:40]],
                             np.random.default_rng(seed))
 glue("drift_mean", float(drift.mean()), display=False)
 glue("drift_max", float(drift.max()), display=False)

@@ -62,7 +62,8 @@ from IPython.display import display
 from myst_nb import glue
 
 from localbook import params, widgets
-from localbook.atoms import carbon, mbd, longrange as lr, pair, soap
+from localbook.atoms import carbon, mbd, longrange, pair, soap
+from localbook.atoms.longrange import JOINT, PAIR, SCATTERING, SCATTERING_PER_DENSITY, SOAP, TWO_STAGE
 from localbook.chapters import ch03_graphite as chapter
 from localbook.compute import cached_transform
 from localbook.device import pick_device, seed_everything
@@ -100,7 +101,7 @@ use_book_style()
 print(carbon.database_command(database) if database in carbon.DATABASES else f"a database given by path: {database}")
 structures = (carbon.build_database(carbon.database_spec(database), progress=not params.headless()) if regenerate
               else carbon.load_database(database))
-data = lr.CarbonData.from_structures(structures, densities, snapshots_per_run)
+data = longrange.CarbonData.from_structures(structures, densities, snapshots_per_run)
 
 # %% tags=["nbval-check-output"]
 text_table(data.summary_rows(), ("density g/cm3", "cells", "runs", "atoms", "side (Å)", "E_MBD@rsSCS (eV)",
@@ -137,7 +138,8 @@ reference = mbd.reference_comparison(device=torch_device)
 glue("mbd_max_difference", float(max(abs(r["difference"]) for r in reference)), display=False)
 
 # %% tags=["nbval-check-output"]
-text_table(lr.reference_rows(reference), ("structure", "variant", "this book (eV)", "pymbd (eV)", "difference (eV)"))
+text_table(longrange.reference_rows(reference),
+           ("structure", "variant", "this book (eV)", "pymbd (eV)", "difference (eV)"))
 
 # %% [markdown]
 # The largest difference is {glue:text}`mbd_max_difference:.0e` eV. How much of the target is *not* a pair
@@ -145,12 +147,12 @@ text_table(lr.reference_rows(reference), ("structure", "variant", "this book (eV
 # potential can represent; the rest is screening and many-body coupling:
 
 # %% tags=["nbval-check-output"]
-text_table(lr.many_body_table(data), ("density", "E_MBD@rsSCS (eV)", "E_pair, free C6 (eV)", "E - E_pair (eV)",
+text_table(longrange.many_body_table(data), ("density", "E_MBD@rsSCS (eV)", "E_pair, free C6 (eV)", "E - E_pair (eV)",
                                       "relative", "spread of E - E_pair (meV)", "spread of E (meV)",
                                       "alpha_SCS / alpha_0", "plain MBD (eV)"))
 
 # %%
-share = lr.many_body_share(data)
+share = longrange.many_body_share(data)
 glue("many_body_min", float(100 * min(share.values())), display=False)
 glue("many_body_max", float(100 * max(share.values())), display=False)
 
@@ -183,7 +185,7 @@ glue("many_body_max", float(100 * max(share.values())), display=False)
 # grid $10^{-8} \dots 10^{6}$.
 
 # %%
-half_cell = lr.check_wavelets_fit_cells(data.structures, scattering_js, sigma_w_angstrom)
+half_cell = longrange.check_wavelets_fit_cells(data.structures, scattering_js, sigma_w_angstrom)
 scattering = SolidHarmonicScattering(J=scattering_js, L=scattering_L, qs=scattering_qs, sigma=sigma_angstrom,
                                      sigma_w=sigma_w_angstrom, spacing=spacing_angstrom, grid="cell",
                                      channels=("ones",), max_order=scattering_max_order, device=torch_device,
@@ -216,9 +218,9 @@ soaps = ({"r_cut": 3.0, "sigma": 0.5, "n_max": soap_n_max, "l_max": soap_l_max},
          {"r_cut": 6.0, "sigma": 1.0, "n_max": soap_n_max, "l_max": soap_l_max})
 soap_model = soap.SparseSOAPRegressor(soaps=soaps, n_sparse=n_sparse, alpha=soap_alphas, device=torch_device,
                                       n_candidates=soap_candidates)
-models = lr.chapter_models(data, X_scattering, X_pair, soap_model, pair_features, pair_alphas=pair_alphas)
-results = lr.cross_validate(models, data, progress=not params.headless())
-results[lr.SCATTERING_PER_DENSITY] = lr.cross_validate({"s": models[lr.SCATTERING]}, data, per_density=True)["s"]
+models = longrange.chapter_models(data, X_scattering, X_pair, soap_model, pair_features, pair_alphas=pair_alphas)
+results = longrange.cross_validate(models, data, progress=not params.headless())
+results[SCATTERING_PER_DENSITY] = longrange.cross_validate({"s": models[SCATTERING]}, data, per_density=True)["s"]
 
 # %% [markdown]
 # ## Results
@@ -228,9 +230,9 @@ results[lr.SCATTERING_PER_DENSITY] = lr.cross_validate({"s": models[lr.SCATTERIN
 # held-out runs and its standard error, the fold noise.
 
 # %% tags=["nbval-check-output"]
-table = lr.error_table(results, data)
+table = longrange.error_table(results, data)
 rmse = {row["model"]: row["rmse"] for row in table}
-header, rows = lr.error_rows(table, data.densities)
+header, rows = longrange.error_rows(table, data.densities)
 text_table(rows, header)
 
 # %% [markdown]
@@ -238,30 +240,30 @@ text_table(rows, header)
 # by fold (the same held-out run), in meV of RMSE:
 
 # %% tags=["nbval-check-output"]
-joint_vs_soap = lr.paired_fold_difference(results[lr.JOINT], results[lr.SOAP], data.run)
-scattering_vs_joint = lr.paired_fold_difference(results[lr.SCATTERING], results[lr.JOINT], data.run)
-text_table([("2 SOAP + pair (joint) - 2 SOAP alone", *lr.fold_difference_cells(joint_vs_soap)),
-            ("scattering - 2 SOAP + pair (joint)", *lr.fold_difference_cells(scattering_vs_joint))],
+joint_vs_soap = longrange.paired_fold_difference(results[JOINT], results[SOAP], data.run)
+scattering_vs_joint = longrange.paired_fold_difference(results[SCATTERING], results[JOINT], data.run)
+text_table([("2 SOAP + pair (joint) - 2 SOAP alone", *longrange.fold_difference_cells(joint_vs_soap)),
+            ("scattering - 2 SOAP + pair (joint)", *longrange.fold_difference_cells(scattering_vs_joint))],
            ("RMSE difference (meV)", "mean", "standard error", "folds where the first is worse", "per fold"))
 
 # %%
-glue("rmse_scattering", float(rmse[lr.SCATTERING]), display=False)
-glue("rmse_scattering_per_density", float(rmse[lr.SCATTERING_PER_DENSITY]), display=False)
-glue("rmse_joint", float(rmse[lr.JOINT]), display=False)
-glue("rmse_soap", float(rmse[lr.SOAP]), display=False)
-glue("rmse_two_stage", float(rmse[lr.TWO_STAGE]), display=False)
-glue("rmse_pair", float(rmse[lr.PAIR]), display=False)
-glue("rmse_density_mean", float(rmse[lr.DENSITY_MEAN]), display=False)
-glue("joint_vs_soap", lr.verdict(joint_vs_soap), display=False)
-glue("scattering_vs_joint", lr.verdict(scattering_vs_joint), display=False)
-glue("within_scattering", float(100 * {r["model"]: r for r in table}[lr.SCATTERING]["rmse_within"]), display=False)
+glue("rmse_scattering", float(rmse[SCATTERING]), display=False)
+glue("rmse_scattering_per_density", float(rmse[SCATTERING_PER_DENSITY]), display=False)
+glue("rmse_joint", float(rmse[JOINT]), display=False)
+glue("rmse_soap", float(rmse[SOAP]), display=False)
+glue("rmse_two_stage", float(rmse[TWO_STAGE]), display=False)
+glue("rmse_pair", float(rmse[PAIR]), display=False)
+glue("rmse_density_mean", float(rmse[longrange.DENSITY_MEAN]), display=False)
+glue("joint_vs_soap", longrange.verdict(joint_vs_soap), display=False)
+glue("scattering_vs_joint", longrange.verdict(scattering_vs_joint), display=False)
+glue("within_scattering", float(100 * {r["model"]: r for r in table}[SCATTERING]["rmse_within"]), display=False)
 
 # %% [markdown]
 # ## Parity plots (thesis figs. 2.5–2.7)
 
 # %%
 fig, axes = plt.subplots(1, 4, figsize=(16, 3.8))
-for ax, name in zip(axes, [lr.SCATTERING, lr.JOINT, lr.SOAP, lr.PAIR]):
+for ax, name in zip(axes, [SCATTERING, JOINT, SOAP, PAIR]):
     parity_plot(ax, data.energy, results[name].y_pred, groups=data.density, unit="eV", title=name,
                 quantity="E_MBD@rsSCS")
 plt.show()
@@ -277,7 +279,7 @@ if interactive:
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.4), sharey=True)
-lr.plot_errors(axes, data, results, [lr.SCATTERING, lr.JOINT, lr.SOAP])
+longrange.plot_errors(axes, data, results, [SCATTERING, JOINT, SOAP])
 plt.show()
 
 # %% [markdown]
@@ -289,7 +291,7 @@ plt.show()
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3.5))
-lr.plot_pair_potentials(ax, {"joint": results[lr.JOINT]})
+longrange.plot_pair_potentials(ax, {"joint": results[JOINT]})
 ax.set(title="Pair potential of the joint model, one curve per fold")
 plt.show()
 
@@ -302,14 +304,14 @@ plt.show()
 # regression on those coefficients only, which measures what the range-$L$ coefficients can explain.
 
 # %% tags=["nbval-check-output"]
-scales = lr.coefficient_scales(labels, sigma_w_angstrom)
-analysis = lr.scale_analysis(X_scattering, data, results[lr.SCATTERING].models, scales)
-text_table(lr.scale_rows(analysis), ("largest 2^j sigma_w (Å)", "RMSE, coefficients dropped (meV)",
+scales = longrange.coefficient_scales(labels, sigma_w_angstrom)
+analysis = longrange.scale_analysis(X_scattering, data, results[SCATTERING].models, scales)
+text_table(longrange.scale_rows(analysis), ("largest 2^j sigma_w (Å)", "RMSE, coefficients dropped (meV)",
                                      "RMSE, refitted (meV)"))
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3.5))
-lr.plot_scale_analysis(ax, analysis, rmse[lr.SOAP])
+longrange.plot_scale_analysis(ax, analysis, rmse[SOAP])
 plt.show()
 
 # %% [markdown]
@@ -324,9 +326,10 @@ plt.show()
 # testing on every snapshot of the held-out runs) shows how far each model is from its asymptote.
 
 # %% tags=["nbval-check-output"]
-curve_models = {name: models[name] for name in (lr.SCATTERING, lr.JOINT, lr.SOAP, lr.PAIR)}
-curves = lr.snapshot_learning_curves(curve_models, data, curve_snapshots, full=results)  # reuses the table's fits
-text_table(lr.curve_rows(curves, list(curve_models)),
+curve_models = {name: models[name] for name in (SCATTERING, JOINT, SOAP, PAIR)}
+# reuses the table's fits
+curves = longrange.snapshot_learning_curves(curve_models, data, curve_snapshots, full=results)
+text_table(longrange.curve_rows(curves, list(curve_models)),
            ("training cells per fold", *[f"{name} (meV)" for name in curve_models]))
 
 # %%
@@ -335,7 +338,7 @@ glue("refit_best_length", float(analysis["length"][best]), display=False)
 glue("refit_best_rmse", float(analysis["refitted"][best]), display=False)
 glue("curve_cells_half", float(curves["training cells"][-2]), display=False)
 glue("curve_cells_full", float(curves["training cells"][-1]), display=False)
-for name, key in ((lr.SCATTERING, "curve_scattering"), (lr.JOINT, "curve_joint")):
+for name, key in ((SCATTERING, "curve_scattering"), (JOINT, "curve_joint")):
     glue(f"{key}_half", float(curves[name][-2].mean()), display=False)
     glue(f"{key}_full", float(curves[name][-1].mean()), display=False)
 
@@ -349,7 +352,7 @@ plt.show()
 # ## Thesis versus this book
 
 # %% tags=["nbval-check-output"]
-thesis_vs_book(lr.thesis_comparison_rows(table, data, results))
+thesis_vs_book(longrange.thesis_comparison_rows(table, data, results))
 
 # %% [markdown]
 # ## What this shows
