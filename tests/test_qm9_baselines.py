@@ -81,6 +81,17 @@ def test_local_dot_kernel_brute_force():
         qb.local_kernels(envs, numbers)
 
 
+def test_local_kernel_blocks_capped_in_bytes_give_the_same_kernels(monkeypatch):
+    rng = np.random.default_rng(1)
+    numbers = [rng.choice([1, 6, 8], size=rng.integers(2, 9)) for _ in range(12)]
+    envs = [rng.random((len(z), 5)) for z in numbers]
+    whole = qb.local_kernels(envs, numbers, sigmas=[0.5, 2.0])
+    monkeypatch.setattr(qb, "LOCAL_KERNEL_BLOCK_BYTES", 8 * 3 * 20)  # blocks of 3 atoms: many partial sums
+    np.testing.assert_allclose(qb.local_kernels(envs, numbers, sigmas=[0.5, 2.0]), whole, rtol=1e-13)
+    np.testing.assert_allclose(qb.local_kernels(envs, numbers, zeta=2.0),
+                               qb.local_kernels(envs, numbers, zeta=2.0, chunk=1), rtol=1e-13)
+
+
 @needs_qmllib
 def test_laplacian_kernels_equal_qmllib():
     from qmllib.kernels import laplacian_kernel

@@ -236,7 +236,16 @@ def laplacian_kernels(X: np.ndarray, sigmas: Sequence[float], device="cpu") -> n
     """``exp(-|x_a - x_b|_1 / sigma)`` between all rows of ``X``, for each width: ``(len(sigmas), n, n)``."""
     x = torch.as_tensor(np.asarray(X, dtype=np.float64), device=device)
     d = torch.cdist(x, x, p=1)
-    return np.stack([torch.exp(-d / float(s)).cpu().numpy() for s in sigmas])
+    out = np.empty((len(sigmas), len(x), len(x)))  # filled in place: no list of matrices, then a stacked copy
+    for k, s in enumerate(sigmas):
+        out[k] = torch.exp(-d / float(s)).cpu().numpy()
+    return out
+
+
+#: Largest (atoms x atoms) block of a local kernel, bytes: with the block's dot products and squared distances,
+#: about three of them are alive at once. At 10,000 QM9 molecules (92,000 hydrogens) a 4,096-row block of all
+#: four FCHL19 widths at once was 12 GB and, beside the other kernels, ended the medium run out of memory.
+LOCAL_KERNEL_BLOCK_BYTES = 1 << 30
 
 
 def local_kernels(environments: Sequence[np.ndarray], numbers: Sequence[np.ndarray], *, sigmas=None,
@@ -246,7 +255,8 @@ def local_kernels(environments: Sequence[np.ndarray], numbers: Sequence[np.ndarr
     ``environments``: one ``(n_atoms, d)`` array per molecule; ``numbers``: their atomic numbers. Either
     ``sigmas`` (Gaussian ``k = exp(-|x_I - x_J|^2 / (2 sigma^2))``, qmllib's ``get_local_kernel``, for every width
     at once: output ``(len(sigmas), n, n)``) or ``zeta`` (SOAP's ``k = (x_I . x_J)^zeta``: output ``(1, n, n)``).
-    Atoms of different elements do not interact. Computed one element and one block of atoms at a time.
+    Atoms of different elements do not interact. Computed one element, one block of at most ``chunk`` atoms (and
+    :data:`LOCAL_KERNEL_BLOCK_BYTES`) and one width at a time.
     """
     if (sigmas is None) == (zeta is None):
         raise ValueError("pass exactly one of sigmas= (Gaussian local kernel) or zeta= (dot-product kernel)")
@@ -265,17 +275,16 @@ def local_kernels(environments: Sequence[np.ndarray], numbers: Sequence[np.ndarr
         xe = torch.as_tensor(x[idx], dtype=torch.float64, device=device)
         owner = torch.as_tensor(mol[idx], device=device)  # the molecule of each atom of this element
         sq = (xe ** 2).sum(1)
-        for s in range(0, len(idx), chunk):
-            block = xe[s:s + chunk]
+        rows = max(1, min(chunk, LOCAL_KERNEL_BLOCK_BYTES // (8 * len(idx))))
+        for s in range(0, len(idx), rows):
+            block = xe[s:s + rows]
             dot = block @ xe.T
-            if sigmas is None:
-                kernels = [dot.clamp_min(0) ** float(zeta)]
-            else:
-                d2 = (sq[s:s + chunk, None] + sq[None, :] - 2 * dot).clamp_min(0)
-                kernels = [torch.exp(-d2 / (2 * w * w)) for w in widths]
-            for k, kern in enumerate(kernels):  # sum the atom pairs into molecule pairs: columns, then rows
+            d2 = None if sigmas is None else (sq[s:s + rows, None] + sq[None, :] - 2 * dot).clamp_min(0)
+            for k, w in enumerate(widths):  # sum the atom pairs into molecule pairs: columns, then rows
+                kern = dot.clamp_min(0) ** float(zeta) if sigmas is None else torch.exp(-d2 / (2 * w * w))
                 per_molecule = torch.zeros(len(block), n, dtype=torch.float64, device=device).index_add_(1, owner, kern)
-                out[k].index_add_(0, owner[s:s + chunk], per_molecule)
+                out[k].index_add_(0, owner[s:s + rows], per_molecule)
+                del kern
     return out.cpu().numpy()
 
 

@@ -64,12 +64,22 @@ def _work(v: dict) -> float:
     return v["n_molecules"] * transforms * vox * math.log2(vox)
 
 
+#: kernel matrices each row of table 2.1 keeps, one per candidate width (qm9_baselines.kernel_models' defaults)
+KERNEL_WIDTHS = {"cm": 5, "bob": 5, "soap": 1, "fchl19": 4}
+
+
 def _memory_gb(v: dict) -> float:
-    """A batch of densities with all its wavelet outputs (complex64), plus the kernel matrices (float64)."""
+    """A batch of densities with all its wavelet outputs (complex64), plus the kernel matrices (float64, all
+    kept until the table is made: 15 of n x n at 10,000 molecules is 12 GB) and the transient blocks of a local
+    kernel (three of ``qm9_baselines.LOCAL_KERNEL_BLOCK_BYTES``). The first medium run, before those blocks were
+    capped, was killed by the kernel at 24 GB."""
+    from localbook.atoms.qm9_baselines import LOCAL_KERNEL_BLOCK_BYTES
+
     n_m = max(2 * l + 1 for l in v["ls"])
     grids = v["batch_size"] * 3 * (n_m + 2) * _voxels_per_molecule(v) * 8 * 8  # largest box ~ 8x the median
-    kernels = 5 * v["n_molecules"] ** 2 * 8 * (len(v["kernel_models"]) > 0)
-    return (grids + kernels) / 1e9 + 0.5
+    kernels = sum(KERNEL_WIDTHS[m] for m in v["kernel_models"]) * v["n_molecules"] ** 2 * 8
+    blocks = 3 * LOCAL_KERNEL_BLOCK_BYTES * bool({"soap", "fchl19"} & set(v["kernel_models"]))
+    return (grids + kernels + blocks) / 1e9 + 0.5
 
 
 PRESETS = Presets("02_qm9_regression", {
