@@ -78,7 +78,9 @@ def _memory_gb(v: dict) -> float:
     n_m = max(2 * l + 1 for l in v["ls"])
     grids = v["batch_size"] * 3 * (n_m + 2) * _voxels_per_molecule(v) * 8 * 8  # largest box ~ 8x the median
     kernels = sum(KERNEL_WIDTHS[m] for m in v["kernel_models"]) * v["n_molecules"] ** 2 * 8
-    blocks = 3 * LOCAL_KERNEL_BLOCK_BYTES * bool({"soap", "fchl19"} & set(v["kernel_models"]))
+    hydrogens = 9.2 * v["n_molecules"]  # QM9's mean per molecule: the largest element of a local kernel
+    block = min(LOCAL_KERNEL_BLOCK_BYTES, 4096 * hydrogens * 8)
+    blocks = 3 * block * bool({"soap", "fchl19"} & set(v["kernel_models"]))
     return (grids + kernels + blocks) / 1e9 + 0.5
 
 
