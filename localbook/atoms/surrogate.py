@@ -24,7 +24,8 @@ from localbook import regression
 
 __all__ = ["DESCRIPTORS", "SCATTERING_J", "register_descriptor", "make_descriptor", "scales_within",
            "local_contributions", "bulk_descriptor", "formation_descriptor", "formation_features",
-           "baseline_features", "BASELINES", "compare_on_folds", "compare_on_split", "training_sizes"]
+           "baseline_features", "BASELINES", "closest_pair_overlap", "compare_on_folds", "compare_on_split",
+           "training_sizes"]
 
 DESCRIPTORS: dict[str, Callable] = {}
 
@@ -86,6 +87,18 @@ def scales_within(labels, sigma_w: float, cell_length: float) -> np.ndarray:
     if sigma_w <= 0 or cell_length <= 0:
         raise ValueError(f"sigma_w={sigma_w} and cell_length={cell_length} must be positive lengths in Å")
     return ~(coefficient_scales(labels, sigma_w) > cell_length / 2)   # order 0 (nan): no wavelet, kept
+
+
+def closest_pair_overlap(structures, sigma: float) -> tuple[float, float]:
+    """``(distance, overlap)``: the closest pair of atoms over ``structures`` (periodic images included, Å) and
+    the overlap of two Gaussians of width ``sigma`` that far apart at mid-distance, chapter 01's eps_o
+    (:func:`localbook.scattering3d.sampling.overlap_precision`; the thesis asks for 0.1 or less)."""
+    from localbook.scattering3d.sampling import overlap_precision
+    if not structures:
+        raise ValueError("closest_pair_overlap needs at least one structure")
+    closest = min(float(np.min(a.get_all_distances(mic=bool(np.all(a.pbc)))[np.triu_indices(len(a), 1)]))
+                  for a in structures)
+    return closest, overlap_precision(sigma, closest)
 
 
 def local_contributions(model, phi_atoms, phi_reference=None) -> np.ndarray:
