@@ -35,7 +35,8 @@ BOOK = ROOT / "_build" / "html"
 CHROMIUM = os.environ.get("LOCALBOOK_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
-WIDGET_CHAPTERS = ["00_local_methods", "01_scattering_aliasing", "07_style_transfer", "08_sketch_dialog"]
+WIDGET_CHAPTERS = ["00_local_methods", "01_scattering_aliasing", "02_qm9_regression", "04_entropy_surrogate",
+                   "05_patch_cnn", "06_patch_knn", "07_style_transfer", "08_sketch_dialog"]
 RUN_TIMEOUT_S = 420  # one chapter at smoke scale, run in the browser's kernel
 
 if CHROMIUM is None:
@@ -214,6 +215,57 @@ def test_chapter_01_aliasing_explorer(page, lab):
     assert "l = 3," in before
     _slider_right(page, explorer.locator(".widget-slider").first)
     assert "l = 4," in _wait_for_change(out, before)
+
+
+def test_chapter_02_learning_curve_explorer(page, lab):
+    nb = _run_all(page, lab, "02_qm9_regression.ipynb")
+    explorer = nb.locator(".localbook-explorer")
+    out = explorer.locator(".jp-OutputArea").first
+    before = _wait_for_change(out, "")
+    assert before.startswith("n = ") and "kcal/mol" in before
+    slider = explorer.locator(".widget-slider").first
+    handle = slider.locator(".noUi-handle")
+    handle.click()
+    handle.press("ArrowLeft")  # the largest training size, one step down
+    after = _wait_for_change(out, before)
+    assert after.startswith("n = ") and float(after[4:].split(":")[0]) < float(before[4:].split(":")[0])
+
+
+def test_chapter_04_parity_explorer(page, lab):
+    nb = _run_all(page, lab, "04_entropy_surrogate.ipynb")
+    explorer = nb.locator(".localbook-explorer")
+    out = explorer.locator(".jp-OutputArea").first
+    before = _wait_for_change(out, "")
+    assert ", all: MAE" in before and "k_B" in before
+    group = explorer.locator("select").nth(1)  # the second dropdown: the defect kind
+    options = [o for o in group.locator("option").all_inner_texts() if o != "all"]
+    group.select_option(options[0])
+    assert f", {options[0]}: MAE" in _wait_for_change(out, before)
+
+
+def test_chapter_05_evidence_browser(page, lab):
+    nb = _run_all(page, lab, "05_patch_cnn.ipynb")
+    slider = nb.locator(".widget-interact .widget-slider").first
+    slider.wait_for(timeout=60_000)
+    out = nb.locator(".widget-interact .jp-OutputArea").first
+    out.locator("img").first.wait_for(timeout=60_000)
+    before = out.locator("img").first.get_attribute("src")
+    _slider_right(page, slider)
+    deadline = time.time() + 120
+    while out.locator("img").first.get_attribute("src") == before:  # the evidence maps of the next image
+        assert time.time() < deadline, "the evidence maps did not change when the slider moved"
+        time.sleep(0.5)
+
+
+def test_chapter_06_nearest_atoms_explorer(page, lab):
+    nb = _run_all(page, lab, "06_patch_knn.ipynb")
+    explorer = nb.locator(".localbook-explorer")
+    out = explorer.locator(".jp-OutputArea").first
+    before = _wait_for_change(out, "")
+    assert before.startswith("image 0, patch at row")
+    _slider_right(page, explorer.locator(".widget-slider").nth(1))  # the row
+    row = int(before.split("row ")[1].split(",")[0])
+    assert f"image 0, patch at row {row + 1}," in _wait_for_change(out, before)
 
 
 def test_chapter_07_portrait_upload(page, lab, tmp_path):

@@ -239,27 +239,33 @@ def plot_nearest_atoms(image: torch.Tensor, row: int, col: int, dictionary: torc
 
 
 def nearest_atoms_explorer(images: torch.Tensor, labels: torch.Tensor, classes, dictionary: torch.Tensor,
-                           whitening, k: int):
-    """Sliders over the test images and the patch position that redraw :func:`plot_nearest_atoms`; returns the
-    widget box (:func:`localbook.widgets.interactive_figure`)."""
+                           whitening, k: int, show: bool = True):
+    """Sliders over the test images and the patch position that redraw :func:`plot_nearest_atoms` (ipywidgets
+    ``interactive``, a named callback of the slider values only, as :func:`evidence_browser`); displays the box
+    (unless ``show=False``) and returns it: the sliders, then the output area."""
     import ipywidgets as w
-
-    from localbook.widgets import interactive_figure
+    import matplotlib.pyplot as plt
 
     size = dictionary.shape[-1]
     height, width = images.shape[-2:]
     atoms = dictionary.detach()
 
-    def draw(index: int, row: int, col: int) -> str:
+    def show_nearest_atoms(index: int, row: int, col: int) -> None:
         plot_nearest_atoms(images[index], row, col, atoms, whitening, k,
                            title=f"test image {index}: {classes[int(labels[index])]}")
-        return f"image {index}, patch at row {row}, column {col}"
+        plt.show()
+        print(f"image {index}, patch at row {row}, column {col}")
 
-    return interactive_figure(
-        draw, show=False,
-        index=w.IntSlider(0, min=0, max=len(images) - 1, description="image"),
-        row=w.IntSlider((height - size) // 2, min=0, max=height - size, description="row"),
-        col=w.IntSlider((width - size) // 2, min=0, max=width - size, description="column"))
+    box = w.interactive(show_nearest_atoms,
+                        index=w.IntSlider(0, min=0, max=len(images) - 1, description="image"),
+                        row=w.IntSlider((height - size) // 2, min=0, max=height - size, description="row"),
+                        col=w.IntSlider((width - size) // 2, min=0, max=width - size, description="column"))
+    box.add_class("localbook-explorer")
+    if show:
+        from IPython.display import display
+
+        display(box)
+    return box
 
 
 def plot_sweeps(sweeps: Mapping[str, Mapping[float, object]], log_scale: Sequence[str] = ("n_patches", "reg")):
