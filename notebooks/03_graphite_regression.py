@@ -63,7 +63,6 @@ from myst_nb import glue
 
 from localbook import params, widgets
 from localbook.atoms import carbon, mbd, longrange, pair, soap
-from localbook.atoms.longrange import JOINT, PAIR, SCATTERING, SCATTERING_PER_DENSITY, SOAP, TWO_STAGE
 from localbook.chapters import ch03_graphite as chapter
 from localbook.compute import cached_transform
 from localbook.device import pick_device, seed_everything
@@ -220,7 +219,8 @@ soap_model = soap.SparseSOAPRegressor(soaps=soaps, n_sparse=n_sparse, alpha=soap
                                       n_candidates=soap_candidates)
 models = longrange.chapter_models(data, X_scattering, X_pair, soap_model, pair_features, pair_alphas=pair_alphas)
 results = longrange.cross_validate(models, data, progress=not params.headless())
-results[SCATTERING_PER_DENSITY] = longrange.cross_validate({"s": models[SCATTERING]}, data, per_density=True)["s"]
+per_density = longrange.cross_validate({"s": models[longrange.SCATTERING]}, data, per_density=True)
+results[longrange.SCATTERING_PER_DENSITY] = per_density["s"]
 
 # %% [markdown]
 # ## Results
@@ -240,30 +240,32 @@ text_table(rows, header)
 # by fold (the same held-out run), in meV of RMSE:
 
 # %% tags=["nbval-check-output"]
-joint_vs_soap = longrange.paired_fold_difference(results[JOINT], results[SOAP], data.run)
-scattering_vs_joint = longrange.paired_fold_difference(results[SCATTERING], results[JOINT], data.run)
+joint_vs_soap = longrange.paired_fold_difference(results[longrange.JOINT], results[longrange.SOAP], data.run)
+scattering_vs_joint = longrange.paired_fold_difference(results[longrange.SCATTERING], results[longrange.JOINT],
+                                                       data.run)
 text_table([("2 SOAP + pair (joint) - 2 SOAP alone", *longrange.fold_difference_cells(joint_vs_soap)),
             ("scattering - 2 SOAP + pair (joint)", *longrange.fold_difference_cells(scattering_vs_joint))],
            ("RMSE difference (meV)", "mean", "standard error", "folds where the first is worse", "per fold"))
 
 # %%
-glue("rmse_scattering", float(rmse[SCATTERING]), display=False)
-glue("rmse_scattering_per_density", float(rmse[SCATTERING_PER_DENSITY]), display=False)
-glue("rmse_joint", float(rmse[JOINT]), display=False)
-glue("rmse_soap", float(rmse[SOAP]), display=False)
-glue("rmse_two_stage", float(rmse[TWO_STAGE]), display=False)
-glue("rmse_pair", float(rmse[PAIR]), display=False)
+glue("rmse_scattering", float(rmse[longrange.SCATTERING]), display=False)
+glue("rmse_scattering_per_density", float(rmse[longrange.SCATTERING_PER_DENSITY]), display=False)
+glue("rmse_joint", float(rmse[longrange.JOINT]), display=False)
+glue("rmse_soap", float(rmse[longrange.SOAP]), display=False)
+glue("rmse_two_stage", float(rmse[longrange.TWO_STAGE]), display=False)
+glue("rmse_pair", float(rmse[longrange.PAIR]), display=False)
 glue("rmse_density_mean", float(rmse[longrange.DENSITY_MEAN]), display=False)
 glue("joint_vs_soap", longrange.verdict(joint_vs_soap), display=False)
 glue("scattering_vs_joint", longrange.verdict(scattering_vs_joint), display=False)
-glue("within_scattering", float(100 * {r["model"]: r for r in table}[SCATTERING]["rmse_within"]), display=False)
+within = {r["model"]: r for r in table}[longrange.SCATTERING]["rmse_within"]
+glue("within_scattering", float(100 * within), display=False)
 
 # %% [markdown]
 # ## Parity plots (thesis figs. 2.5–2.7)
 
 # %%
 fig, axes = plt.subplots(1, 4, figsize=(16, 3.8))
-for ax, name in zip(axes, [SCATTERING, JOINT, SOAP, PAIR]):
+for ax, name in zip(axes, [longrange.SCATTERING, longrange.JOINT, longrange.SOAP, longrange.PAIR]):
     parity_plot(ax, data.energy, results[name].y_pred, groups=data.density, unit="eV", title=name,
                 quantity="E_MBD@rsSCS")
 plt.show()
@@ -279,7 +281,7 @@ if interactive:
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.4), sharey=True)
-longrange.plot_errors(axes, data, results, [SCATTERING, JOINT, SOAP])
+longrange.plot_errors(axes, data, results, [longrange.SCATTERING, longrange.JOINT, longrange.SOAP])
 plt.show()
 
 # %% [markdown]
@@ -291,7 +293,7 @@ plt.show()
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3.5))
-longrange.plot_pair_potentials(ax, {"joint": results[JOINT]})
+longrange.plot_pair_potentials(ax, {"joint": results[longrange.JOINT]})
 ax.set(title="Pair potential of the joint model, one curve per fold")
 plt.show()
 
@@ -305,13 +307,13 @@ plt.show()
 
 # %% tags=["nbval-check-output"]
 scales = longrange.coefficient_scales(labels, sigma_w_angstrom)
-analysis = longrange.scale_analysis(X_scattering, data, results[SCATTERING].models, scales)
+analysis = longrange.scale_analysis(X_scattering, data, results[longrange.SCATTERING].models, scales)
 text_table(longrange.scale_rows(analysis), ("largest 2^j sigma_w (Å)", "RMSE, coefficients dropped (meV)",
                                      "RMSE, refitted (meV)"))
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3.5))
-longrange.plot_scale_analysis(ax, analysis, rmse[SOAP])
+longrange.plot_scale_analysis(ax, analysis, rmse[longrange.SOAP])
 plt.show()
 
 # %% [markdown]
@@ -326,7 +328,7 @@ plt.show()
 # testing on every snapshot of the held-out runs) shows how far each model is from its asymptote.
 
 # %% tags=["nbval-check-output"]
-curve_models = {name: models[name] for name in (SCATTERING, JOINT, SOAP, PAIR)}
+curve_models = {name: models[name] for name in (longrange.SCATTERING, longrange.JOINT, longrange.SOAP, longrange.PAIR)}
 # reuses the table's fits
 curves = longrange.snapshot_learning_curves(curve_models, data, curve_snapshots, full=results)
 text_table(longrange.curve_rows(curves, list(curve_models)),
@@ -338,7 +340,7 @@ glue("refit_best_length", float(analysis["length"][best]), display=False)
 glue("refit_best_rmse", float(analysis["refitted"][best]), display=False)
 glue("curve_cells_half", float(curves["training cells"][-2]), display=False)
 glue("curve_cells_full", float(curves["training cells"][-1]), display=False)
-for name, key in ((SCATTERING, "curve_scattering"), (JOINT, "curve_joint")):
+for name, key in ((longrange.SCATTERING, "curve_scattering"), (longrange.JOINT, "curve_joint")):
     glue(f"{key}_half", float(curves[name][-2].mean()), display=False)
     glue(f"{key}_full", float(curves[name][-1].mean()), display=False)
 
