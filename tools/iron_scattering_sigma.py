@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 from localbook import regression
 from localbook.atoms import defect_database, surrogate
 from localbook.chapters import ch04_entropy as chapter
 from localbook.data.fe_defects import find_databases, load_fe_defects, read_meta
-from localbook.scattering3d import filters
 from localbook.scattering3d.sampling import overlap_precision
+from localbook.scattering3d import filters
 
 
 def main():
@@ -35,7 +33,7 @@ def main():
     full, a0 = load_fe_defects("AM04", paths["AM04"]), read_meta(paths["AM04"])["a0"]
     cells = [full[i] for i in defect_database.select(full, kind=chapter.FAMILY, strain=0.0, n_cells=4)]
     y, groups = defect_database.column(cells, "entropy_kb"), defect_database.column(cells, "group")
-    closest = min(float(np.min(c.get_all_distances(mic=True)[np.triu_indices(len(c), 1)])) for c in cells)
+    closest, _ = surrogate.closest_pair_overlap(cells, args.sigmas[0])  # the distance; overlaps per width below
 
     def rmse(x, model):
         return regression.cross_val_predictions(regression.make_linear(model), x, y, n_splits=5, groups=groups,
