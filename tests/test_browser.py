@@ -35,8 +35,8 @@ BOOK = ROOT / "_build" / "html"
 CHROMIUM = os.environ.get("LOCALBOOK_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
-WIDGET_CHAPTERS = ["00_local_methods", "01_scattering_aliasing", "02_qm9_regression", "04_entropy_surrogate",
-                   "05_patch_cnn", "06_patch_knn", "07_style_transfer", "08_sketch_dialog"]
+WIDGET_CHAPTERS = ["00_local_methods", "01_scattering_aliasing", "02_qm9_regression", "03_graphite_regression",
+                   "04_entropy_surrogate", "05_patch_cnn", "06_patch_knn", "07_style_transfer", "08_sketch_dialog"]
 RUN_TIMEOUT_S = 420  # one chapter at smoke scale, run in the browser's kernel
 
 if CHROMIUM is None:
@@ -229,6 +229,24 @@ def test_chapter_02_learning_curve_explorer(page, lab):
     handle.press("ArrowLeft")  # the largest training size, one step down
     after = _wait_for_change(out, before)
     assert after.startswith("n = ") and float(after[4:].split(":")[0]) < float(before[4:].split(":")[0])
+
+
+def test_chapter_03_parity_explorer(page, lab):
+    nb = _run_all(page, lab, "03_graphite_regression.ipynb")
+    explorer = nb.locator(".localbook-explorer")
+    out = explorer.locator(".jp-OutputArea").first
+    before = _wait_for_change(out, "")
+    assert ", all: MAE" in before and "eV" in before
+    models = explorer.locator("select").first  # the first dropdown: the model
+    names = models.locator("option").all_inner_texts()
+    models.select_option(names[-1])
+    other_model = _wait_for_change(out, before)
+    model = names[-1].replace("\xa0", " ")  # the browser shows an option's spaces as no-break spaces
+    assert other_model.startswith(f"{model}, all: MAE")
+    density = explorer.locator("select").nth(1)  # the second dropdown: the density
+    labels = [o for o in density.locator("option").all_inner_texts() if o != "all"]
+    density.select_option(labels[0])
+    assert _wait_for_change(out, other_model).startswith(f"{model}, {labels[0]}: MAE")
 
 
 def test_chapter_04_parity_explorer(page, lab):
