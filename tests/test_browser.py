@@ -231,12 +231,18 @@ def test_chapter_02_learning_curve_explorer(page, lab):
     assert after.startswith("n = ") and float(after[4:].split(":")[0]) < float(before[4:].split(":")[0])
 
 
-def test_chapter_03_parity_explorer(page, lab):
-    nb = _run_all(page, lab, "03_graphite_regression.ipynb")
+def _parity_explorer(page, lab, path: str, unit: str):
+    """Run a chapter with a parity explorer; return the explorer, its output area and its first summary line."""
+    nb = _run_all(page, lab, path)
     explorer = nb.locator(".localbook-explorer")
     out = explorer.locator(".jp-OutputArea").first
     before = _wait_for_change(out, "")
-    assert ", all: MAE" in before and "eV" in before
+    assert ", all: MAE" in before and unit in before
+    return explorer, out, before
+
+
+def test_chapter_03_parity_explorer(page, lab):
+    explorer, out, before = _parity_explorer(page, lab, "03_graphite_regression.ipynb", "eV")
     models = explorer.locator("select").first  # the first dropdown: the model
     names = models.locator("option").all_inner_texts()
     models.select_option(names[-1])
@@ -250,11 +256,7 @@ def test_chapter_03_parity_explorer(page, lab):
 
 
 def test_chapter_04_parity_explorer(page, lab):
-    nb = _run_all(page, lab, "04_entropy_surrogate.ipynb")
-    explorer = nb.locator(".localbook-explorer")
-    out = explorer.locator(".jp-OutputArea").first
-    before = _wait_for_change(out, "")
-    assert ", all: MAE" in before and "k_B" in before
+    explorer, out, before = _parity_explorer(page, lab, "04_entropy_surrogate.ipynb", "k_B")
     group = explorer.locator("select").nth(1)  # the second dropdown: the defect kind
     options = [o for o in group.locator("option").all_inner_texts() if o != "all"]
     group.select_option(options[0])
