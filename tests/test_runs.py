@@ -29,6 +29,22 @@ def test_recorded_run_has_its_provenance(path):
     assert "Traceback" not in text, "a recorded run stores a traceback"
 
 
+
+@pytest.mark.parametrize("path", RECORDED, ids=lambda p: p.stem)
+def test_the_memory_model_predicts_the_recorded_peak(path):
+    """A run is refused when its memory estimate exceeds the machine: an estimate far below what a recorded run
+    used lets a user start a run that will be killed (chapter 01's model once said 2.1 GB for an 11.4 GB run)."""
+    from localbook.chapters import chapter_module
+
+    prov = runs.provenance_of(path)
+    presets = chapter_module(prov["chapter"]).PRESETS
+    values = presets.values(prov["scale"])
+    values.update({k: v for k, v in prov["parameters"].items() if k in values})
+    estimate, peak = presets.memory_gb(values), prov["peak_memory_gb"]
+    assert 0.7 * peak <= estimate <= 4 * peak + 1.0, (
+        f"{path.name}: the memory model of {prov['chapter']} says {estimate:.2f} GB for a run that peaked at "
+        f"{peak:.2f} GB; measure the step that dominates and correct the model")
+
 def test_every_recorded_run_is_in_the_table_of_contents():
     toc = (ROOT / "_toc.yml").read_text()
     listed = set(re.findall(r"file:\s*book/runs/(\S+)", toc))
