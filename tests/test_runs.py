@@ -40,6 +40,11 @@ def test_the_memory_model_predicts_the_recorded_peak(path):
     presets = chapter_module(prov["chapter"]).PRESETS
     values = presets.values(prov["scale"])
     values.update({k: v for k, v in prov["parameters"].items() if k in values})
+    if values.get("code_storage") == "disk":
+        # the recorded peak (the kernel's maximum resident set) counts the pages of the memory-mapped code files,
+        # which the model leaves out (the kernel may evict them); compare with the model of the same run holding
+        # its codes in memory
+        values["code_storage"] = "memory"
     estimate, peak = presets.memory_gb(values), prov["peak_memory_gb"]
     assert 0.7 * peak <= estimate <= 4 * peak + 1.0, (
         f"{path.name}: the memory model of {prov['chapter']} says {estimate:.2f} GB for a run that peaked at "
