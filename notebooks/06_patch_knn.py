@@ -349,8 +349,8 @@ glue("n_train", n_train, display=False)
 #   scale's 1,000 images the order of the two moves with the seed (`n_seeds = 3` shows the spread); the
 #   recorded medium run measures it on all of Fashion-MNIST.
 # * One ingredient changed at a time (the ablation table above; the thesis: white-noise atoms −8.1 points on
-#   CIFAR-10, no whitening about −15 on ImageNet-64): {glue:text}`ablation_gaps`. The soft assignment (thesis: +0.2 points at $|\mathcal{D}| = 64{,}000$) is measured when
-#   `ablations` includes it.
+#   CIFAR-10, no whitening about −15 on ImageNet-64): {glue:text}`ablation_gaps`. The soft assignment (thesis:
+#   +0.2 points at $|\mathcal{D}| = 64{,}000$) is measured when `ablations` includes it.
 # * The covariance spectrum of patches decays roughly exponentially, and whitening brings the covariance dimension
 #   close to the extrinsic one, while the intrinsic dimension stays well below it, with and without whitening.
 #   The ratio $d_\mathrm{int}/d_\mathrm{ext}$ after whitening depends on $K$ and on the number of patches (a
