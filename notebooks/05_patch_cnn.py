@@ -180,8 +180,9 @@ print(experiments.beats_baselines(everything, "patch network", ["pixel logistic 
 
 # %% tags=["nbval-check-output"]
 net = results["patch network"].model
-evidence = patch_cnn.patch_evidence(net, features["test"][0])
-gap = patch_cnn.evidence_decomposition_error(net, features["test"][0], evidence)
+test_features = features["test"][0].float()  # stored in feature_dtype (float16 at medium); the network is float32
+evidence = patch_cnn.patch_evidence(net, test_features)
+gap = patch_cnn.evidence_decomposition_error(net, test_features, evidence)
 print(f"evidence maps {tuple(evidence.shape[1:])}; max |logits - mean_u evidence| < 1e-4: {gap < 1e-4}")
 
 # %% [markdown]
