@@ -97,16 +97,21 @@ def test_nbval_lax_fails_when_a_checked_output_changes(tmp_path):
     assert result.returncode != 0 and "43" in result.stdout
 
 
+def _smoke_run(chapter: str, tmp_path, *parameter):
+    """papermill on ``notebooks/<chapter>.ipynb`` at smoke scale, widgets off, with one more ``name value``."""
+    nb = ROOT / "notebooks" / f"{chapter}.ipynb"
+    return subprocess.run(
+        [sys.executable, "-m", "papermill", str(nb), str(tmp_path / "out.ipynb"), "-k", "python3",
+         "--cwd", str(nb.parent), "-p", "smoke", "True", "-p", "interactive", "False", "-p", *parameter],
+        capture_output=True, text=True, timeout=300)
+
+
 @pytest.mark.parametrize("name, value, message", [
     ("dimz", "3", "unknown parameter 'dimz' (did you mean 'dims'?)"),
     ("plt", "3", "-p plt ... was ignored: the notebook rebinds 'plt'"),  # imported after papermill's cell
 ])
 def test_a_bad_papermill_parameter_stops_the_chapter(tmp_path, name, value, message):
-    nb = ROOT / "notebooks" / "00_local_methods.ipynb"
-    result = subprocess.run(
-        [sys.executable, "-m", "papermill", str(nb), str(tmp_path / "out.ipynb"), "-k", "python3",
-         "--cwd", str(nb.parent), "-p", "smoke", "True", "-p", "interactive", "False", "-p", name, value],
-        capture_output=True, text=True, timeout=300)
+    result = _smoke_run("00_local_methods", tmp_path, name, value)
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
 
@@ -206,10 +211,5 @@ def test_thesis_preset_of_every_chapter_validates(module):
 def test_chapter_05_runs_with_the_medium_presets_float16_features(tmp_path):
     """The medium preset stores the scattering in float16 (``feature_dtype``); the evidence cells once fed those
     features to the float32 network and the first medium run stopped there, after 55 minutes of training."""
-    nb = ROOT / "notebooks" / "05_patch_cnn.ipynb"
-    result = subprocess.run(
-        [sys.executable, "-m", "papermill", str(nb), str(tmp_path / "out.ipynb"), "-k", "python3",
-         "--cwd", str(nb.parent), "-p", "smoke", "True", "-p", "interactive", "False",
-         "-p", "feature_dtype", "float16"],
-        capture_output=True, text=True, timeout=300)
+    result = _smoke_run("05_patch_cnn", tmp_path, "feature_dtype", "float16")
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]

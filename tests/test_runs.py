@@ -29,7 +29,6 @@ def test_recorded_run_has_its_provenance(path):
     assert "Traceback" not in text, "a recorded run stores a traceback"
 
 
-
 @pytest.mark.parametrize("path", RECORDED, ids=lambda p: p.stem)
 def test_the_memory_model_predicts_the_recorded_peak(path):
     """A run is refused when its memory estimate exceeds the machine: an estimate far below what a recorded run
@@ -49,6 +48,7 @@ def test_the_memory_model_predicts_the_recorded_peak(path):
     assert 0.7 * peak <= estimate <= 4 * peak + 1.0, (
         f"{path.name}: the memory model of {prov['chapter']} says {estimate:.2f} GB for a run that peaked at "
         f"{peak:.2f} GB; measure the step that dominates and correct the model")
+
 
 def test_every_recorded_run_is_in_the_table_of_contents():
     toc = (ROOT / "_toc.yml").read_text()
