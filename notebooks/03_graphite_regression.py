@@ -383,6 +383,6 @@ thesis_vs_book(longrange.thesis_comparison_rows(table, data, results))
 #   meV, lower than with every scale: at this size the widest scales add more variance than signal. The thesis
 #   trains on 2,500 cells of 460–512 atoms (this run's database is in the table at the top).
 # - **Scale.** The learning curves say how far each model is from its asymptote at this number of cells. Whether
-#   the ranking holds on the thesis' cell size is the medium run's question: 500-atom cells, twice as many of
-#   them as at the quick scale. That run is recorded below the chapter ({ref}`run-03-graphite-regression-medium`),
-#   and the bullets above, read there, carry its numbers.
+#   the ranking holds on the thesis' cell size is what the medium run answers (500-atom cells, twice as many as
+#   in the quick database): it is recorded below the chapter ({ref}`run-03-graphite-regression-medium`), and the
+#   bullets above, read there, carry its numbers.
