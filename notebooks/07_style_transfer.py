@@ -29,12 +29,13 @@
 #    patterns (thesis figs. 6.11-6.13) -- an instability the painter used as material;
 # 3. the portrait loop: the painter's last canvas becomes the style of the next projection (figs. 6.15-6.17).
 #
-# This chapter reruns all three at a small scale: 96-pixel images and 15 optimisation steps per method and scale,
-# where the thesis' outputs are several hundred pixels wide and run to convergence. The images are therefore
-# sketches of the thesis' figures, not reproductions; the *behaviours* (bounds, fixed points, drift) are
-# what we measure. The VGG-16 network is the convolution stack of the HED edge detector {cite}`xie2015hed`
-# (ImageNet VGG-16 {cite}`simonyan2014vgg` fine-tuned on edges), the only VGG-16 weights that a package
-# ships offline; the feed-forward network is Magenta's arbitrary style network, run with onnxruntime.
+# This chapter reruns all three on {glue:text}`size`-pixel images, with {glue:text}`gatys_steps` L-BFGS
+# iterations of Gatys' method and {glue:text}`strotss_steps` Adam steps per scale of STROTSS (the `scale`
+# parameter below sets them), where the thesis' outputs are several hundred pixels wide and run to convergence.
+# The images are therefore sketches of the thesis' figures, not reproductions; the *behaviours* (bounds, fixed
+# points, drift) are what we measure. The VGG-16 network is the convolution stack of the HED edge detector
+# {cite}`xie2015hed` (ImageNet VGG-16 {cite}`simonyan2014vgg` fine-tuned on edges), the only VGG-16 weights that a
+# package ships offline; the feed-forward network is Magenta's arbitrary style network, run with onnxruntime.
 
 # %% tags=["parameters"]
 scale = "quick"          # "quick" (CI, minutes on 2 cores), "medium", "thesis" (GPU); see the table printed below
@@ -79,6 +80,8 @@ rng = seed_everything(seed)
 plt.rcParams["figure.dpi"] = 80
 
 # %%
+from myst_nb import glue
+
 from localbook.art import ot, style
 from localbook.art.feedforward import MagentaStyleTransfer
 from localbook.art.figures import image_grid, recursion_curves
@@ -257,7 +260,8 @@ text_table([(name, f"{seconds:.1f} s") for name, seconds in timings.items()], he
 # ## Thesis versus this book
 #
 # Chapter 6.2 reports no accuracy figures; its claims are qualitative. Each is set against what this run
-# measured, at 96 px with few iterations (see the parameters).
+# measured, at {glue:text}`size` px with the iterations of the parameters above. The same table at the medium
+# scale (256 px, 100 iterations per method and scale, three STROTSS scales): {ref}`run-07-style-transfer-medium`.
 
 # %% tags=["nbval-check-output"]
 ff, op = metrics["Magenta (feed-forward)"], metrics["STROTSS (optimisation)"]
@@ -276,14 +280,28 @@ table = [
 ]
 text_table(table, header=("claim", "thesis", f"this book ({content_name}, {size} px)"))
 
+# %%
+for name, value in (("size", size), ("gatys_steps", gatys_steps), ("strotss_steps", strotss_steps),
+                    ("emd_sinkhorn", dist["STROTSS (Sinkhorn)"]["emd"]), ("emd_remd", dist["STROTSS (REMD)"]["emd"]),
+                    ("opt_to_start", op["to_start"][-1]), ("opt_step", op["to_previous"][-1]),
+                    ("opt_t", len(op["to_start"]) - 1), ("ff_to_start", ff["to_start"][-1]),
+                    ("ff_t", len(ff["to_start"]) - 1), ("ff_saturated_start", ff["saturated"][0]),
+                    ("ff_saturated_end", ff["saturated"][-1])):
+    glue(name, value if isinstance(value, int) else float(value), display=False)
+glue("sinkhorn_verdict", "ends closer to" if dist["STROTSS (Sinkhorn)"]["emd"] < dist["STROTSS (REMD)"]["emd"]
+     else "ends no closer to", display=False)
+
 # %% [markdown]
 # ## What this shows
 #
-# At this scale the Sinkhorn variant ends no closer to the style in exact EMD than
-# the relaxed one, and it does not look better -- the thesis' fig. 6.10 point, here with unconverged
-# outputs (15 steps per scale leave STROTSS noisy). Under the self-style recursion the optimisation method
-# stays near its start (blurred and noisier, since it is far from converged), while the feed-forward network
-# walks away from the portrait into its own tessellated texture within eight steps, as in thesis figs.
-# 6.11-6.13; the colour saturation the thesis saw in its long runs does not appear in these few iterations.
-# Neither behaviour is a success by the numbers -- which is the thesis' point: their value lies in the
-# variety of images they hand back to the painter.
+# With {glue:text}`strotss_steps` steps per scale, the output optimised with the Sinkhorn distance
+# {glue:text}`sinkhorn_verdict` the style in exact EMD than the relaxed one ({glue:text}`emd_sinkhorn:.3f`
+# against {glue:text}`emd_remd:.3f`); whether it looks better, the figure above lets you judge. That is the
+# point of the thesis' fig. 6.10: a tighter bound on the transport cost is no promise of a better image. Under the
+# self-style recursion the optimisation method ends {glue:text}`opt_to_start:.2f` from its start after
+# {glue:text}`opt_t` iterations, its last step {glue:text}`opt_step:.3f` long, while the feed-forward network
+# walks {glue:text}`ff_to_start:.2f` away from the portrait into its own tessellated texture in
+# {glue:text}`ff_t` steps, as in thesis figs. 6.11-6.13; its saturated fraction goes from
+# {glue:text}`ff_saturated_start:.2f` to {glue:text}`ff_saturated_end:.2f` (the thesis saw colours saturate in
+# runs of hundreds of iterations). Neither behaviour is a success by the numbers -- which is the thesis' point:
+# their value lies in the variety of images they hand back to the painter.

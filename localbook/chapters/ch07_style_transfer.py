@@ -13,23 +13,30 @@ from localbook.params import Presets, Setting
 
 
 def _work(v: dict) -> float:
-    """VGG passes over size^2 pixels: Gatys' and STROTSS' optimisation steps (STROTSS over its scales, each a
-    quarter of the next), the recursions of both methods, the portrait's grid of squares; plus the optimal
-    transport experiment (n_samples^2 per Sinkhorn iteration)."""
+    """VGG forward and backward passes over size^2 pixels, in units of one Adam step of STROTSS at full size
+    (about 1.1 s at 96 px on this 2-core machine, its transport cost over ``n_samples`` hypercolumns included;
+    an L-BFGS iteration of Gatys' method took 0.1-0.5 s, counted 0.3): Gatys' method twice (HED and random
+    VGG), STROTSS twice (REMD and Sinkhorn) over its scales, each a quarter of the next, and the optimisation
+    recursion (STROTSS with half the steps on the half-size content); Magenta's feed-forward passes (recursion
+    and portrait) are about 1 % of a step each; plus the optimal transport experiment (n_samples^2 per Sinkhorn
+    iteration)."""
     pixels = v["size"] ** 2
-    strotss = v["strotss_steps"] * sum(4.0 ** -k for k in range(v["strotss_scales"]))
-    vgg = pixels * (v["gatys_steps"] + strotss + v["opt_iterations"] * v["gatys_steps"] + v["ff_iterations"]
-                    + v["grid"] ** 2 * v["gatys_steps"])
-    return float(vgg * 3e4 + v["sinkhorn_iter"] * v["n_samples"] ** 2)  # ~3e4 operations per pixel through VGG-16
+    pyramid = sum(4.0 ** -k for k in range(v["strotss_scales"]))
+    steps = (0.3 * 2 * v["gatys_steps"] + 2 * v["strotss_steps"] * pyramid
+             + v["opt_iterations"] * max(1, v["strotss_steps"] // 2) * pyramid / 4
+             + 0.01 * (v["ff_iterations"] + v["grid"] ** 2))
+    return float(pixels * steps * 3e4 + v["sinkhorn_iter"] * v["n_samples"] ** 2)  # ~3e4 operations per pixel
 
 
 def _memory_gb(v: dict) -> float:
-    """VGG-16 activations with their gradients for one image (~1.2 kB per pixel in float32), plus the model."""
-    return v["size"] ** 2 * 1.2e3 * 2 / 1e9 + 0.8
+    """Per pixel of one image, about 8 kB: VGG-16's activations and their gradients (~1 kB per pixel in float32
+    for the forward pass) and STROTSS' hypercolumns, every layer's channels (~1,500) upsampled to full size
+    (~6 kB); plus the interpreter, the networks and onnxruntime (the quick run peaked at 0.92 GB at 96 px)."""
+    return v["size"] ** 2 * 8e3 / 1e9 + 0.85
 
 
 PRESETS = Presets("07_style_transfer", {
-    "size": Setting((int, 16, 1024), quick=96, medium=192, thesis=512, smoke=32, thesis_value="~512 px outputs",
+    "size": Setting((int, 16, 1024), quick=96, medium=256, thesis=512, smoke=32, thesis_value="~512 px outputs",
                     help="image side in pixels"),
     "gatys_steps": Setting((int, 1, 5000), quick=15, medium=100, thesis=500, smoke=2,
                            thesis_value="to convergence (~500)", help="L-BFGS iterations of Gatys' method"),
