@@ -295,13 +295,13 @@ glue("sinkhorn_verdict", "ends closer to" if dist["STROTSS (Sinkhorn)"]["emd"] <
 # ## What this shows
 #
 # With {glue:text}`strotss_steps` steps per scale, the output optimised with the Sinkhorn distance
-# {glue:text}`sinkhorn_verdict` the style in exact EMD than the relaxed one ({glue:text}`emd_sinkhorn:.3f`
-# against {glue:text}`emd_remd:.3f`); whether it looks better, the figure above lets you judge. That is the
+# {glue:text}`sinkhorn_verdict` the style in exact EMD than the relaxed one ({glue:text}`emd_sinkhorn:.4f`
+# against {glue:text}`emd_remd:.4f`); whether it looks better, the figure above lets you judge. That is the
 # point of the thesis' fig. 6.10: a tighter bound on the transport cost is no promise of a better image. Under the
 # self-style recursion the optimisation method ends {glue:text}`opt_to_start:.2f` from its start after
 # {glue:text}`opt_t` iterations, its last step {glue:text}`opt_step:.3f` long, while the feed-forward network
 # walks {glue:text}`ff_to_start:.2f` away from the portrait into its own tessellated texture in
 # {glue:text}`ff_t` steps, as in thesis figs. 6.11-6.13; its saturated fraction goes from
-# {glue:text}`ff_saturated_start:.2f` to {glue:text}`ff_saturated_end:.2f` (the thesis saw colours saturate in
-# runs of hundreds of iterations). Neither behaviour is a success by the numbers -- which is the thesis' point:
+# {glue:text}`ff_saturated_start:.2f` to {glue:text}`ff_saturated_end:.2f`, where the thesis saw colours saturate
+# in runs of hundreds of iterations. Neither behaviour is a success by the numbers -- which is the thesis' point:
 # their value lies in the variety of images they hand back to the painter.
