@@ -228,9 +228,9 @@ if interactive:
 #
 # `make run NB=02_qm9_regression SCALE=thesis` runs the thesis' setting (all molecules, $j \le 4$,
 # $l \in \{1, 2, 3\}$, $q \in \{1/2, 1, 2, 3, 4\}$, $\varepsilon_o = 0.1$, a margin of three widest wavelets) on a
-# GPU; the settings table above prints its cost estimate. It was not run for this book. This run is the quick scale:
-# {glue:text}`n_molecules` molecules, so that the chapter executes in a few minutes on two CPU cores (the book's tests
-# execute it twice); `SCALE=medium` draws 10,000.
+# GPU; the settings table above prints its cost estimate. It was not run for this book. This run draws
+# {glue:text}`n_molecules` molecules: the quick scale (the default) draws 500, so that the chapter executes in a few
+# minutes on two CPU cores (the book's tests execute it twice), and `SCALE=medium` 10,000.
 
 # %% [markdown]
 # ## Thesis versus this book
