@@ -203,9 +203,13 @@ def test_thesis_preset_of_every_chapter_validates(module):
     presets = importlib.import_module(module).PRESETS
     for scale in ("quick", "medium", "thesis", "smoke"):
         assert presets.problems(presets.values(scale)) == [], f"{module}: the {scale} preset does not validate"
-    # issue 16: each preset states what it will cost before it runs
+    # issue 16: each preset states what it will cost before it runs, the thesis' more than the quick run's
     assert presets.work is not None and presets.memory_gb is not None, f"{module} declares no cost model"
-    assert presets.cost(presets.values("thesis")).startswith("cost: ")
+    thesis, quick = presets.values("thesis"), presets.values("quick")
+    cost = presets.cost(thesis)
+    assert cost.startswith("cost: ") and "peak memory about" in cost
+    assert float(cost.split()[1]) > 1.0  # "cost: N x the quick run"
+    assert presets.work(thesis) > presets.work(quick) and presets.memory_gb(thesis) >= presets.memory_gb(quick)
 
 
 def test_chapter_05_runs_with_the_medium_presets_float16_features(tmp_path):
