@@ -14,8 +14,9 @@ each phase as soon as it is done (a run stopped by its time limit keeps what it 
 2. ``quick_candidates.npz``: descriptors of chapter 02's 1,000 quick-scale molecules and of 200 of them turned by a
    random rotation, for each candidate setting of the quick preset (``CANDIDATES``), with the GPU time per molecule.
 3. ``thesis_K.npz``: the thesis preset's descriptors (its sigma, grid step, margin, J, l and q) of the 10,000
-   medium-scale molecules in a seeded random order, for as many as the remaining budget allows (files of at most
-   4,000 molecules), with their QM9 ids; regress them here with the same ids.
+   medium-scale molecules in a seeded random order, then of ``--n-extra`` more molecules drawn from the rest of
+   QM9, for as many as the remaining budget allows (files of at most 4,000 molecules, six files at most), with
+   their QM9 ids; regress them here with the same ids (``tools/qm9_gpu_fit.py``).
 """
 from __future__ import annotations
 
@@ -39,20 +40,37 @@ CANDIDATES = {
 N_ROTATED = 200
 
 
-def export(path: str, n_quick: int = 1000, n_medium: int = 10_000) -> None:
-    """The quick (1,000) and medium (10,000) molecule sets of chapter 02 (seed 0), and rotated copies."""
+def export(path: str, n_quick: int = 1000, n_medium: int = 10_000, n_extra: int = 0) -> None:
+    """The quick (1,000) and medium (10,000) molecule sets of chapter 02 (seed 0), rotated copies, and ``n_extra``
+    more molecules (seed 3, none of the medium set) appended to the medium set after it in ``medium_order``."""
     from scipy.spatial.transform import Rotation
 
-    from localbook.data.qm9 import load_qm9_molecules
+    from localbook.data.qm9 import N_MOLECULES, load_qm9_molecules
 
     out = {}
+    medium_ids = None
     for name, n in (("quick", n_quick), ("medium", n_medium)):
         m = load_qm9_molecules(n=n, seed=0, as_atoms=False)
+        if name == "medium":
+            medium_ids = np.asarray(m.qm9_id)
+            if n_extra:
+                every = load_qm9_molecules(as_atoms=False).qm9_id
+                if len(every) != N_MOLECULES:
+                    raise RuntimeError(f"expected {N_MOLECULES} molecules in qm9pack, found {len(every)}")
+                rest = np.setdiff1d(every, medium_ids)
+                extra = np.sort(np.random.default_rng(3).choice(rest, n_extra, replace=False))
+                e = load_qm9_molecules(ids=[int(i) for i in extra], as_atoms=False)
+                m = type("Joined", (), dict(
+                    numbers=np.concatenate([m.numbers, e.numbers]),
+                    positions_angstrom=np.concatenate([m.positions_angstrom, e.positions_angstrom]),
+                    offsets=np.concatenate([m.offsets, e.offsets[1:] + m.offsets[-1]]),
+                    qm9_id=np.concatenate([m.qm9_id, e.qm9_id])))
         out.update({f"{name}_numbers": m.numbers.astype(np.int8), f"{name}_positions": m.positions_angstrom,
                     f"{name}_offsets": m.offsets, f"{name}_qm9_id": m.qm9_id})
     rng = np.random.default_rng(1)
     out["rotations"] = Rotation.random(min(N_ROTATED, n_quick), random_state=rng).as_matrix()
-    out["medium_order"] = np.random.default_rng(2).permutation(n_medium)
+    out["medium_order"] = np.concatenate([np.random.default_rng(2).permutation(n_medium),
+                                          n_medium + np.random.default_rng(4).permutation(n_extra)])
     np.savez_compressed(path, **out)
 
 
@@ -78,7 +96,8 @@ def scattering(settings: dict, device: str, **extra):
     from localbook.atoms.qm9_scattering import qm9_scattering
 
     keys = ("J", "ls", "qs", "eps_o", "eps_a", "sigma_w_ratio", "margin_widths")
-    return qm9_scattering(**{k: settings[k] for k in keys}, device=device, **extra)
+    return qm9_scattering(**{k: settings[k] for k in keys}, orientation=settings.get("orientation", "principal"),
+                          device=device, **extra)
 
 
 def timed(transformer, atoms, device) -> tuple[np.ndarray, float]:
@@ -129,11 +148,14 @@ def run(data_path: str, outdir: str, budget: float, device: str, scale: str = "t
     X, t_exact = timed(exact, few + turned, device)
     multi = scattering(thesis, device, resolution="multi", batch_size=4).fit(few)
     M, t_multi = timed(multi, few + turned, device)
+    given = scattering({**thesis, "orientation": "as_given"}, device, resolution="exact", batch_size=4).fit(few)
+    G, _ = timed(given, few + turned, device)
     scale = np.abs(X[:4]).max(0)
     checks["thesis_preset_4_molecules"] = {
         "n_features": X.shape[1], "exact_s_per_molecule": t_exact, "multi_s_per_molecule": t_multi,
         "exact_rotation_change": rel(X[4:], X[:4], scale), "multi_vs_exact": rel(M, X, scale),
-        "multi_rotation_change": rel(M[4:], M[:4], scale)}
+        "multi_rotation_change": rel(M[4:], M[:4], scale),
+        "exact_rotation_change_as_given": rel(G[4:], G[:4], np.abs(G[:4]).max(0))}
     save_checks()
     print(json.dumps(checks["thesis_preset_4_molecules"]), flush=True)
 
@@ -158,7 +180,7 @@ def run(data_path: str, outdir: str, budget: float, device: str, scale: str = "t
     s.fit(molecules(data, "medium", order[:64]))
     done, part, rows, parts, seconds = 0, 0, [], [], 0.0
     chunk = 256
-    while done < len(order) and time.perf_counter() < t_end - 30:
+    while done < len(order) and part < 6 and time.perf_counter() < t_end - 30:
         idx = order[done:done + chunk]
         X, sec = timed(s, molecules(data, "medium", idx), device)
         seconds += sec * len(idx)
@@ -189,6 +211,7 @@ def main():
     e.add_argument("path")
     e.add_argument("--n-quick", type=int, default=1000)
     e.add_argument("--n-medium", type=int, default=10_000)
+    e.add_argument("--n-extra", type=int, default=0, help="molecules beyond the medium set (thesis phase only)")
     r = sub.add_parser("run")
     r.add_argument("data")
     r.add_argument("outdir")
@@ -198,7 +221,7 @@ def main():
     r.add_argument("--candidates", nargs="*", default=list(CANDIDATES), choices=list(CANDIDATES))
     a = p.parse_args()
     if a.cmd == "export":
-        export(a.path, a.n_quick, a.n_medium)
+        export(a.path, a.n_quick, a.n_medium, a.n_extra)
     else:
         run(a.data, a.outdir, a.budget, a.device, a.scale, a.candidates)
 

@@ -111,6 +111,10 @@ PRESETS = Presets("02_qm9_regression", {
                              help="smallest wavelet width / Gaussian width"),
     "margin_widths": Setting((float, 0.0, 10.0), quick=3.0, smoke=1.5, thesis_value="not stated",
                              help="empty space around each molecule, in widest wavelets 2^J sigma_w"),
+    "orientation": Setting(("as_given", "principal"), quick="principal",
+                           thesis_value="as given (the thesis relies on fine sampling alone)",
+                           help="'principal': each molecule turned into its principal axes of inertia first (the "
+                                "predictions' rotation drift falls from 0.8 to 0.05 kcal/mol at the quick sampling)"),
     "resolution": Setting(("exact", "multi"), quick="multi", thesis_value="exact (one grid, kymatio)",
                           help="'multi': each scale on the coarsest grid its band allows (error below the rotation "
                                "noise, measured)"),
@@ -149,6 +153,6 @@ def descriptor_job(scale: str = "quick", device: str = "auto", seed: int = 0, **
         raise ValueError("chapter 02 settings refused: " + "; ".join(problems))
     mols = load_qm9_molecules(n=v["n_molecules"], seed=seed)
     scattering = qm9_scattering(v["J"], v["ls"], v["qs"], v["eps_o"], v["eps_a"], v["sigma_w_ratio"],
-                                v["margin_widths"], max_order=v["max_order"], resolution=v["resolution"],
-                                batch_size=v["batch_size"], device=device)
+                                v["margin_widths"], max_order=v["max_order"], orientation=v["orientation"],
+                                resolution=v["resolution"], batch_size=v["batch_size"], device=device)
     return scattering, mols.atoms, "qm9_scattering"
