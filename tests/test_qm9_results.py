@@ -54,3 +54,30 @@ def test_beats_baselines_compares_fold_by_fold():
     cv = results.cross_validate_models(models, y, n_splits=5, seed=0)
     assert results.beats_baselines(cv, "linear", ["mean"]) == "linear below mean (fold-mean MAE); lower in 5 of 5 folds"
     assert results.beats_baselines(cv, "mean", ["linear"]).startswith("mean NOT below linear")
+
+
+def test_the_shipped_gpu_run_is_read_and_consistent():
+    from localbook.atoms.qm9_results import load_gpu_run
+
+    run = load_gpu_run()
+    assert run.n_molecules >= 10_000 and run.curve_sizes[-1] < run.n_molecules
+    linear = run.curves["Scatt. linear (thesis sampling)"]
+    assert linear.shape == (len(run.curve_sizes), run.raw["curve"]["n_splits"])
+    # the thesis' sampling must beat the trivial baseline by far, and improve with data
+    assert linear[-1].mean() < run.curves["Dressed atom"][-1].mean() / 5
+    assert linear[-1].mean() < linear[0].mean()
+    assert run.timing["molecules"] == run.n_molecules
+
+
+def test_a_malformed_gpu_run_names_the_tool_that_remakes_it(tmp_path):
+    import json
+
+    import pytest
+
+    from localbook.atoms.qm9_results import load_gpu_run
+
+    with pytest.raises(FileNotFoundError, match="qm9_gpu_run.py"):
+        load_gpu_run(tmp_path / "absent.json")
+    (tmp_path / "bad.json").write_text(json.dumps({"n_molecules": 3, "curve": {"train_sizes": [1, 2]}}))
+    with pytest.raises(ValueError, match="qm9_gpu_fit.py"):
+        load_gpu_run(tmp_path / "bad.json")

@@ -5,7 +5,10 @@ The thesis' numbers are test MAEs (kcal/mol) with 107,108 training molecules per
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -13,7 +16,8 @@ from localbook.atoms.qm9_baselines import RegressionModel
 from localbook.regression import CVResult, LearningCurve, cross_val_predictions, learning_curve
 
 __all__ = ["THESIS_MAE_KCAL_MOL", "THESIS_N_TRAIN", "cross_validate_models", "learning_curves_of", "results_rows",
-           "beats_baselines", "curve_errors", "thesis_points", "power_law_guesses"]
+           "beats_baselines", "curve_errors", "thesis_points", "power_law_guesses", "GPU_RUN_FILE", "GpuRun",
+           "load_gpu_run"]
 
 #: Table 2.1 of the thesis: test MAE (kcal/mol), 5 folds of 107,108 training molecules.
 THESIS_MAE_KCAL_MOL = {"Scatt. linear": 1.89, "Scatt. trilinear": 0.56, "CM KRR": 2.95, "BoB KRR": 1.53,
@@ -93,3 +97,56 @@ def power_law_guesses(curves: dict[str, LearningCurve], names: Sequence[str],
         slope, intercept = fit_power_law(lc.train_sizes, lc.mae_mean)
         out[name] = (float(slope), float(np.exp(intercept) * n ** slope))
     return out
+
+
+#: The thesis-sampling run made on a GPU (``tools/qm9_gpu_run.py`` there, ``tools/qm9_gpu_fit.py`` here).
+GPU_RUN_FILE = Path(__file__).parent / "data" / "qm9_thesis_sampling_gpu.json"
+
+
+@dataclass(frozen=True)
+class GpuRun:
+    """The recorded GPU run of chapter 02's descriptor at the thesis' sampling: ``raw`` is the JSON file (its
+    ``gpu`` entry holds the device's checks and timings, ``provenance`` the commit and commands); ``curve_sizes``
+    and ``curves`` (``{model: MAE (n_sizes, n_folds)}``) its learning curves; ``same`` the linear model and the
+    dressed atom on the medium run's molecules and folds (``{model: fold-mean MAE}``)."""
+
+    raw: dict
+    curve_sizes: np.ndarray
+    curves: dict[str, np.ndarray]
+    same: dict[str, float]
+
+    @property
+    def n_molecules(self) -> int:
+        return int(self.raw["n_molecules"])
+
+    @property
+    def timing(self) -> dict:
+        return self.raw["gpu"]["thesis_preset_run"]
+
+    @property
+    def checks(self) -> dict:
+        return self.raw["gpu"]["thesis_preset_4_molecules"]
+
+
+def load_gpu_run(path: str | Path | None = None) -> GpuRun:
+    """Read and check the recorded GPU run (see :class:`GpuRun`): the shipped file, checked against its SHA-256,
+    when ``path`` is ``None``. A missing or malformed file is an error that says how to make it."""
+    if path is None:
+        from localbook.data.artefacts import verified_path
+        path = verified_path("qm9_thesis_sampling_gpu")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: run tools/qm9_gpu_run.py on a GPU, then tools/qm9_gpu_fit.py")
+    raw = json.loads(path.read_text())
+    try:
+        sizes = np.asarray(raw["curve"]["train_sizes"], dtype=int)
+        curves = {name: np.asarray(c["mae"], dtype=float) for name, c in raw["curve"]["models"].items()}
+        same = {name: float(c["mae"]) for name, c in raw["same_molecules"]["models"].items()}
+        raw["gpu"]["thesis_preset_run"]["s_per_molecule"], raw["provenance"]["commit"]
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"{path} is not a chapter 02 GPU run (missing {err}): remake it with "
+                         "tools/qm9_gpu_fit.py") from None
+    bad = [name for name, c in curves.items() if c.shape[0] != len(sizes)]
+    if bad:
+        raise ValueError(f"{path}: the learning curves of {bad} do not have one row per training size {sizes}")
+    return GpuRun(raw, sizes, curves, same)

@@ -61,6 +61,13 @@ ARTEFACTS: dict[str, Artefact] = {a.name: a for a in [
              "6323ca40ec3de89ede9e22fe88c780b89852a093d1d9ea16866ecf124ad23182",
              "written with the weights by python -m localbook.art.sketch train --out localbook/art/data",
              "training curve of the shipped Sketch-RNN (chapter 08)"),
+    Artefact("qm9_thesis_sampling_gpu", "atoms/data/qm9_thesis_sampling_gpu.json",
+             "ca94d9098b05fc077f5af49270eaae47a41a1d15b1648b8268c84dc6c67d1834",
+             "on a GPU: python tools/qm9_gpu_run.py run DATA.npz OUT --budget 400 --candidates (DATA from "
+             "python tools/qm9_gpu_run.py export DATA.npz --n-extra 14000), then here: python tools/qm9_gpu_fit.py "
+             "OUT --commit HASH --command CMD (a rerun gives its own timings and as many molecules as its budget)",
+             "chapter 02's descriptor at the thesis' sampling, 16,640 QM9 molecules on an H200 (8 min): learning "
+             "curves of the linear model and the dressed atom, GPU checks and timings"),
 ]}
 
 
