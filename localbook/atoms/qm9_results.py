@@ -108,12 +108,14 @@ class GpuRun:
     """The recorded GPU run of chapter 02's descriptor at the thesis' sampling: ``raw`` is the JSON file (its
     ``gpu`` entry holds the device's checks and timings, ``provenance`` the commit and commands); ``curve_sizes``
     and ``curves`` (``{model: MAE (n_sizes, n_folds)}``) its learning curves; ``same`` the linear model and the
-    dressed atom on the medium run's molecules and folds (``{model: fold-mean MAE}``)."""
+    dressed atom (and the trilinear model, when fitted) on the medium run's molecules and folds (``{model:
+    fold-mean MAE}``), ``same_folds`` their MAE per fold."""
 
     raw: dict
     curve_sizes: np.ndarray
     curves: dict[str, np.ndarray]
     same: dict[str, float]
+    same_folds: dict[str, np.ndarray]
 
     @property
     def n_molecules(self) -> int:
@@ -142,6 +144,7 @@ def load_gpu_run(path: str | Path | None = None) -> GpuRun:
         sizes = np.asarray(raw["curve"]["train_sizes"], dtype=int)
         curves = {name: np.asarray(c["mae"], dtype=float) for name, c in raw["curve"]["models"].items()}
         same = {name: float(c["mae"]) for name, c in raw["same_molecules"]["models"].items()}
+        same_folds = {name: np.asarray(c["fold_mae"], float) for name, c in raw["same_molecules"]["models"].items()}
         raw["gpu"]["thesis_preset_run"]["s_per_molecule"], raw["provenance"]["commit"]
     except (KeyError, TypeError) as err:
         raise ValueError(f"{path} is not a chapter 02 GPU run (missing {err}): remake it with "
@@ -149,4 +152,4 @@ def load_gpu_run(path: str | Path | None = None) -> GpuRun:
     bad = [name for name, c in curves.items() if c.shape[0] != len(sizes)]
     if bad:
         raise ValueError(f"{path}: the learning curves of {bad} do not have one row per training size {sizes}")
-    return GpuRun(raw, sizes, curves, same)
+    return GpuRun(raw, sizes, curves, same, same_folds)

@@ -62,7 +62,7 @@ ARTEFACTS: dict[str, Artefact] = {a.name: a for a in [
              "written with the weights by python -m localbook.art.sketch train --out localbook/art/data",
              "training curve of the shipped Sketch-RNN (chapter 08)"),
     Artefact("qm9_thesis_sampling_gpu", "atoms/data/qm9_thesis_sampling_gpu.json",
-             "ca94d9098b05fc077f5af49270eaae47a41a1d15b1648b8268c84dc6c67d1834",
+             "e9ae3e059e3309e9b5663abbd416f32918b5a71c479158b07187503f9e1ca1b2",
              "on a GPU: python tools/qm9_gpu_run.py run DATA.npz OUT --budget 400 --candidates (DATA from "
              "python tools/qm9_gpu_run.py export DATA.npz --n-extra 14000), then here: python tools/qm9_gpu_fit.py "
              "OUT --commit HASH --command CMD (a rerun gives its own timings and as many molecules as its budget)",
