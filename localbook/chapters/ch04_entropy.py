@@ -1,11 +1,12 @@
 """Chapter 04, vibrational formation entropies of defects in bcc iron (thesis ch. 3): its settings at each scale.
 
-The databases are the book's own (:mod:`localbook.atoms.defect_database`, ~1,200 verified minima per potential
-in 128- and 250-atom cells), not the thesis' 40,656 ART configurations of 1,024-3,456 atoms: the "medium" preset
-uses all of them, the "quick" one a subset that keeps whole defects (all strained copies of each) and every
-kind; the "thesis" preset differs from "medium" only where the thesis' own setting can be run on these
-databases. A larger database is one command away (``python -m localbook.atoms.defect_database build``, hours of
-CPU for the MEAM), then ``-p database_dir <folder>``.
+The databases are the book's own (:mod:`localbook.atoms.defect_database`, both shipped: 1,110 verified minima
+for AM04 and 1,154 for the MEAM, in 128- and 250-atom cells), not the thesis' 40,656 ART configurations of
+1,024-3,456 atoms: the "medium" preset uses all of them, the "quick" one a subset of each that keeps whole defects
+(all strained copies of each) and every kind, sized so that both potentials run in a few minutes on 2 cores; the
+"thesis" preset differs from "medium" only where the thesis' own setting can be run on these databases. A larger
+database is one command away (``python -m localbook.atoms.defect_database build``, about an hour of CPU per
+thousand MEAM minima), then ``-p database_dir <folder>``.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from localbook.chapters import quick_run_seconds
 from localbook.params import Choice, ListOf, Presets, Setting
 
 _ALL = 1_000_000
+_DATABASE_SIZE = 1_130    # minima per shipped database, about (AM04 1,110, MEAM 1,154)
 
 FAMILY = ("I2", "I3", "I4", "V4")
 """The defect kinds of the thesis' first experiments (figs. 3.1-3.3, table 3.1)."""
@@ -53,22 +55,28 @@ def _combination(v: dict) -> list[str]:
 
 
 def _work(v: dict) -> float:
-    """Seconds on the reference machine, measured: AFS 0.093 s per cell at (20, 10), scattering 0.08 s per
-    128-atom cell at sigma = 0.3 Å (the periodic-cell route of :mod:`localbook.scattering3d`, grid step sigma / 1.5,
-    so the cost grows as sigma^-3: 0.02 s at 0.5 Å, 0.24 s at 0.2 Å), a strain-scan point 1.3 s (EAM, three
-    Hessians) and 5 s (MEAM, 54 atoms, LAMMPS finite differences)."""
-    configs = min(v["max_configs"], 1200) * len(v["potentials"])
-    afs = 0.093 * (v["n_max"] * (v["l_max"] + 1) / 220) ** 0.5 * configs
-    scat = 0.08 * (0.3 / v["scat_sigma"]) ** 3 * min(v["scat_configs"], 1200) * len(v["potentials"])
-    scan = len(v["scan_strains"]) * (1.3 + 5.0 * v["scan_meam"])
-    return afs + scat + scan + 30.0
+    """Seconds on the reference machine, one thread, measured on the quick run of 2026-11-30 (both databases, 398 +
+    397 configurations: 74 s in all): the AFS 0.024 s per configuration at (20, 10) (the fits on those features add
+    about 2 s), the scattering 0.16 s per unstrained 128-atom family cell at sigma = 0.3 Å (the periodic-cell route of
+    :mod:`localbook.scattering3d`, grid step sigma / 1.5, so the cost grows as sigma^-3), a strain-scan point 0.3 s
+    for AM04's vacancy (three Hessian routes) and 0.8 s for the MEAM's (LAMMPS finite differences), 15 s for the rest
+    (imports, potentials, the worked example). The family's unstrained 128-atom cells are about a quarter of each
+    database (288 of AM04's 1,110, 268 of the MEAM's 1,154)."""
+    configs = min(v["max_configs"], _DATABASE_SIZE) * len(v["potentials"])
+    afs = 0.024 * (v["n_max"] * (v["l_max"] + 1) / 220) ** 0.5 * configs
+    cells = min(v["scat_configs"], 0.26 * min(v["max_configs"], _DATABASE_SIZE)) * len(v["potentials"])
+    scat = 0.16 * (0.3 / v["scat_sigma"]) ** 3 * cells
+    scan = len(v["scan_strains"]) * (0.3 + 0.8 * v["scan_meam"])
+    return afs + scat + scan + 15.0
 
 
 def _memory_gb(v: dict) -> float:
     """Peak memory measured at quick without the scattering, 1.5 GB (torch, LAMMPS, the database, the AFS of 128-
     and 250-atom cells), plus the dense Hessians of the worked example (bulk and defect, float64, with copies),
-    plus the scattering's filter banks and batches of two cells: 4.5 GB measured at sigma = 0.3 Å (a process
-    computing 24 cells peaked at 6.0 GB), growing as sigma^-3 with the grid."""
+    plus the scattering's filter bank and batches of two cells: 4.5 GB measured at sigma = 0.3 Å (a process
+    computing 24 cells peaked at 6.0 GB), growing as sigma^-3 with the grid. One bank at a time: the notebook frees
+    the first potential's before the second's cells (their lattice parameters differ), without which the quick run
+    peaked at 10.5 GB."""
     scattering = 4.5 * (0.3 / v["scat_sigma"]) ** 3 if v["scat_configs"] else 0.0
     return 1.5 + 4 * (6 * v["demo_cells"] ** 3) ** 2 * 8 / 1e9 + scattering
 
@@ -77,7 +85,7 @@ PRESETS = Presets("04_entropy_surrogate", {
     "potentials": Setting(ListOf(Choice("AM04", "MEAM"), 1, 2), quick=["AM04", "MEAM"],
                           thesis_value="[AM04, MEAM (Etesami-Asadi 2018)]",
                           help="databases: AM04 (tabulated EAM), MEAM (2NN MEAM of Lee et al. 2001)"),
-    "max_configs": Setting((int, 20, _ALL), quick=800, medium=_ALL, smoke=40,
+    "max_configs": Setting((int, 20, _ALL), quick=400, medium=_ALL, smoke=40,
                            thesis_value="40,656 (31,640 ARTn + 9,016 random)",
                            help="configurations used per potential (whole defects; 1,000,000: all)"),
     "n_max": Setting((int, 1, 40), quick=20, smoke=4, help="AFS radial functions"),

@@ -66,7 +66,7 @@ def find_databases(potentials, folder: str | Path = "") -> tuple[dict, dict]:
     """Split ``potentials`` into the databases that exist and those that do not.
 
     Each potential's database is ``folder/fe_defects_<potential>.npz`` when ``folder`` is given and holds it,
-    else the file shipped with localbook (AM04; no MEAM database ships yet). Returns ``({potential: path},
+    else the file shipped with localbook (AM04 and MEAM both ship). Returns ``({potential: path},
     {potential: message})``: for each missing database a message that names the command that builds it. A
     chapter runs on what exists and prints the messages.
     """
