@@ -532,11 +532,11 @@ text_table([(p, *(f"{m:.3g} ± {s:.2g}" for m, s in zip(split[p]["rmse"].mean(1)
 #
 # The thesis does not give the Gaussians' width $\sigma$, and it decides the result. At $\sigma$ = 0.5 Å the
 # Gaussians of the closest pair (dumbbells, about 2 Å apart) overlap by more than the thesis' $\epsilon_o = 0.1$
-# (chapter 01's condition), and the scattering learnt nothing beyond the mean of each defect kind; at 0.3 Å it
-# comes close to the AFS (`ch04_entropy.SCATTERING_SIGMA` has the measured sweep, `tools/iron_scattering_sigma.py`
-# re-runs it). The model matters as much: the thesis' Bayesian ridge, whose evidence maximisation sets the
-# penalty, stays at the kind mean's error on these 90 nearly collinear coefficients, while ridge with a
-# cross-validated penalty does not; both are shown.
+# (chapter 01's condition), and on AM04 the scattering learnt nothing beyond the mean of each defect kind; at
+# 0.3 Å it comes close to the AFS (`ch04_entropy.SCATTERING_SIGMA` has the measured sweep on AM04,
+# `tools/iron_scattering_sigma.py` re-runs it). The model matters as much: the thesis' Bayesian ridge, whose
+# evidence maximisation sets the penalty, does worse on these 90 nearly collinear coefficients than ridge with a
+# cross-validated penalty, and on AM04 barely better than the kind mean; both are shown.
 
 # %%
 scat_kw = dict(L=scat_L, sigma=scat_sigma, batch_size=2, device=torch_device)
