@@ -178,13 +178,11 @@ def test_band_limit_and_fast_sizes():
     assert sampling.band_grid_shape((64, 64, 40), (64.0, 64.0, 40.0), k10, oversampling=2) == (48, 48, 32)
 
 
-def test_filter_bank_is_cached_per_device_and_dtype_until_cleared():
+def test_filter_bank_is_cached_per_device_and_dtype():
     a = filters.solid_harmonic_filter_bank((8, 8, 8), (8.0,) * 3, js=(0,), ls=(0, 1), sigma_w=1.0)
     assert filters.solid_harmonic_filter_bank((8, 8, 8), (8.0,) * 3, js=(0,), ls=(0, 1), sigma_w=1.0) is a
     b = filters.solid_harmonic_filter_bank((8, 8, 8), (8.0,) * 3, js=(0,), ls=(0, 1), sigma_w=1.0, dtype=torch.float64)
     assert b is not a and b.all_degrees[0.0].filters.dtype == torch.complex128
-    filters.clear_filter_banks()       # forgotten (chapter 04 frees one potential's bank before the other's cells)
-    assert filters.solid_harmonic_filter_bank((8, 8, 8), (8.0,) * 3, js=(0,), ls=(0, 1), sigma_w=1.0) is not a
 
 
 def test_moved_names_still_resolve_from_core():

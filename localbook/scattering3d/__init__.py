@@ -45,7 +45,7 @@ from localbook.scattering3d.analytic import (analytic_first_order, analytic_firs
                                              analytic_order0_integral)
 from localbook.scattering3d.cells import check_wavelets_fit_cells
 from localbook.scattering3d.channels import CHANNELS, atom_channels
-from localbook.scattering3d.filters import K_l, K_l_thesis, clear_filter_banks, solid_harmonic_filter_bank, wavelet_hat
+from localbook.scattering3d.filters import K_l, K_l_thesis, solid_harmonic_filter_bank, wavelet_hat
 from localbook.scattering3d.frontend import SolidHarmonicScattering
 from localbook.scattering3d.grid import GridScattering
 from localbook.scattering3d.labels import CoefficientLabel, coefficient_scales, kymatio_layout
@@ -56,8 +56,7 @@ from localbook.scattering3d.sampling import (ConditionReport, SamplingConditionW
 __all__ = [
     "SolidHarmonicScattering", "GridScattering", "CoefficientLabel", "ConditionReport", "check_conditions",
     "atom_channels", "CHANNELS", "SamplingConditionWarning", "K_l", "K_l_thesis", "wavelet_hat",
-    "solid_harmonic_filter_bank", "clear_filter_banks", "gaussian_width_for_aliasing", "aliasing_precision",
-    "min_distance_for_overlap", "overlap_precision", "analytic_first_order", "analytic_first_order_integral",
-    "analytic_order0_integral",
+    "solid_harmonic_filter_bank", "gaussian_width_for_aliasing", "aliasing_precision", "min_distance_for_overlap",
+    "overlap_precision", "analytic_first_order", "analytic_first_order_integral", "analytic_order0_integral",
     "check_wavelets_fit_cells", "coefficient_scales", "kymatio_layout",
 ]

@@ -35,8 +35,7 @@ from scipy.special import gammaln, sph_harm_y
 from localbook.scattering3d.sampling import band_grid_shape
 
 __all__ = ["K_l", "K_l_thesis", "scale_width", "frequency_grid", "real_solid_harmonics", "wavelet_hat",
-           "band_limit", "Band", "PairedFilters", "FilterBank", "solid_harmonic_filter_bank", "clear_filter_banks",
-           "working_precision"]
+           "band_limit", "Band", "PairedFilters", "FilterBank", "solid_harmonic_filter_bank", "working_precision"]
 
 
 # --------------------------------------------------------------------------------------- normalisation
@@ -306,13 +305,6 @@ def _cached_bank(shape, lengths, js, ls, sigma_w, eps, oversampling, device, dty
         bank.all_degrees[j] = _pair(real, ls, _mirror(band, shape), band.indices(2, shape[2]), shape[2], device,
                                     dtype)
     return bank
-
-
-def clear_filter_banks() -> None:
-    """Forget every cached filter bank. A bank is kept per grid, box and parameters, and one for a 128-atom iron
-    cell at sigma = 0.3 Å holds about 4.5 GB: a process that moves on to boxes of another size (chapter 04's second
-    potential, whose lattice parameter differs) calls this first, or holds both banks."""
-    _cached_bank.cache_clear()
 
 
 def solid_harmonic_filter_bank(shape, lengths, js, ls, sigma_w: float, *, eps: float | None = None,
