@@ -64,7 +64,7 @@ import numpy as np
 from IPython.display import display
 from myst_nb import glue
 
-from localbook import params, regression, scattering3d, widgets
+from localbook import params, regression, widgets
 from localbook.atoms import defect_database
 from localbook.atoms import afs, defects, eam, entropy_figures, lammps_potential, meam, strain_audit, surrogate
 from localbook.chapters import ch04_entropy as chapter
@@ -532,21 +532,18 @@ text_table([(p, *(f"{m:.3g} ± {s:.2g}" for m, s in zip(split[p]["rmse"].mean(1)
 #
 # The thesis does not give the Gaussians' width $\sigma$, and it decides the result. At $\sigma$ = 0.5 Å the
 # Gaussians of the closest pair (dumbbells, about 2 Å apart) overlap by more than the thesis' $\epsilon_o = 0.1$
-# (chapter 01's condition), and the scattering learnt nothing beyond the mean of each defect kind; at 0.3 Å it
-# comes close to the AFS (`ch04_entropy.SCATTERING_SIGMA` has the measured sweep, `tools/iron_scattering_sigma.py`
-# re-runs it). The model matters as much: the thesis' Bayesian ridge, whose evidence maximisation sets the
-# penalty, stays at the kind mean's error on these 90 nearly collinear coefficients, while ridge with a
-# cross-validated penalty does not; both are shown.
+# (chapter 01's condition), and on AM04 the scattering learnt nothing beyond the mean of each defect kind; at
+# 0.3 Å it comes close to the AFS (`ch04_entropy.SCATTERING_SIGMA` has the measured sweep on AM04,
+# `tools/iron_scattering_sigma.py` re-runs it). The model matters as much: the thesis' Bayesian ridge, whose
+# evidence maximisation sets the penalty, does worse on these 90 nearly collinear coefficients than ridge with a
+# cross-validated penalty, and on AM04 barely better than the kind mean; both are shown.
 
 # %%
 scat_kw = dict(L=scat_L, sigma=scat_sigma, batch_size=2, device=torch_device)
 scat_rows = {p: defect_database.select(db[p], kind=chapter.FAMILY, strain=0.0, n_cells=4)[:scat_configs]
              for p in potentials if scat_configs}
-x_scat = {}
-for p in scat_rows:
-    x_scat[p] = surrogate.formation_features([db[p][i] for i in scat_rows[p]], meta[p]["a0"], "scattering",
-                                             **scat_kw)[0]
-    scattering3d.clear_filter_banks()   # this potential's bank (~4.5 GB) does not serve the other's cells (its a0)
+x_scat = {p: surrogate.formation_features([db[p][i] for i in scat_rows[p]], meta[p]["a0"], "scattering",
+                                          **scat_kw)[0] for p in scat_rows}
 scat_models = list(dict.fromkeys([model, "ridge"]))  # the chapter's model, and ridge
 scat = {p: {m: surrogate.compare_on_folds({"scattering": x_scat[p], "AFS": x_afs[p][scat_rows[p]],
                                            "kind mean": baseline[p][scat_rows[p]]}, y[p][scat_rows[p]],

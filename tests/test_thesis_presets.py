@@ -248,6 +248,8 @@ def test_ch04_scattering_of_the_first_family_cell():
                                         batch_size=2, device="cpu")
     assert x.shape == (1, len(surrogate.SCATTERING_J) * (v["scat_L"] + 1)) == (1, 90)
     assert np.all(np.isfinite(x)) and np.abs(x).max() > 0
+    from localbook.scattering3d import filters
+    assert filters._cached_bank.cache_info().currsize == 0   # the 4.5 GB bank is not kept for the next box
 
 
 def test_ch05_one_sgd_step_of_the_thesis_patch_network():

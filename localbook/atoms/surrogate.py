@@ -160,7 +160,18 @@ def formation_features(structures, a0: float, name: str = "afs", cache=None, pro
     cells = [(float(s.info["strain"]), int(s.info["n_cells"])) for s in structures]
     by_cell = {c: bulk_descriptor(a0, c[0], name, n_cells=c[1] if name != "afs" else 1, **kw)
                for c in sorted(set(cells))}
-    return formation_descriptor(x, [len(s) for s in structures], np.stack([by_cell[c] for c in cells])), seconds
+    out = formation_descriptor(x, [len(s) for s in structures], np.stack([by_cell[c] for c in cells]))
+    if name == "scattering":
+        _forget_filter_banks()
+    return out, seconds
+
+
+def _forget_filter_banks() -> None:
+    """Empty the scattering's cache of filter banks (kept per grid and box): the bank of a 128-atom iron cell at
+    sigma = 0.3 A holds about 4.5 GB, and the next database's cells (another lattice parameter, another box) would
+    build a second one beside it (chapter 04's quick run peaked at 10.5 GB with both potentials, 5.95 GB without)."""
+    from localbook.scattering3d import filters
+    filters._cached_bank.cache_clear()
 
 
 #: the trivial baselines of the chapter's tables (see :func:`baseline_features`)

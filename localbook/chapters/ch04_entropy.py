@@ -74,9 +74,9 @@ def _memory_gb(v: dict) -> float:
     """Peak memory measured at quick without the scattering, 1.5 GB (torch, LAMMPS, the database, the AFS of 128-
     and 250-atom cells), plus the dense Hessians of the worked example (bulk and defect, float64, with copies),
     plus the scattering's filter bank and batches of two cells: 4.5 GB measured at sigma = 0.3 Å (a process
-    computing 24 cells peaked at 6.0 GB), growing as sigma^-3 with the grid. One bank at a time: the notebook frees
-    the first potential's before the second's cells (their lattice parameters differ), without which the quick run
-    peaked at 10.5 GB."""
+    computing 24 cells peaked at 6.0 GB), growing as sigma^-3 with the grid. One bank at a time: the scattering route
+    of :func:`localbook.atoms.surrogate.formation_features` forgets its bank before the other potential's cells
+    (another lattice parameter, another box), without which the quick run peaked at 10.5 GB."""
     scattering = 4.5 * (0.3 / v["scat_sigma"]) ** 3 if v["scat_configs"] else 0.0
     return 1.5 + 4 * (6 * v["demo_cells"] ** 3) ** 2 * 8 / 1e9 + scattering
 
