@@ -464,6 +464,13 @@ def plot_scale_analysis(ax, analysis: Mapping[str, np.ndarray], soap_rmse: float
     ax.axhline(soap_rmse, color="gray", ls=":", label="2 SOAP alone (range 6 Å)")
     ax.set(xscale="log", yscale="log", xlabel="largest wavelet width kept, 2^j σ_w (Å)", ylabel="RMSE (meV/cell)",
            title="Error versus the range captured by scattering")
+    # one labelled tick per measured width: the log axis' default minor labels ("3x10^0 4x10^0") crowd each other
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+    ax.xaxis.set_major_locator(FixedLocator(analysis["length"]))
+    ax.xaxis.set_major_formatter(lambda x, _: f"{x:.3g}")
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.legend(fontsize=8)
 
 
