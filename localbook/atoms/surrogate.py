@@ -170,8 +170,8 @@ def _forget_filter_banks() -> None:
     """Empty the scattering's cache of filter banks (kept per grid and box): the bank of a 128-atom iron cell at
     sigma = 0.3 A holds about 4.5 GB, and the next database's cells (another lattice parameter, another box) would
     build a second one beside it (chapter 04's quick run peaked at 10.5 GB with both potentials, 5.95 GB without)."""
-    from localbook.scattering3d import filters
-    filters._cached_bank.cache_clear()
+    from localbook.scattering3d import clear_filter_banks
+    clear_filter_banks()
 
 
 #: the trivial baselines of the chapter's tables (see :func:`baseline_features`)
