@@ -249,7 +249,7 @@ if interactive:
 # drawn from the rest of QM9 (`tools/qm9_gpu_run.py` there, `tools/qm9_gpu_fit.py` here, which regresses them on
 # this CPU; provenance below). A linear model on it is fitted here with the chapter's five folds.
 
-# %% tags=["nbval-check-output"]
+# %%
 gpu = results.load_gpu_run()
 gpu_same = gpu.same["Scatt. linear (thesis sampling)"]
 glue("gpu_n_features", int(gpu.raw["n_features"]), display=False)
@@ -257,6 +257,8 @@ glue("gpu_n_molecules", gpu.n_molecules, display=False)
 glue("gpu_ms", 1e3 * gpu.timing["s_per_molecule"], display=False)
 glue("gpu_same_linear", gpu_same, display=False)
 glue("gpu_same_dressed", gpu.same["Dressed atom"], display=False)
+
+# %%
 gpu_tri = gpu.same["Scatt. trilinear (thesis sampling)"]
 glue("gpu_same_trilinear", gpu_tri, display=False)
 glue("gpu_trilinear_verdict", "below" if gpu_tri < gpu_same else "not below", display=False)
@@ -269,6 +271,8 @@ glue("gpu_largest_train", int(gpu.curve_sizes[-1]), display=False)
 glue("gpu_largest_linear", float(gpu.curves["Scatt. linear (thesis sampling)"][-1].mean()), display=False)
 glue("gpu_rotation_as_given", gpu.checks["exact_rotation_change_as_given"]["max"], display=False)
 glue("gpu_rotation_principal", gpu.checks["exact_rotation_change"]["max"], display=False)
+
+# %% tags=["nbval-check-output"]
 text_table([
     ("device", f"{gpu.raw['gpu']['gpu']} (torch {gpu.raw['gpu']['torch']})"),
     ("molecules", f"{gpu.n_molecules} in {gpu.timing['seconds']:.0f} s: {1e3 * gpu.timing['s_per_molecule']:.0f} ms "
