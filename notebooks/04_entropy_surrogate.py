@@ -402,12 +402,13 @@ display(text_table([(label, n, f"{v:.3g}") for label, c in curves.items()
                    ("features", "training configurations", "RMSE (k_B)")))
 for p in potentials:
     c = curves[f"{p} AFS"]
+    prev = -2 if len(c.train_sizes) > 1 else -1  # the smoke scale measures one size
     glue(f"curve_n_{p}", int(c.train_sizes[-1]), display=False)
     glue(f"curve_last_{p}", float(c.mean("rmse")[-1]), display=False)
-    glue(f"curve_prev_{p}", float(c.mean("rmse")[-2]), display=False)
-    glue(f"curve_prev_n_{p}", int(c.train_sizes[-2]), display=False)
+    glue(f"curve_prev_{p}", float(c.mean("rmse")[prev]), display=False)
+    glue(f"curve_prev_n_{p}", int(c.train_sizes[prev]), display=False)
     glue(f"in_sample_{p}", in_sample[p], display=False)
-    falling = c.mean("rmse")[-1] < 0.95 * c.mean("rmse")[-2]
+    falling = c.mean("rmse")[-1] < 0.95 * c.mean("rmse")[prev]
     glue(f"curve_shape_{p}", "still falling" if falling else "nearly flat", display=False)
 
 # %% tags=["nbval-check-output"]
