@@ -38,6 +38,30 @@ def test_cur_picks_distinct_rows_and_spans_a_low_rank_matrix():
         cur_select(x, 0)
 
 
+def _cur_by_explicit_projection(x, n_select, n_power=8):
+    """The definition: project each chosen row's direction out of every row of the matrix."""
+    x, c, v = x.clone(), x.T @ x, torch.ones(x.shape[1], dtype=x.dtype)
+    chosen = []
+    for _ in range(n_select):
+        for _ in range(n_power):
+            v = c @ v
+            v = v / v.norm()
+        leverage = (x @ v) ** 2
+        leverage[chosen] = -1.0
+        chosen.append(int(leverage.argmax()))
+        row = x[chosen[-1]] / x[chosen[-1]].norm()
+        x = x - (x @ row)[:, None] * row[None, :]
+        p = torch.eye(len(row), dtype=x.dtype) - torch.outer(row, row)
+        c = p @ c @ p
+    return chosen
+
+
+def test_cur_equals_the_explicit_projection():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(400, 25, generator=g, dtype=torch.float64) * torch.linspace(3, 0.1, 25, dtype=torch.float64)
+    assert cur_select(x, 20).tolist() == _cur_by_explicit_projection(x, 20)
+
+
 def test_sparse_soap_learns_a_sum_of_local_energies():
     soaps = ({"r_cut": 3.0, "sigma": 0.5, "n_max": 4, "l_max": 4},)
     train, test = cells(30, 1), cells(8, 2)
