@@ -51,9 +51,10 @@ def pair_distances(atoms: Atoms, r_max: float) -> np.ndarray:
         heights = abs(np.linalg.det(cell)) / np.linalg.norm(np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1)
         shells = [int(np.floor(r_max / h + 0.5)) for h in heights]  # |n h| - h / 2 < r_max along each normal
     n = np.stack(np.meshgrid(*[np.arange(-m, m + 1) for m in shells], indexing="ij"), -1).reshape(-1, 3)
-    r = np.linalg.norm(d[:, :, None, :] + (n @ cell)[None, None], axis=-1)
+    shifted = d[:, :, None, :] + (n @ cell)[None, None]
+    r2 = np.einsum("ijkx,ijkx->ijk", shifted, shifted)  # squared first: the square root only of the pairs kept
     self_pair = np.eye(len(pos), dtype=bool)[:, :, None] & (np.abs(n).sum(1) == 0)[None, None, :]
-    return r[(r < r_max) & ~self_pair]
+    return np.sqrt(r2[(r2 < r_max * r_max) & ~self_pair])
 
 
 class PairPotentialFeatures(TransformerMixin, BaseEstimator):
