@@ -11,16 +11,21 @@
   and a 256-atom cell of the shipped database (ours only: pymbd loops over image cells in Python and takes
   minutes there). pymbd's PyPI metadata is invalid (see DESIGN.md): put an unpacked sdist on ``PYTHONPATH``;
   without it, only our times are printed.
+* ``pair``: every periodic pair distance within 10 Å of a 500-atom cell at 2 g/cm^3 (the pair-potential features
+  of chapter 03), :func:`localbook.atoms.pair.pair_distances` (one vectorised pass over the 27 image shifts)
+  against ASE's ``neighbor_list("d", ...)``; the two distance sets are checked equal first. Recorded with
+  :func:`benchmarks.common.record`.
 
 Prints the best of ``--repeats`` times of each and the ratio peer / ours::
 
-    python benchmarks/bench_carbon.py [md|mbd|all] [--n-atoms 256] [--ps 0.5] [--repeats 2]
+    python benchmarks/bench_carbon.py [md|mbd|pair|all] [--n-atoms 256] [--ps 0.5] [--repeats 2]
 """
 from __future__ import annotations
 
 import argparse
 import json
 
+from common import alternating_rounds, record  # noqa: I001
 from localbook.atoms import carbon, mbd
 from localbook.device import best_of
 
@@ -58,9 +63,28 @@ def bench_mbd(args) -> None:
         print(line)
 
 
+def bench_pair(args) -> None:
+    import numpy as np
+    from ase.neighborlist import neighbor_list
+
+    from localbook.atoms import pair
+
+    atoms = carbon.initial_cell(500, 2.0, seed=0)
+    ours = lambda: pair.pair_distances(atoms, 10.0)  # noqa: E731
+    peer = lambda: neighbor_list("d", atoms, 10.0, self_interaction=False)  # noqa: E731
+    a, b = np.sort(ours()), np.sort(peer())
+    if a.shape != b.shape or not np.allclose(a, b, rtol=0, atol=1e-9):
+        raise AssertionError(f"pair_distances and ASE disagree: {a.shape} against {b.shape} pairs")
+    times = alternating_rounds({"ours": ours, "peer": peer}, max(3, args.repeats))
+    record("carbon_pair_distances", title="periodic pair distances within 10 Å, 500-atom cell at 2 g/cm3",
+           peer="ase.neighborlist.neighbor_list", ours="localbook.atoms.pair.pair_distances",
+           sizes={"atoms": 500, "r_max_angstrom": 10.0, "pairs": int(len(a))}, peer_times=times["peer"],
+           ours_times=times["ours"], checks={"same distances (sorted, 1e-9 Å)": True})
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", nargs="?", choices=["md", "mbd", "all"], default="all")
+    ap.add_argument("what", nargs="?", choices=["md", "mbd", "pair", "all"], default="all")
     ap.add_argument("--n-atoms", type=int, default=256, help="atoms of the MD cell")
     ap.add_argument("--ps", type=float, default=0.5, help="simulated time per MD call (ps)")
     ap.add_argument("--repeats", type=int, default=2)
@@ -69,6 +93,8 @@ def main():
         bench_mbd(args)
     if args.what in ("md", "all"):
         bench_md(args)
+    if args.what in ("pair", "all"):
+        bench_pair(args)
 
 
 if __name__ == "__main__":
