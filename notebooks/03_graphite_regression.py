@@ -31,9 +31,9 @@
 # independent implementation, and fits every model by the same protocol.
 
 # %% tags=["parameters"]
-scale = "quick"          # "quick" (shipped database, minutes), "medium" (500-atom cells: build it first, ~1 h),
-                         # "thesis"
-database = None          # "quick", "medium", "thesis" (built by their command) or a path (None: the scale's)
+scale = "quick"          # "quick" (shipped database, minutes), "medium" (the thesis' 2,500 cells of 500 atoms:
+                         # build them first), "thesis"
+database = None          # "quick", "thesis" (built by its command) or a path (None: the scale's)
 densities = None         # densities kept, g/cm^3
 snapshots_per_run = None  # snapshots of each MD run used
 scattering_js = None     # wavelet scales j: widths 2^j sigma_w
@@ -50,7 +50,7 @@ soap_candidates = None   # training environments CUR chooses the representatives
 soap_alphas = None       # regularisation grid of each SOAP kernel
 pair_alphas = None       # regularisation grid of the pair potential in the joint fit
 curve_snapshots = None   # training snapshots per run in the learning curves
-regenerate = False       # True: rebuild the named database in memory (1 h quick, hours medium; 'localbook[md]')
+regenerate = False       # True: rebuild the named database in memory (1 h quick, hours thesis; 'localbook[md]')
 device = "auto"
 interactive = True
 smoke = False
@@ -81,23 +81,26 @@ use_book_style()
 # at 3,000 K with Tersoff's carbon potential, integrated by LAMMPS {cite}`thompson2022lammps` (`fix nve` +
 # `fix langevin`, 1 fs steps, damping time 100 fs), sampled every 2 ps after 2 ps of equilibration. The quick
 # database (shipped) has 256-atom cells and 20 snapshots per run: 500 cells, a fifth of the thesis' 2,500 and
-# about half their size. The medium database has cells of 500 atoms — the thesis' 460–512 — and 40 snapshots per
-# run (1,000 cells). It is not shipped; it was built for this version of the book on one core of a 2-core
-# machine, in about an hour (the manifest beside the file records its spec, command and wall time). Build it with
+# about half their size. The medium and thesis scales read a database of the thesis' size: cells of 500 atoms —
+# the thesis' 460–512 — and 100 snapshots per run, 50 of them 2 ps apart and then 50 4 ps apart as in the thesis:
+# 2,500 cells. It is not shipped. Build it with
 #
 # ```
 # export LOCALBOOK_DATA=~/.local/share/localbook   # localbook's default data folder; any other works
-# python -m localbook.atoms.carbon build --out $LOCALBOOK_DATA/carbon/carbon_medium.extxyz.gz --n-atoms 500 \
-#     --snapshots-per-run 40 --shard-dir $LOCALBOOK_DATA/carbon/carbon_medium.extxyz.gz.shards
+# python -m localbook.atoms.carbon build --out $LOCALBOOK_DATA/carbon/carbon_thesis.extxyz.gz --n-atoms 500 \
+#     --snapshots-per-run 100 --late-spacing-ps 4 --shard-dir $LOCALBOOK_DATA/carbon/carbon_thesis.extxyz.gz.shards
 # ```
 #
-# (the shards make the build resumable: rerun the same command after an interruption), then run
-# this chapter with `-p scale medium`. Every cell of a database has the same number of atoms: with mixed sizes,
-# scattering coefficients of scales wider than the smallest cells are near zero there and not elsewhere, which a
-# linear model turns into huge errors. The command that built the database used here:
+# The shards make the build resumable (rerun the same command after an interruption) and shareable: processes
+# given a part of it (`--densities 1.0 1.25`, `--runs 0 1 2`) and the same `--shard-dir` split the work, and the
+# full command then assembles their shards. Then run this chapter with `-p scale medium`. Every cell of a database
+# has the same number of atoms: with mixed sizes, scattering coefficients of scales wider than the smallest cells
+# are near zero there and not elsewhere, which a linear model turns into huge errors. The command that built the
+# database used here, and what it cost (from the manifest the build writes beside the file):
 
 # %%
 print(carbon.database_command(database) if database in carbon.DATABASES else f"a database given by path: {database}")
+print(carbon.build_cost(database))
 structures = (carbon.build_database(carbon.database_spec(database), progress=not params.headless()) if regenerate
               else carbon.load_database(database))
 data = longrange.CarbonData.from_structures(structures, densities, snapshots_per_run)
@@ -353,7 +356,8 @@ plt.show()
 # %% [markdown]
 # ## Thesis versus this book
 #
-# The same table at the medium scale, on the database of 500-atom cells: {ref}`run-03-graphite-regression-medium`.
+# The same table at the medium scale, on a database of the thesis' size (2,500 cells of 500 atoms):
+# {ref}`run-03-graphite-regression-medium`.
 
 # %% tags=["nbval-check-output"]
 thesis_vs_book(longrange.thesis_comparison_rows(table, data, results))
@@ -383,6 +387,7 @@ thesis_vs_book(longrange.thesis_comparison_rows(table, data, results))
 #   meV, lower than with every scale: at this size the widest scales add more variance than signal. The thesis
 #   trains on 2,500 cells of 460–512 atoms (this run's database is in the table at the top).
 # - **Scale.** The learning curves say how far each model is from its asymptote at this number of cells. Whether
-#   the ranking holds on the thesis' cell size is what the medium run answers (500-atom cells, twice as many as
-#   in the quick database): it is recorded below the chapter ({ref}`run-03-graphite-regression-medium`), and the
+#   the ranking holds at the thesis' cell size and number of cells is what the medium run answers (2,500 cells of
+#   500 atoms, the thesis' database size): it is recorded below the chapter
+#   ({ref}`run-03-graphite-regression-medium`), and the
 #   bullets above, read there, carry its numbers.

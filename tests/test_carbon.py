@@ -62,14 +62,16 @@ def test_a_tampered_database_fails_its_checksum(tmp_path):
 def test_named_databases_and_their_commands(monkeypatch, tmp_path):
     monkeypatch.setenv("LOCALBOOK_DATA", str(tmp_path))
     assert carbon.database_path("quick") == carbon.SHIPPED_DATABASE
-    assert carbon.database_path("medium") == tmp_path / "carbon" / "carbon_medium.extxyz.gz"
+    assert carbon.database_path("thesis") == tmp_path / "carbon" / "carbon_thesis.extxyz.gz"
     assert carbon.database_path("some/file.extxyz.gz").name == "file.extxyz.gz"
-    command = carbon.database_command("medium")
-    assert f"--out {tmp_path}/carbon/carbon_medium.extxyz.gz" in command and "--n-atoms 500" in command
-    assert "--late-spacing-ps 4" in carbon.database_command("thesis")
+    command = carbon.database_command("thesis")
+    assert f"--out {tmp_path}/carbon/carbon_thesis.extxyz.gz" in command and "--n-atoms 500" in command
+    assert "--snapshots-per-run 100 --late-spacing-ps 4" in command
     with pytest.raises(FileNotFoundError, match="build it with `python -m localbook.atoms.carbon build .*500"):
-        carbon.load_database("medium")
+        carbon.load_database("thesis")
     assert carbon.database_command("quick") == DATABASE_QUICK_COMMAND
+    assert carbon.database_manifest("thesis") is None and "no manifest" in carbon.build_cost("thesis")
+    assert carbon.build_cost("quick").startswith("500 cells; MD 566 s + MBD energies 1,467 s")
     with pytest.raises(ValueError, match="no database named"):
         carbon.database_command("huge")
 
@@ -114,8 +116,13 @@ def test_an_interrupted_build_resumes_from_its_shards(monkeypatch, tmp_path):
     low = carbon.build_database(carbon.DatabaseSpec(n_atoms=(8,), densities=(1.0,), runs_per_density=2,
                                                     snapshots_per_run=2), shard_dir=tmp_path)
     assert len(low) == 4 and len(calls) == 2  # a build of one density first (e.g. a time-limited queue job)
+    part = carbon.build_database(spec, shard_dir=tmp_path, runs=[1])  # another process: run 1 of each density
+    assert [(a.info["density_g_cm3"], a.info["run"]) for a in part[::2]] == [(1.0, 1), (2.0, 1)]
+    assert len(calls) == 3  # only density 2's run 1 was new
     first = carbon.build_database(spec, shard_dir=tmp_path)
-    assert len(first) == 8 and len(calls) == 4  # ... then the others: the first density's shards are reused
+    assert len(first) == 8 and len(calls) == 4  # ... then the others: the shards already built are reused
+    with pytest.raises(ValueError, match="runs must be indices of runs 0..1"):
+        carbon.build_database(spec, shard_dir=tmp_path, runs=[2])
     shards = sorted(p.name for p in next(tmp_path.iterdir()).glob("*.extxyz.gz"))
     assert shards == ["density1.000_run0.extxyz.gz", "density1.000_run1.extxyz.gz", "density2.000_run0.extxyz.gz",
                       "density2.000_run1.extxyz.gz"]

