@@ -168,3 +168,16 @@ def test_reference_rows_print_rounding_as_a_bound():
     rows = reference_rows([{"structure": "a", "variant": "rsscs", "ours": -1.0, "pymbd": -1.0, "difference": -3.9e-13},
                            {"structure": "b", "variant": "plain", "ours": -2.0, "pymbd": -2.0, "difference": 6.5e-8}])
     assert [r[-1] for r in rows] == ["< 1e-10", "6.5e-08"]
+
+
+def test_curve_trend_and_refit_sentence_follow_the_numbers():
+    assert lr.curve_trend(100.0, 80.0) == "still falls by 20 %"
+    assert lr.curve_trend(100.0, 97.0) == "is flat to within 5 %"
+    assert lr.curve_trend(100.0, 110.0) == "rises by 10 %"
+    with pytest.raises(ValueError):
+        lr.curve_trend(0.0, 1.0)
+    lengths = np.array([1.0, 2.0, 4.0])
+    better_short = lr.refit_sentence({"length": lengths, "refitted": np.array([90.0, 60.0, 70.0])})
+    assert "up to 2.00 Å reaches 60.0 meV" in better_short and "(70.0)" in better_short
+    assert "no better" in lr.refit_sentence({"length": lengths, "refitted": np.array([90.0, 60.0, 59.0])})
+    assert "no better" in lr.refit_sentence({"length": lengths, "refitted": np.array([90.0, 59.9, 60.0])})

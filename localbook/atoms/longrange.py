@@ -392,6 +392,34 @@ def verdict(difference: Mapping[str, float]) -> str:
     return "within fold noise of"
 
 
+def curve_trend(before: float, after: float, flat: float = 0.05) -> str:
+    """How a learning curve's last step reads in prose: ``"still falls by N %"``, ``"is flat to within 5 %"`` or
+    ``"rises by N %"``, from the mean RMSE ``before`` and ``after`` it; ``flat`` is the relative change below
+    which the curve counts as flat."""
+    if not (before > 0 and after > 0):
+        raise ValueError(f"curve_trend needs two positive errors, got {before!r} and {after!r}")
+    change = after / before - 1
+    if change < -flat:
+        return f"still falls by {-100 * change:.0f} %"
+    if change > flat:
+        return f"rises by {100 * change:.0f} %"
+    return f"is flat to within {100 * flat:.0f} %"
+
+
+def refit_sentence(analysis: Mapping[str, np.ndarray], tolerance: float = 0.01) -> str:
+    """What :func:`scale_analysis`'s refitted curve says, as a clause of the chapter's prose: whether a ridge on
+    the coefficients up to some length ``L`` does better (by more than ``tolerance``, relative) than on every
+    scale."""
+    refit, lengths = np.asarray(analysis["refitted"]), np.asarray(analysis["length"])
+    best = int(refit.argmin())
+    if best < len(refit) - 1 and refit[best] < (1 - tolerance) * refit[-1]:
+        return (f"a ridge refitted on the coefficients up to {lengths[best]:.2f} Å reaches {refit[best]:.1f} meV, "
+                f"lower than with every scale ({refit[-1]:.1f}): at this size the widest scales add more variance "
+                "than signal")
+    return (f"a ridge refitted on fewer scales does no better than on every scale ({refit[-1]:.1f} meV): at this "
+            "size the widest scales earn their place")
+
+
 def snapshot_learning_curves(models: Mapping[str, tuple[object, object]], data: CarbonData,
                              snapshots: Sequence[int], progress: bool = False,
                              full: Mapping[str, CVResult] | None = None) -> dict[str, np.ndarray]:
