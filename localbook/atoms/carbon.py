@@ -74,7 +74,7 @@ build, two in two processes)."""
 
 def database_path(name: str | Path) -> Path:
     """Where a database lives: ``"quick"`` is shipped in the package; ``"thesis"`` (500-atom cells, too large
-    to ship) are built into ``$LOCALBOOK_DATA/carbon/`` (default
+    to ship) is built into ``$LOCALBOOK_DATA/carbon/`` (default
     ``~/.local/share/localbook/carbon/``) by :func:`database_command`; anything else is a path."""
     if str(name) == "quick":
         return SHIPPED_DATABASE
@@ -403,10 +403,7 @@ def save_database(structures: list[Atoms], path: Path, spec: DatabaseSpec, **pro
 def database_manifest(name: str | Path) -> dict | None:
     """The manifest a build wrote beside a database (:func:`save_database`: spec, command, the core-seconds of
     its MD and energies summed over every run, however many processes built them), or ``None`` without one."""
-    path = database_path(name)
-    manifest = path.with_suffix("").with_suffix(".json")
-    if str(name) == "quick":
-        manifest = DATA_DIR / "carbon_quick.json"
+    manifest = database_path(name).with_suffix("").with_suffix(".json")
     try:
         return json.loads(manifest.read_text())
     except (OSError, ValueError):
