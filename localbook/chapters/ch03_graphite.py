@@ -1,14 +1,14 @@
 """Chapter 03, long-range carbon energies (thesis ch. 2.4-2.6): its settings at each scale.
 
 The database is the dominant choice: ``"quick"`` (shipped: 500 cells of 256 atoms) at the quick scale, and the
-thesis' size at the medium and thesis scales, ``"thesis"`` (2,500 cells of 500 atoms: 25 MD runs x 100
-snapshots), built by the command of :func:`localbook.atoms.carbon.database_command`. The medium scale differs
-from the thesis scale by its SOAP kernels (8 radial functions and degrees instead of 10, 300 representatives
-instead of 1,000, chosen among 20,000 environments instead of all), which keep it to about an hour on two cores.
-The thesis does not state the widths of its Gaussians and wavelets; the quick preset narrows the scales to fit
-256-atom cells (the widest wavelet must fit in half a cell), the medium and thesis presets use the thesis' scales
-with ``sigma_w = 0.5`` Å so that ``2^4 sigma_w = 8`` Å fits in half the smallest 500-atom cell (17.2 Å).
-"""
+thesis' size at the medium and thesis scales, ``"thesis"`` (2,500 cells of 500 atoms: 25 MD runs x 100 snapshots),
+built by the command of :func:`localbook.atoms.carbon.database_command`. The medium scale differs from the thesis
+scale by its SOAP kernels (8 radial functions and degrees instead of 10, 300 representatives instead of 1,000,
+chosen among 20,000 environments instead of all), several times cheaper than the thesis preset (the chapter prints
+the cost estimate of :func:`_work` at the scale it runs). The thesis does not state the widths of its Gaussians and
+wavelets; the quick preset narrows the scales to fit 256-atom cells (the widest wavelet must fit in half a cell),
+the medium and thesis presets use the thesis' scales with ``sigma_w = 0.5`` Å so that ``2^4 sigma_w = 8`` Å fits in
+half the smallest 500-atom cell (17.2 Å)."""
 from __future__ import annotations
 
 import json
