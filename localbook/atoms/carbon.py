@@ -68,8 +68,8 @@ DATABASES = {
 }
 """The named databases, as the fields of their :class:`DatabaseSpec` that differ from the defaults (the quick
 database: 256 atoms, 20 snapshots per run). The thesis': 500 atoms (460-512), 100 snapshots per run, 50 of them
-2 ps apart then 50 4 ps apart; chapter 03's medium and thesis scales both read it (about 4 hours of one core to
-build, two in two processes)."""
+2 ps apart then 50 4 ps apart; chapter 03's medium and thesis scales both read it (:func:`build_cost` prints the
+core-hours its build took, from the manifest)."""
 
 
 def database_path(name: str | Path) -> Path:
