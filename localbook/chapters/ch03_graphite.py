@@ -11,11 +11,10 @@ the medium and thesis presets use the thesis' scales with ``sigma_w = 0.5`` Å s
 half the smallest 500-atom cell (17.2 Å)."""
 from __future__ import annotations
 
-import json
 import math
 from functools import partial
 
-from localbook.atoms.carbon import DATABASES, cell_side_angstrom, database_path, database_spec
+from localbook.atoms.carbon import DATABASES, cell_side_angstrom, database_manifest, database_spec
 from localbook.chapters import quick_run_seconds
 from localbook.params import Presets, Setting
 
@@ -28,10 +27,8 @@ def database_size(database: str) -> tuple[int, int] | None:
     if database in DATABASES:
         spec = database_spec(database)
         return min(spec.n_atoms), spec.snapshots_per_run
-    manifest = database_path(database).with_suffix("").with_suffix(".json")
-    try:
-        spec = json.loads(manifest.read_text())["spec"]
-    except (OSError, ValueError, KeyError):
+    spec = (database_manifest(database) or {}).get("spec")
+    if spec is None:
         return None
     return min(spec["n_atoms"]), spec["snapshots_per_run"]
 
