@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -96,7 +97,8 @@ def _compute(tmp_path, cache, *extra, nproc=1, die_at_call=0):
 
 
 def _items_computed(output: str) -> int:
-    return sum(int(line.split("; ")[1].split()[0]) for line in output.splitlines() if "items to compute" in line)
+    # the ranks share one stdout pipe, so one rank's report can land on the same line as another's: match, not split
+    return sum(int(n) for n in re.findall(r"(\d+) items to compute here", output))
 
 
 @pytest.mark.slow
