@@ -31,9 +31,9 @@
 # independent implementation, and fits every model by the same protocol.
 
 # %% tags=["parameters"]
-scale = "quick"          # "quick" (shipped database, minutes), "medium" (the thesis' 2,500 cells of 500 atoms:
-                         # build them first), "thesis"
-database = None          # "quick", "thesis" (built by its command) or a path (None: the scale's)
+scale = "quick"          # "quick" (shipped database, minutes), "medium" (1,000 cells of 500 atoms: build them
+                         # first), "thesis" (2,500 cells)
+database = None          # "quick", "medium", "thesis" (built by their command) or a path (None: the scale's)
 densities = None         # densities kept, g/cm^3
 snapshots_per_run = None  # snapshots of each MD run used
 scattering_js = None     # wavelet scales j: widths 2^j sigma_w
@@ -81,15 +81,19 @@ use_book_style()
 # at 3,000 K with Tersoff's carbon potential, integrated by LAMMPS {cite}`thompson2022lammps` (`fix nve` +
 # `fix langevin`, 1 fs steps, damping time 100 fs), sampled every 2 ps after 2 ps of equilibration. The quick
 # database (shipped) has 256-atom cells and 20 snapshots per run: 500 cells, a fifth of the thesis' 2,500 and
-# about half their size. The medium and thesis scales read a database of the thesis' size: cells of 500 atoms —
-# the thesis' 460–512 — and 100 snapshots per run, 50 of them 2 ps apart and then 50 4 ps apart as in the thesis:
-# 2,500 cells. It is not shipped. Build it with
+# about half their size. The medium and thesis scales read databases of 500-atom cells — the thesis' 460–512. The
+# thesis database has 100 snapshots per run, 50 of them 2 ps apart and then 50 4 ps apart as in the thesis: 2,500
+# cells, several hours of one core to build. The medium database is its first 40 snapshots per run (the same seeds
+# and steps, so the same trajectories up to 82 ps): 1,000 cells, which a two-core machine builds and regresses in
+# one sitting. Neither is shipped. Build the medium one with
 #
 # ```
 # export LOCALBOOK_DATA=~/.local/share/localbook   # localbook's default data folder; any other works
-# python -m localbook.atoms.carbon build --out $LOCALBOOK_DATA/carbon/carbon_thesis.extxyz.gz --n-atoms 500 \
-#     --snapshots-per-run 100 --late-spacing-ps 4 --shard-dir $LOCALBOOK_DATA/carbon/carbon_thesis.extxyz.gz.shards
+# python -m localbook.atoms.carbon build --out $LOCALBOOK_DATA/carbon/carbon_medium.extxyz.gz --n-atoms 500 \
+#     --snapshots-per-run 40 --shard-dir $LOCALBOOK_DATA/carbon/carbon_medium.extxyz.gz.shards
 # ```
+#
+# and the thesis one with `carbon_thesis` in both paths and `--snapshots-per-run 100 --late-spacing-ps 4`.
 #
 # The shards make the build resumable (rerun the same command after an interruption) and shareable: processes
 # given a part of it (`--densities 1.0 1.25`, `--runs 0 1 2`) and the same `--shard-dir` split the work, and the
@@ -356,7 +360,7 @@ plt.show()
 # %% [markdown]
 # ## Thesis versus this book
 #
-# The same table at the medium scale, on a database of the thesis' size (2,500 cells of 500 atoms):
+# The same table at the medium scale, on 1,000 cells of 500 atoms (the thesis' cell size, two fifths of its cells):
 # {ref}`run-03-graphite-regression-medium`.
 
 # %% tags=["nbval-check-output"]
@@ -386,7 +390,7 @@ thesis_vs_book(longrange.thesis_comparison_rows(table, data, results))
 #   ({glue:text}`curve_joint_half:.1f` to {glue:text}`curve_joint_full:.1f`). And {glue:text}`refit_sentence`.
 #   The thesis trains on 2,000 of its 2,500 cells of 460–512 atoms (this run's database is in the table at the
 #   top).
-# - **Scale.** The learning curves say how far each model is from its asymptote at this number of cells. Whether
-#   the ranking holds at the thesis' cell size and number of cells is what the medium run answers (2,500 cells of
-#   500 atoms, the thesis' database size): it is recorded below the chapter
-#   ({ref}`run-03-graphite-regression-medium`), and the bullets above, read there, carry its numbers.
+# - **Scale.** The learning curves say how far each model is from its asymptote at this run's number of cells.
+#   The medium scale regresses 1,000 cells of 500 atoms, the thesis' cell size and two fifths of its cells; its run
+#   is recorded below the chapter ({ref}`run-03-graphite-regression-medium`), and the bullets above, read there,
+#   carry its numbers. The thesis scale reads all 2,500.

@@ -1,4 +1,5 @@
 import json
+from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -70,7 +71,14 @@ def test_named_databases_and_their_commands(monkeypatch, tmp_path):
     with pytest.raises(FileNotFoundError, match="build it with `python -m localbook.atoms.carbon build .*500"):
         carbon.load_database("thesis")
     assert carbon.database_command("quick") == DATABASE_QUICK_COMMAND
+    assert "--snapshots-per-run 40 --shard-dir" in carbon.database_command("medium")
+    assert carbon.database_path("medium") == tmp_path / "carbon" / "carbon_medium.extxyz.gz"
     assert carbon.database_manifest("thesis") is None and "no manifest" in carbon.build_cost("thesis")
+    assert carbon.manifest_path(carbon.database_path("thesis")) == tmp_path / "carbon" / "carbon_thesis.json"
+    (tmp_path / "carbon").mkdir()
+    carbon.manifest_path(carbon.database_path("thesis")).write_text("{not json")
+    with pytest.raises(ValueError, match="carbon_thesis.json is not valid JSON.*rebuild"):
+        carbon.build_cost("thesis")
     assert carbon.build_cost("quick").startswith("500 cells; MD 566 s + MBD energies 1,467 s")
     with pytest.raises(ValueError, match="no database named"):
         carbon.database_command("huge")
@@ -87,6 +95,14 @@ def test_thesis_snapshot_schedule():
     spec = carbon.DatabaseSpec(snapshots_per_run=100, spacing_ps=2.0, late_spacing_ps=4.0)
     assert spec.spacings() == [2.0] * 50 + [4.0] * 50 and spec.simulated_ps() == pytest.approx(302.0)
     assert carbon.DatabaseSpec(snapshots_per_run=3).spacings() == [2.0, 2.0, 2.0]
+
+
+def test_the_medium_database_is_the_first_snapshots_of_the_thesis_one():
+    medium, thesis = carbon.database_spec("medium"), carbon.database_spec("thesis")
+    n = medium.snapshots_per_run
+    assert 0 < n <= thesis.snapshots_per_run // 2 and medium.spacings() == thesis.spacings()[:n]
+    differ = {k for k, v in asdict(medium).items() if asdict(thesis)[k] != v}
+    assert differ == {"snapshots_per_run", "late_spacing_ps"}
 
 
 def test_label_structures_stores_every_dispersion_energy():
@@ -176,3 +192,14 @@ def test_lammps_langevin_keeps_atom_order_and_cell_and_gives_a_hot_liquid():
     assert -7.3 < e < -4.5
     with pytest.raises(ValueError, match="md_engine"):
         carbon.build_database(carbon.DatabaseSpec(md_engine="verlet"))
+
+
+@needs_lammps
+def test_a_longer_lammps_run_repeats_the_shorter_one_snapshot_for_snapshot():
+    # what makes the medium database a prefix of the thesis one: the same seed and steps give the same trajectory
+    start = carbon.initial_cell(64, 1.5, seed=3)
+    short = carbon.lammps_langevin_snapshots(start, 2, 0.2, [0.05, 0.05], seed=3)
+    longer = carbon.lammps_langevin_snapshots(start, 3, 0.2, [0.05, 0.05, 0.1], seed=3)
+    for a, b in zip(short, longer[:2]):
+        np.testing.assert_array_equal(a.positions, b.positions)
+    assert not np.allclose(longer[1].positions, longer[2].positions)

