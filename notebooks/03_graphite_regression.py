@@ -379,8 +379,9 @@ thesis_vs_book(longrange.thesis_comparison_rows(table, data, results))
 #   for the second, on cells of 460–512 atoms.
 # - **A fair SOAP + pair model**: fitted jointly, with its own regularisations, SOAP + pair
 #   ({glue:text}`rmse_joint:.1f` meV) is {glue:text}`joint_vs_soap` SOAP alone ({glue:text}`rmse_soap:.1f` meV),
-#   fold by fold. The thesis' two-stage fit gives {glue:text}`rmse_two_stage:.1f` meV; the pair potential alone
-#   {glue:text}`rmse_pair:.1f` meV, against {glue:text}`rmse_density_mean:.1f` meV for one mean per density.
+#   fold by fold. The thesis' two-stage fit, run here, gives {glue:text}`rmse_two_stage:.1f` meV; the pair
+#   potential alone {glue:text}`rmse_pair:.1f` meV, against {glue:text}`rmse_density_mean:.1f` meV for one mean per
+#   density.
 # - **Scattering against SOAP + pair**: fold by fold, scattering's error is {glue:text}`scattering_vs_joint` that
 #   of the joint SOAP + pair model at this scale. The thesis found 49.8 against 52.8 meV and called the two
 #   "similar". Is scattering short of training cells here? Over the last step of the learning curves, from
